@@ -1,0 +1,64 @@
+"""What a check returns: an outcome, a sentence that says what was observed, and evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    # A failure of a check that a level does not require: shown, but it blocks nothing.
+    WARN = "warn"
+    NOT_APPLICABLE = "not_applicable"
+    # The data the check needs could not be read (no repository, no permission, ...).
+    UNKNOWN = "unknown"
+    # The check crashed or timed out.
+    ERROR = "error"
+
+
+# Outcomes that do not block a level. `not_applicable` means the requirement does not
+# concern this entity, so it cannot hold it back; `error` and `unknown` always block.
+NON_BLOCKING = frozenset({Outcome.PASS, Outcome.WARN, Outcome.NOT_APPLICABLE})
+
+
+# A plain slotted dataclass rather than a pydantic model: a run builds one per check per
+# entity (a million for a large catalog), and the fields need no validation.
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The result of one check on one entity.
+
+    `message` is a full sentence naming what was observed ("README.md is missing from
+    payments-api"); `evidence` holds the same facts as data (paths, urls, values).
+    """
+
+    outcome: Outcome
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, message: str, **evidence: Any) -> Result:
+        return cls(Outcome.PASS, message, evidence)
+
+    @classmethod
+    def failed(cls, message: str, **evidence: Any) -> Result:
+        return cls(Outcome.FAIL, message, evidence)
+
+    @classmethod
+    def not_applicable(cls, message: str, **evidence: Any) -> Result:
+        return cls(Outcome.NOT_APPLICABLE, message, evidence)
+
+    @classmethod
+    def unknown(cls, message: str, **evidence: Any) -> Result:
+        return cls(Outcome.UNKNOWN, message, evidence)
+
+    @classmethod
+    def error(cls, message: str, **evidence: Any) -> Result:
+        return cls(Outcome.ERROR, message, evidence)
+
+    @classmethod
+    def from_bool(cls, ok: bool, passed: str, failed: str, **evidence: Any) -> Result:
+        """`passed` or `failed` by a condition, with the same evidence either way."""
+        return cls(Outcome.PASS if ok else Outcome.FAIL, passed if ok else failed, evidence)

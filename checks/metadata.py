@@ -1,0 +1,201 @@
+"""Descriptive metadata: description, title, tags, lifecycle, system and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scorecard.entity import Entity
+from scorecard.results import Result
+from scorecard.sdk import check
+
+# Backstage's system model puts these kinds in a system; others (groups, users, domains,
+# locations, systems themselves) have no `spec.system` field.
+_KINDS_IN_A_SYSTEM = frozenset({"component", "api", "resource"})
+
+
+class MinLength(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_length: int = Field(default=1, ge=1)
+
+
+class MinCount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_count: int = Field(default=1, ge=1)
+
+
+class AllowedLifecycles(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    allowed: list[str] = Field(default=["production", "experimental", "deprecated"], min_length=1)
+
+
+@check(
+    id="has_description",
+    title="Has a description",
+    remediation="Describe what the entity does in `metadata.description` in catalog-info.yaml, "
+    "in at least {min_length} characters:\n\n"
+    "    metadata:\n"
+    "      description: Takes card payments for the web shop and the mobile apps.",
+    params=MinLength,
+)
+def has_description(entity: Entity, params: MinLength) -> Result:
+    """The entity has a `metadata.description` of at least `min_length` characters (surrounding
+    blanks not counted), so people can tell what it is from the catalog."""
+    description = entity.description
+    if description is None:
+        return Result.failed(f"{entity.ref} has no description.", min_length=params.min_length)
+    return Result.from_bool(
+        len(description) >= params.min_length,
+        f"{entity.ref} has a description of {len(description)} characters.",
+        f"{entity.ref} has a description of {len(description)} characters; "
+        f"at least {params.min_length} are required.",
+        length=len(description),
+        min_length=params.min_length,
+    )
+
+
+@check(
+    id="has_title",
+    title="Has a title",
+    remediation="Give the entity a human-readable `metadata.title` in catalog-info.yaml:\n\n"
+    "    metadata:\n"
+    "      title: Payments API",
+)
+def has_title(entity: Entity) -> Result:
+    """The entity has a display name in `metadata.title`."""
+    title = entity.title
+    if title is None:
+        return Result.failed(f"{entity.ref} has no title.")
+    return Result.passed(f"{entity.ref} has the title {title!r}.", title=title)
+
+
+@check(
+    id="has_tags",
+    title="Has tags",
+    remediation="Add at least {min_count} tag(s) to `metadata.tags` in catalog-info.yaml "
+    "(lowercase letters, digits and dashes):\n\n"
+    "    metadata:\n"
+    "      tags:\n"
+    "        - python\n"
+    "        - payments",
+    params=MinCount,
+)
+def has_tags(entity: Entity, params: MinCount) -> Result:
+    """The entity has at least `min_count` tags in `metadata.tags`, so it can be found by
+    language, domain or platform."""
+    tags = entity.tags
+    listed = f" ({', '.join(tags)})" if tags else ""
+    return Result.from_bool(
+        len(tags) >= params.min_count,
+        f"{entity.ref} has {_count(len(tags), 'tag')}{listed}.",
+        f"{entity.ref} has {_count(len(tags), 'tag')}{listed}; "
+        f"at least {params.min_count} required.",
+        tags=tags,
+        min_count=params.min_count,
+    )
+
+
+@check(
+    id="has_lifecycle",
+    title="Has a lifecycle",
+    remediation="Set `spec.lifecycle` in catalog-info.yaml:\n\n"
+    "    spec:\n"
+    "      lifecycle: production",
+)
+def has_lifecycle(entity: Entity) -> Result:
+    """The entity states its lifecycle stage in `spec.lifecycle` (production, experimental,
+    deprecated, ...)."""
+    lifecycle = entity.lifecycle
+    if lifecycle is None:
+        return Result.failed(f"{entity.ref} has no lifecycle (spec.lifecycle is not set).")
+    return Result.passed(f"{entity.ref} has the lifecycle {lifecycle!r}.", lifecycle=lifecycle)
+
+
+@check(
+    id="lifecycle_allowed",
+    title="Lifecycle is an allowed value",
+    remediation="Set `spec.lifecycle` in catalog-info.yaml to one of {allowed}:\n\n"
+    "    spec:\n"
+    "      lifecycle: production",
+    params=AllowedLifecycles,
+)
+def lifecycle_allowed(entity: Entity, params: AllowedLifecycles) -> Result:
+    """`spec.lifecycle` is one of the `allowed` values, compared case-insensitively; an entity
+    without a lifecycle fails."""
+    lifecycle = entity.lifecycle
+    allowed = ", ".join(params.allowed)
+    if lifecycle is None:
+        return Result.failed(
+            f"{entity.ref} has no lifecycle; expected one of {allowed}.", allowed=params.allowed
+        )
+    return Result.from_bool(
+        lifecycle.casefold() in {value.casefold() for value in params.allowed},
+        f"{entity.ref} has the lifecycle {lifecycle!r}, which is allowed.",
+        f"{entity.ref} has the lifecycle {lifecycle!r}, which is not one of {allowed}.",
+        lifecycle=lifecycle,
+        allowed=params.allowed,
+    )
+
+
+@check(
+    id="has_system",
+    title="Belongs to a system",
+    remediation="Name the system the entity is part of in `spec.system` in catalog-info.yaml:\n\n"
+    "    spec:\n"
+    "      system: payments",
+)
+def has_system(entity: Entity) -> Result:
+    """A Component, API or Resource names the system it belongs to in `spec.system`. Other
+    kinds have no system and are not applicable."""
+    if entity.kind.lower() not in _KINDS_IN_A_SYSTEM:
+        return Result.not_applicable(
+            f"{entity.ref} is a {entity.kind}; only components, APIs and resources belong to a "
+            "system.",
+            kind=entity.kind,
+        )
+    system = entity.system
+    if system is None:
+        return Result.failed(f"{entity.ref} belongs to no system (spec.system is not set).")
+    return Result.passed(f"{entity.ref} belongs to {system}.", system=system)
+
+
+@check(
+    id="has_links",
+    title="Has links",
+    remediation="Add at least {min_count} link(s) (dashboards, runbooks, docs) to "
+    "`metadata.links` in catalog-info.yaml:\n\n"
+    "    metadata:\n"
+    "      links:\n"
+    "        - url: https://grafana.example.com/d/payments\n"
+    "          title: Dashboard",
+    params=MinCount,
+)
+def has_links(entity: Entity, params: MinCount) -> Result:
+    """The entity has at least `min_count` entries with a `url` in `metadata.links`
+    (dashboards, runbooks, documentation)."""
+    urls = _link_urls(entity.metadata.get("links"))
+    return Result.from_bool(
+        len(urls) >= params.min_count,
+        f"{entity.ref} has {_count(len(urls), 'link')}.",
+        f"{entity.ref} has {_count(len(urls), 'link')}; at least {params.min_count} required.",
+        urls=urls,
+        min_count=params.min_count,
+    )
+
+
+def _link_urls(links: Any) -> list[str]:
+    if not isinstance(links, list):
+        return []
+    return [
+        link["url"].strip()
+        for link in links
+        if isinstance(link, dict) and isinstance(link.get("url"), str) and link["url"].strip()
+    ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -1,0 +1,79 @@
+"""Ownership: every entity has an owner, the owner is a team, and the team is in the catalog."""
+
+from __future__ import annotations
+
+from scorecard.entity import Entity
+from scorecard.inputs import CatalogView
+from scorecard.results import Result
+from scorecard.sdk import check
+
+_SET_OWNER = """Set `spec.owner` in catalog-info.yaml to the group that owns the entity:
+
+    spec:
+      owner: group:default/my-team"""
+
+
+def _no_owner(entity: Entity) -> Result:
+    raw = entity.spec.get("owner")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return Result.failed(f"{entity.ref} has no owner (spec.owner is not set).")
+    return Result.failed(
+        f"{entity.ref} has spec.owner {raw!r}, which is not a valid entity ref.", owner=raw
+    )
+
+
+@check(id="has_owner", title="Has an owner", remediation=_SET_OWNER)
+def has_owner(entity: Entity) -> Result:
+    """The entity names its owner in `spec.owner`, so someone answers for it."""
+    if entity.owner is None:
+        return _no_owner(entity)
+    return Result.passed(f"{entity.ref} is owned by {entity.owner}.", owner=entity.owner)
+
+
+@check(
+    id="owner_is_group",
+    title="Owned by a group",
+    remediation=_SET_OWNER
+    + "\n\nA person changes teams and leaves; a group outlives them, so give ownership to a group.",
+)
+def owner_is_group(entity: Entity) -> Result:
+    """The owner is a group (a team), not a single user. An owner without a kind is a group,
+    as in Backstage; an entity without an owner fails."""
+    owner = entity.owner
+    if owner is None:
+        return _no_owner(entity)
+    kind = owner.partition(":")[0]
+    return Result.from_bool(
+        kind == "group",
+        f"{entity.ref} is owned by {owner}, a group.",
+        f"{entity.ref} is owned by {owner}, a {kind}, not a group.",
+        owner=owner,
+        owner_kind=kind,
+    )
+
+
+@check(
+    id="owner_exists",
+    title="Owner exists in the catalog",
+    remediation="Register the owner in the catalog (a `Group` entity), or fix `spec.owner` "
+    "in catalog-info.yaml so that it names an existing group:\n\n"
+    "    apiVersion: backstage.io/v1alpha1\n"
+    "    kind: Group\n"
+    "    metadata:\n"
+    "      name: my-team\n"
+    "    spec:\n"
+    "      type: team\n"
+    "      children: []",
+)
+def owner_exists(entity: Entity, catalog: CatalogView) -> Result:
+    """The owner named in `spec.owner` is an entity of the catalog, so the ref is not a typo
+    or a team that no longer exists. An entity without an owner fails."""
+    owner = entity.owner
+    if owner is None:
+        return _no_owner(entity)
+    return Result.from_bool(
+        catalog.get(owner) is not None,
+        f"{entity.ref} is owned by {owner}, which is in the catalog.",
+        f"{entity.ref} is owned by {owner}, which is not in the catalog.",
+        owner=owner,
+    )

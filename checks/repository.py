@@ -1,0 +1,285 @@
+"""Files in the entity's source repository: README, license, owners, CI, security, updates."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, computed_field
+
+from checks.fields import Regex
+from scorecard.inputs import Repo
+from scorecard.results import Result
+from scorecard.sdk import check
+
+_README = re.compile(r"readme(\.(md|markdown|rst|txt|adoc))?", re.IGNORECASE)
+# LICENSE, LICENSE.md, LICENSE-MIT, LICENCE.txt, COPYING, COPYING.LESSER, ...
+_LICENSE = re.compile(r"(licen[cs]e|copying)([.-].*)?", re.IGNORECASE)
+_CODEOWNERS = re.compile(r"codeowners", re.IGNORECASE)
+_SECURITY = re.compile(r"security\.md", re.IGNORECASE)
+
+CI_SYSTEMS = {
+    "GitHub Actions": (".github/workflows/*.yml", ".github/workflows/*.yaml"),
+    "GitLab CI": (".gitlab-ci.yml",),
+    "Jenkins": ("Jenkinsfile",),
+    "CircleCI": (".circleci/config.yml",),
+    "Azure Pipelines": ("azure-pipelines.yml", "azure-pipelines.yaml"),
+    "Buildkite": (".buildkite/pipeline.yml", ".buildkite/pipeline.yaml"),
+}
+DEPENDABOT_FILES = (".github/dependabot.yml", ".github/dependabot.yaml")
+RENOVATE_FILES = (
+    "renovate.json",
+    "renovate.json5",
+    ".renovaterc",
+    ".renovaterc.json",
+    ".renovaterc.json5",
+    ".github/renovate.json",
+    ".github/renovate.json5",
+    ".gitlab/renovate.json",
+    ".gitlab/renovate.json5",
+)
+
+
+def _relative(path: str) -> str:
+    # Repo refuses paths that leave the repository; saying so at load time beats a
+    # check that can never pass.
+    parts = PurePosixPath(path).parts
+    if not path.strip() or path.startswith("/") or ".." in parts:
+        raise ValueError(f"{path!r} must be a path inside the repository, such as docs/index.md")
+    return path
+
+
+RepoPath = Annotated[str, AfterValidator(_relative)]
+
+
+class FileParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # A path or a glob (`docs/*.md`, `**/Dockerfile`).
+    path: RepoPath
+
+
+class FileMatchParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: RepoPath
+    # Searched line by line (^ and $ match at each line), case-sensitively unless (?i).
+    pattern: Regex
+    must_match: bool = True
+
+    # A computed field, so that the remediation template can say which way the rule goes.
+    @computed_field
+    @property
+    def requirement(self) -> str:
+        return "contains a match of" if self.must_match else "contains no match of"
+
+
+def _matching(repo: Repo, path: str) -> list[str]:
+    if any(ch in path for ch in "*?["):
+        return repo.glob(path)
+    return [path] if repo.exists(path) else []
+
+
+def _files(repo: Repo, path: str) -> list[str]:
+    return [match for match in _matching(repo, path) if repo.is_file(match)]
+
+
+def _named(repo: Repo, name: re.Pattern[str], folders: Sequence[str] = ("",)) -> list[str]:
+    # Listing each folder and comparing names ignores case even where the file system does
+    # not, so README.md and readme.MD are both found on Linux.
+    return [
+        path
+        for folder in folders
+        for path in repo.glob(f"{folder}*")
+        if name.fullmatch(PurePosixPath(path).name) and repo.is_file(path)
+    ]
+
+
+def _found(repo: Repo, what: str, paths: list[str], where: str = "") -> Result:
+    if paths:
+        return Result.passed(f"{repo.label} has {what}: {', '.join(paths)}.", paths=paths)
+    return Result.failed(f"{repo.label} does not have {what}{where}.", paths=paths)
+
+
+@check(
+    id="has_file",
+    title="Has a required file",
+    remediation="Add `{path}` to the repository.",
+    params=FileParams,
+)
+def has_file(repo: Repo, params: FileParams) -> Result:
+    """The repository has a file or folder at `path`, which may be a glob (`docs/*.md`,
+    `**/Dockerfile`)."""
+    found = _matching(repo, params.path)
+    if not found:
+        return Result.failed(f"{params.path} is missing from {repo.label}.", path=params.path)
+    return Result.passed(f"{repo.label} has {', '.join(found)}.", path=params.path, matches=found)
+
+
+@check(
+    id="file_matches",
+    title="File content matches",
+    remediation="Edit `{path}` so that it {requirement} the regular expression `{pattern}`.",
+    params=FileMatchParams,
+)
+def file_matches(repo: Repo, params: FileMatchParams) -> Result:
+    """The file at `path` contains a match of the regular expression `pattern`, searched
+    line by line; with `must_match: false` it must not. With a glob, the pattern must appear in
+    at least one matching file (or, with `must_match: false`, in none)."""
+    files = _files(repo, params.path)
+    if not files:
+        return Result.failed(f"{params.path} is missing from {repo.label}.", path=params.path)
+    regex = re.compile(params.pattern, re.MULTILINE)
+    hits = [path for path in files if regex.search(repo.read_text(path) or "")]
+    shown = ", ".join(hits or files)
+    if params.must_match:
+        return Result.from_bool(
+            bool(hits),
+            f"{shown} in {repo.label} matches /{params.pattern}/.",
+            f"{shown} in {repo.label} does not match /{params.pattern}/.",
+            files=files,
+            matching=hits,
+        )
+    return Result.from_bool(
+        not hits,
+        f"{shown} in {repo.label} does not match /{params.pattern}/, as required.",
+        f"{shown} in {repo.label} matches /{params.pattern}/, which is not allowed.",
+        files=files,
+        matching=hits,
+    )
+
+
+@check(
+    id="has_readme",
+    title="Has a README",
+    remediation="Add a README.md to the root of the repository saying what the project does, "
+    "how to run it and how to get help.",
+)
+def has_readme(repo: Repo) -> Result:
+    """The repository has a README (README, README.md, .rst, .txt, ... in any case) at its
+    root."""
+    return _found(repo, "a README", _named(repo, _README), " at its root")
+
+
+@check(
+    id="has_license",
+    title="Has a license",
+    remediation="Add a LICENSE file with the full license text to the root of the repository.",
+)
+def has_license(repo: Repo) -> Result:
+    """The repository has a license file (LICENSE, LICENCE, COPYING, with any extension) at
+    its root."""
+    return _found(repo, "a license file", _named(repo, _LICENSE), " at its root")
+
+
+@check(
+    id="has_codeowners",
+    title="Has a CODEOWNERS file",
+    remediation="Add a CODEOWNERS file (at the root, or in .github/, docs/ or .gitlab/) that "
+    "names the owning team for every path:\n\n"
+    "    * @my-org/my-team",
+)
+def has_codeowners(repo: Repo) -> Result:
+    """The repository has a CODEOWNERS file at its root or in `.github/`, `docs/` or
+    `.gitlab/`, so changes are reviewed by their owners."""
+    paths = _named(repo, _CODEOWNERS, ("", ".github/", "docs/", ".gitlab/"))
+    return _found(repo, "a CODEOWNERS file", paths, " at its root, .github/, docs/ or .gitlab/")
+
+
+@check(
+    id="has_ci",
+    title="Has continuous integration",
+    remediation="Add a CI pipeline that builds and tests every change, for example a GitHub "
+    "Actions workflow in .github/workflows/ci.yml:\n\n"
+    "    on: [push, pull_request]\n"
+    "    jobs:\n"
+    "      test:\n"
+    "        runs-on: ubuntu-latest\n"
+    "        steps:\n"
+    "          - uses: actions/checkout@v4\n"
+    "          - run: make test",
+)
+def has_ci(repo: Repo) -> Result:
+    """The repository configures continuous integration: GitHub Actions, GitLab CI, Jenkins,
+    CircleCI, Azure Pipelines or Buildkite."""
+    systems: list[str] = []
+    files: list[str] = []
+    for system, patterns in CI_SYSTEMS.items():
+        found = [path for pattern in patterns for path in _files(repo, pattern)]
+        if found:
+            systems.append(system)
+            files.extend(found)
+    if not systems:
+        return Result.failed(
+            f"{repo.label} has no CI configuration (looked for {', '.join(CI_SYSTEMS)}).",
+            systems=systems,
+            files=files,
+        )
+    return Result.passed(
+        f"{repo.label} runs CI on {', '.join(systems)}.", systems=systems, files=files
+    )
+
+
+@check(
+    id="has_security_policy",
+    title="Has a security policy",
+    remediation="Add a SECURITY.md (at the root, or in .github/ or docs/) that tells people how "
+    "to report a vulnerability privately and which versions get fixes.",
+)
+def has_security_policy(repo: Repo) -> Result:
+    """The repository has a SECURITY.md at its root or in `.github/` or `docs/`, saying how to
+    report a vulnerability."""
+    paths = _named(repo, _SECURITY, ("", ".github/", "docs/"))
+    return _found(repo, "a security policy", paths, " (SECURITY.md at its root, .github/ or docs/)")
+
+
+@check(
+    id="has_dependency_updates",
+    title="Has automated dependency updates",
+    remediation="Turn on automated dependency updates, for example with Dependabot in "
+    ".github/dependabot.yml:\n\n"
+    "    version: 2\n"
+    "    updates:\n"
+    "      - package-ecosystem: pip\n"
+    "        directory: /\n"
+    "        schedule:\n"
+    "          interval: weekly\n\n"
+    "or with Renovate: a renovate.json at the root that extends `config:recommended`.",
+)
+def has_dependency_updates(repo: Repo) -> Result:
+    """The repository keeps its dependencies up to date with Dependabot or Renovate
+    (a config file, or a `renovate` key in package.json)."""
+    tools: list[str] = []
+    files = [path for path in DEPENDABOT_FILES if repo.is_file(path)]
+    if files:
+        tools.append("Dependabot")
+    renovate = [path for path in RENOVATE_FILES if repo.is_file(path)]
+    if _package_json_has_renovate(repo):
+        renovate.append("package.json")
+    if renovate:
+        tools.append("Renovate")
+        files.extend(renovate)
+    if not tools:
+        return Result.failed(
+            f"{repo.label} has no Dependabot or Renovate configuration.", tools=tools, files=files
+        )
+    return Result.passed(
+        f"{repo.label} updates dependencies with {' and '.join(tools)} ({', '.join(files)}).",
+        tools=tools,
+        files=files,
+    )
+
+
+def _package_json_has_renovate(repo: Repo) -> bool:
+    text = repo.read_text("package.json")
+    if text is None:
+        return False
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError:
+        # A broken package.json configures nothing; other checks may report it.
+        return False
+    return isinstance(manifest, dict) and "renovate" in manifest

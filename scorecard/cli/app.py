@@ -1,0 +1,78 @@
+"""The Typer application and what every command shares: the workspace and error exits.
+
+Exit codes: 0 success, 1 a gate or lookup that did not hold, 2 configuration or usage
+error (one `FILE:LINE:COL: key: message` line per problem on stderr).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from scorecard.problems import ConfigError
+from scorecard.workspace import Workspace
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="scorecard",
+    help="Tech-standards scorecards for your software catalog.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+checks_app = typer.Typer(help="The checks that tracks can use.", no_args_is_help=True)
+tracks_app = typer.Typer(help="The tracks of the workspace.", no_args_is_help=True)
+app.add_typer(checks_app, name="checks")
+app.add_typer(tracks_app, name="tracks")
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class State:
+    config: Path | None = None
+
+    def workspace(self) -> Workspace:
+        return Workspace.load(self.config)
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="SCORECARD_CONFIG",
+            help="Workspace file \\[default: ./scorecard.yaml, else the bundled demo].",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = State(config)
+
+
+@contextmanager
+def config_errors() -> Iterator[None]:
+    """Print configuration problems one per line and exit 2."""
+    try:
+        yield
+    except ConfigError as error:
+        for problem in error.problems:
+            stderr.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    stderr.print(f"error: {message}", markup=False, highlight=False)
+    return typer.Exit(code)
+

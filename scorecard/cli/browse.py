@@ -1,0 +1,160 @@
+"""Read-only commands: `checks list|show`, `tracks list|show`, `entity REF`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from scorecard.cli.app import (
+    EXIT_USAGE,
+    State,
+    app,
+    checks_app,
+    config_errors,
+    fail,
+    stdout,
+    tracks_app,
+)
+from scorecard.cli.render import level_text, outcome_text
+from scorecard.results import NON_BLOCKING, Outcome
+from scorecard.tracks import format_duration
+
+
+def _registry(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from scorecard.registry import build_registry
+
+    state: State = ctx.obj
+    with config_errors():
+        return build_registry(state.workspace().checks)
+
+
+def _tracks(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from scorecard.tracks import load_tracks
+
+    state: State = ctx.obj
+    with config_errors():
+        workspace = state.workspace()
+        return load_tracks(workspace.tracks, _registry(ctx))
+
+
+@checks_app.command("list")
+def checks_list(ctx: typer.Context) -> None:
+    """List every registered check."""
+    registry = _registry(ctx)
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    table.add_column("title")
+    table.add_column("params")
+    table.add_column("from")
+    for check in registry:
+        params = ", ".join(check.params_model.model_fields) if check.params_model else ""
+        table.add_row(check.id, check.meta.title, params, registry.origin(check.id))
+    stdout.print(table)
+
+
+@checks_app.command("show")
+def checks_show(ctx: typer.Context, check_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Show a check: what it verifies, how to fix a failure, its parameters."""
+    registry = _registry(ctx)
+    check = registry.get(check_id)
+    if check is None:
+        raise fail(f"unknown check {check_id!r}; `scorecard checks list` shows them all")
+    stdout.print(Text(f"{check.id} — {check.meta.title}", style="bold"))
+    stdout.print(check.meta.description)
+    stdout.print(Panel(Markdown(check.meta.remediation), title="remediation", expand=False))
+    if check.meta.docs_url:
+        stdout.print(f"docs: {check.meta.docs_url}")
+    stdout.print(f"inputs: {', '.join(check.inputs)}; from {registry.origin(check.id)}")
+    if check.params_model is not None:
+        stdout.print("params (JSON Schema):")
+        stdout.print_json(json.dumps(check.params_model.model_json_schema()))
+
+
+@tracks_app.command("list")
+def tracks_list(ctx: typer.Context) -> None:
+    """List the workspace's tracks."""
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for column in ("title", "levels", "checks", "schedule"):
+        table.add_column(column)
+    for track in _tracks(ctx):
+        table.add_row(
+            track.id,
+            track.title,
+            " → ".join(level.id for level in track.levels),
+            str(len(track.checks)),
+            _schedule_text(track.schedule),
+        )
+    stdout.print(table)
+
+
+def _schedule_text(schedule: object) -> str:
+    if isinstance(schedule, timedelta):
+        return f"every {format_duration(schedule)}"
+    return str(schedule or "")
+
+
+@tracks_app.command("show")
+def tracks_show(ctx: typer.Context, track_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Show a track's levels and the checks each one requires."""
+    track = next((t for t in _tracks(ctx) if t.id == track_id), None)
+    if track is None:
+        raise fail(f"unknown track {track_id!r}; `scorecard tracks list` shows them all")
+    stdout.print(Text(f"{track.id} — {track.title}", style="bold"))
+    if track.description:
+        stdout.print(track.description)
+    for level in track.levels:
+        table = Table("check", "title", "required", "params", title=level.title, title_justify="left")
+        for configured in level.checks:
+            params = configured.params.model_dump_json() if configured.params else ""
+            table.add_row(
+                configured.id, configured.title, "yes" if configured.required else "no", params
+            )
+        stdout.print(table)
+
+
+@app.command()
+def entity(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Entity ref: kind:namespace/name, or kind:name.")],
+    db: Annotated[str | None, typer.Option("--db", help="Database URL.")] = None,
+) -> None:
+    """Show an entity's certification per track and what fails, with how to fix it."""
+    from scorecard.entity import parse_ref
+    from scorecard.store import Store
+
+    state: State = ctx.obj
+    try:
+        wanted = str(parse_ref(ref, default_kind="component"))
+    except ValueError as error:
+        raise fail(str(error)) from None
+    with config_errors():
+        workspace = state.workspace()
+    tracks = {t.id: t for t in _tracks(ctx)}
+    with Store(db or workspace.database) as store:
+        certifications = store.certifications(entity_ref=wanted)
+        results = store.results(entity_ref=wanted)
+    if not certifications:
+        raise fail(f"no results for {wanted}; run `scorecard run` first", EXIT_USAGE)
+    for cert in certifications:
+        track = tracks.get(cert.track_id)
+        title = track.title if track else cert.track_id
+        header = Text.assemble((f"{title}: ", "bold"), level_text(cert.level))
+        if cert.next_level:
+            header.append(f"  (next: {cert.next_level})", style="dim")
+        stdout.print(header)
+        for result in results:
+            outcome = Outcome(result.outcome)
+            if result.track_id != cert.track_id or outcome in NON_BLOCKING - {Outcome.WARN}:
+                continue
+            configured = next((c for c in track.checks if c.id == result.check_id), None) if track else None
+            stdout.print(Text.assemble("  ", outcome_text(outcome), f"  {result.check_id}: ", result.message))
+            if configured is not None and outcome in (Outcome.FAIL, Outcome.WARN):
+                stdout.print(Text(f"      fix: {configured.remediation}", style="cyan"))

@@ -1,0 +1,115 @@
+"""How the CLI shows runs and results: a rich table for people, JSON for programs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scorecard.cli.app import stderr
+from scorecard.problems import Problem
+from scorecard.report import RunReport
+from scorecard.results import Outcome
+from scorecard.tracks import Track
+
+OUTCOME_STYLE = {
+    Outcome.PASS: ("✔", "green"),
+    Outcome.FAIL: ("✘", "red"),
+    Outcome.WARN: ("!", "yellow"),
+    Outcome.NOT_APPLICABLE: ("–", "dim"),
+    Outcome.UNKNOWN: ("?", "magenta"),
+    Outcome.ERROR: ("‼", "bold red"),
+}
+
+
+def outcome_text(outcome: Outcome) -> Text:
+    icon, style = OUTCOME_STYLE[outcome]
+    return Text(f"{icon} {outcome.value}", style=style)
+
+
+def level_text(level: str | None) -> Text:
+    return Text(level, style="bold") if level else Text("none", style="dim")
+
+
+def print_problems(problems: Iterable[Problem]) -> None:
+    for problem in problems:
+        stderr.print(f"warning: {problem}", markup=False, highlight=False)
+
+
+def report_json(run_id: int, report: RunReport) -> str:
+    """The documented `scorecard run --format json` shape."""
+    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for result in report.results:
+        by_pair[result.entity_ref, result.track_id].append(
+            {"id": result.check_id, "outcome": result.outcome.value, "message": result.result.message}
+        )
+    tracks_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for cert in report.certifications:
+        tracks_of[cert.entity_ref].append(
+            {
+                "track": cert.track_id,
+                "level": cert.level,
+                "checks": by_pair[cert.entity_ref, cert.track_id],
+            }
+        )
+    document = {
+        "run": {
+            "id": run_id,
+            "started_at": report.started_at.isoformat(),
+            "finished_at": report.finished_at.isoformat() if report.finished_at else None,
+            "entities": len(tracks_of),
+            "results": len(report.results),
+            "errors": report.error_count,
+        },
+        "entities": [{"ref": ref, "tracks": tracks} for ref, tracks in tracks_of.items()],
+    }
+    return json.dumps(document, indent=2)
+
+
+def report_table(
+    console: Console, run_id: int, report: RunReport, tracks: Sequence[Track], stats: Any
+) -> None:
+    levels: dict[str, dict[str, str | None]] = defaultdict(dict)
+    for cert in report.certifications:
+        levels[cert.entity_ref][cert.track_id] = cert.level
+    table = Table(title=f"Run {run_id}", title_justify="left")
+    table.add_column("entity", no_wrap=True)
+    for track in tracks:
+        table.add_column(track.id)
+    for ref, per_track in levels.items():
+        cells: list[Text | str] = [humanize(ref)]
+        for track in tracks:
+            cells.append(level_text(per_track[track.id]) if track.id in per_track else "")
+        table.add_row(*cells)
+    console.print(table)
+
+    counts = Counter(result.outcome for result in report.results)
+    summary = ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])
+    seconds = (report.finished_at - report.started_at).total_seconds() if report.finished_at else 0
+    console.print(
+        f"{len(levels)} entities, {len(report.results)} results ({summary or 'none'}) "
+        f"in {seconds:.2f}s; {stats.history_rows} changes recorded.",
+        highlight=False,
+    )
+    # Group by entity and message: one unreadable repository is one line, not ten.
+    broken: dict[tuple[str, Outcome, str], list[str]] = defaultdict(list)
+    for result in report.results:
+        if result.outcome in (Outcome.ERROR, Outcome.UNKNOWN):
+            key = (result.entity_ref, result.outcome, result.result.message)
+            broken[key].append(f"{result.track_id}/{result.check_id}")
+    if broken:
+        console.print(Text("Checks that could not give an answer:", style="bold"))
+        for (ref, outcome, message), checks in broken.items():
+            console.print(
+                Text.assemble("  ", outcome_text(outcome), f"  {humanize(ref)} ({', '.join(checks)}): ", message)
+            )
+
+
+def humanize(ref: str) -> str:
+    """Backstage's humanizeEntityRef: the default namespace goes without saying."""
+    return ref.replace(":default/", ":", 1)

@@ -1,0 +1,140 @@
+"""`scorecard run`: evaluate the workspace's tracks over its catalog and store the results."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scorecard.cli.app import EXIT_OK, State, app, config_errors, stderr, stdout
+from scorecard.cli.render import print_problems, report_json, report_table
+from scorecard.problems import ConfigError
+from scorecard.workspace import Workspace
+
+# Runs shorter than this finish before a progress bar would be worth drawing.
+_PROGRESS_MIN_ENTITIES = 200
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    catalog: Annotated[
+        list[str] | None,
+        typer.Option("--catalog", help="Catalog file, folder or glob (repeatable)."),
+    ] = None,
+    tracks: Annotated[
+        list[Path] | None, typer.Option("--tracks", help="Track file or folder (repeatable).")
+    ] = None,
+    checks: Annotated[
+        list[Path] | None,
+        typer.Option("--checks", help="Folder of check modules (repeatable)."),
+    ] = None,
+    track: Annotated[
+        list[str] | None, typer.Option("--track", "-t", help="Only these track ids.")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL.")] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=0.001, help="Seconds before a check is an error."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table or json.", case_sensitive=False)
+    ] = "table",
+) -> None:
+    """Evaluate every track on every entity it applies to, and store the results.
+
+    Exits 0 when the run completed, even if checks failed; 2 on configuration errors.
+    """
+    from scorecard.catalog import read_catalog
+    from scorecard.registry import build_registry
+    from scorecard.runner import run_and_store
+    from scorecard.store import Store
+    from scorecard.tracks import load_tracks
+
+    output_format = output_format.lower()
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+    state: State = ctx.obj
+    with config_errors():
+        workspace = _override(state.workspace(), catalog, tracks, checks, db, timeout)
+        registry = build_registry(workspace.checks)
+        loaded = load_tracks(workspace.tracks, registry)
+        if track:
+            loaded = _select(loaded, track)
+        listing = read_catalog(workspace.catalog)
+    print_problems(listing.problems)
+    with Store(workspace.database) as store:
+        progress = _progress_bar(len(listing.entities))
+        with progress as bar:
+            task = bar.add_task("Evaluating", total=len(listing.entities)) if bar else None
+            stored = run_and_store(
+                store,
+                listing.entities,
+                loaded,
+                trigger="cli",
+                concurrency=workspace.concurrency,
+                timeout=workspace.check_timeout,
+                problems=listing.problems,
+                progress=(lambda n: bar.advance(task, n)) if bar else None,
+            )
+    if output_format == "json":
+        sys.stdout.write(report_json(stored.run_id, stored.report) + "\n")
+    else:
+        report_table(stdout, stored.run_id, stored.report, loaded, stored.stats)
+    raise typer.Exit(EXIT_OK)
+
+
+def _override(
+    workspace: Workspace,
+    catalog: list[str] | None,
+    tracks: list[Path] | None,
+    checks: list[Path] | None,
+    db: str | None,
+    timeout: float | None,
+) -> Workspace:
+    return replace(
+        workspace,
+        catalog=catalog or workspace.catalog,
+        tracks=tracks or workspace.tracks,
+        checks=checks if checks is not None else workspace.checks,
+        database=db or workspace.database,
+        check_timeout=timeout or workspace.check_timeout,
+    )
+
+
+def _select(tracks: list, wanted: list[str]) -> list:
+    from scorecard.problems import Problem
+
+    known = {t.id for t in tracks}
+    missing = [t for t in wanted if t not in known]
+    if missing:
+        raise ConfigError(
+            [Problem("--track", f"unknown track {m!r}; known: {', '.join(sorted(known))}") for m in missing]
+        )
+    return [t for t in tracks if t.id in wanted]
+
+
+class _NoProgress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+    if total < _PROGRESS_MIN_ENTITIES or not stderr.is_terminal:
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+    )

@@ -1,0 +1,377 @@
+"""Tracks: YAML files of ordered maturity levels, each a list of configured checks.
+
+Loading is two steps. The file is validated against the pydantic models below (the JSON
+Schema that `scorecard schema` prints comes from them); then each configured check is
+resolved against the check registry and its `with:` params validated by the check's own
+params model. Every problem is reported with its file, line, column and key path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+
+from scorecard.entity import Entity
+from scorecard.filters import EntityFilter
+from scorecard.problems import ConfigError, Problem
+from scorecard.registry import CheckRegistry
+from scorecard.sdk import Check
+from scorecard.yamlfile import YamlDocument, load_yaml
+
+API_VERSION = "scorecard/v1"
+
+Slug = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        max_length=64,
+        description="Lower-case letters, digits, '-' and '_'.",
+    ),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --- the file format ------------------------------------------------------------------
+
+
+def _filter_sets(value: Any) -> Any:
+    """A single filter set may be a mapping, a single value a scalar; all compare as text."""
+    sets = [value] if isinstance(value, dict) else value
+    if not isinstance(sets, list):
+        return value
+    normalised = []
+    for filter_set in sets:
+        if not isinstance(filter_set, dict):
+            return value
+        normalised.append(
+            {
+                key: [_text(v) for v in val] if isinstance(val, list) else [_text(val)]
+                for key, val in filter_set.items()
+            }
+        )
+    return normalised
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float) else value
+
+
+FilterSets = Annotated[
+    list[Annotated[dict[str, list[str]], Field(min_length=1)]],
+    BeforeValidator(_filter_sets),
+    Field(
+        min_length=1,
+        description="Backstage catalog-filter: keys AND, list values OR, a list of sets OR.",
+    ),
+]
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`6h`, `1h30m`, `2d`, `45s` → timedelta; raises ValueError."""
+    match = _DURATION.match(text.strip())
+    if not match or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration like 30m, 6h, 1d or 1h30m")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if duration < timedelta(minutes=1):
+        raise ValueError(f"{text!r} is shorter than a minute")
+    return duration
+
+
+def format_duration(duration: timedelta) -> str:
+    """The inverse of parse_duration: timedelta(hours=1, minutes=30) → `1h30m`."""
+    seconds = int(duration.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+@dataclass(frozen=True)
+class Every:
+    interval: timedelta
+
+
+def _schedule(value: Any) -> Any:
+    """A five-field cron expression, or `{every: 6h}`."""
+    if value is None or isinstance(value, Every):
+        return value
+    if isinstance(value, dict):
+        if set(value) != {"every"} or not isinstance(value["every"], str):
+            raise ValueError("an interval schedule is written {every: 6h}")
+        return Every(parse_duration(value["every"]))
+    if isinstance(value, str):
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as error:
+            raise ValueError(f"invalid cron expression {value!r}: {error}") from None
+        return value
+    raise ValueError("schedule is a cron expression (\"0 */6 * * *\") or {every: 6h}")
+
+
+Schedule = Annotated[
+    Any,
+    BeforeValidator(_schedule),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "Five-field cron expression."},
+                {
+                    "type": "object",
+                    "properties": {"every": {"type": "string", "examples": ["6h", "1h30m"]}},
+                    "required": ["every"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+
+
+class CheckConfig(_Strict):
+    check: str = Field(description="The id of a registered check.")
+    id: Slug | None = Field(None, description="Unique within the track; defaults to `check`.")
+    title: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    required: bool = Field(True, description="false: a failure shows as warn, blocks nothing.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_id(cls, value: Any) -> Any:
+        return {"check": value} if isinstance(value, str) else value
+
+
+class LevelConfig(_Strict):
+    id: Slug
+    title: str | None = None
+    description: str | None = None
+    checks: list[CheckConfig] = Field(min_length=1)
+
+
+class TrackFile(_Strict):
+    """The schema of a track file (`apiVersion: scorecard/v1`, `kind: Track`)."""
+
+    api_version: Literal["scorecard/v1"] = Field(alias="apiVersion")
+    kind: Literal["Track"]
+    id: Slug
+    title: str = Field(min_length=1)
+    description: str = ""
+    owner: str | None = Field(None, description="Entity ref of the owning group.")
+    docs: str | None = Field(None, description="URL of the standard's documentation.")
+    filter: FilterSets | None = None
+    exclude: FilterSets | None = None
+    schedule: Schedule = None
+    levels: list[LevelConfig] = Field(min_length=1)
+
+
+# --- the loaded track -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ConfiguredCheck:
+    """A check as a track uses it: its own id, params, title and whether it is required."""
+
+    id: str
+    check: Check
+    params: BaseModel | None
+    title: str
+    required: bool
+    level_id: str
+    track_id: str
+
+    @property
+    def remediation(self) -> str:
+        return self.check.remediation_for(self.params)
+
+
+@dataclass(frozen=True, eq=False)
+class Level:
+    id: str
+    title: str
+    description: str | None
+    checks: tuple[ConfiguredCheck, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Track:
+    id: str
+    title: str
+    description: str
+    owner: str | None
+    docs: str | None
+    filter: EntityFilter | None
+    exclude: EntityFilter | None
+    schedule: str | timedelta | None  # a cron expression or an interval
+    levels: tuple[Level, ...]
+    source: str
+
+    def applies_to(self, entity: Entity) -> bool:
+        if self.filter is not None and not self.filter.matches(entity):
+            return False
+        return self.exclude is None or not self.exclude.matches(entity)
+
+    @property
+    def checks(self) -> tuple[ConfiguredCheck, ...]:
+        return tuple(c for level in self.levels for c in level.checks)
+
+    def level(self, level_id: str) -> Level | None:
+        return next((level for level in self.levels if level.id == level_id), None)
+
+
+def load_track(path: Path, registry: CheckRegistry) -> Track:
+    document = load_yaml(path)
+    if not isinstance(document.data, dict):
+        raise ConfigError([document.problem((), "a track file must be a YAML mapping")])
+    config: TrackFile = document.validate(TrackFile)
+    return _resolve(config, document, registry)
+
+
+def _resolve(config: TrackFile, document: YamlDocument, registry: CheckRegistry) -> Track:
+    problems: list[Problem] = []
+    levels = []
+    seen_checks: dict[str, tuple[int, int]] = {}
+    seen_levels: set[str] = set()
+    for li, level_config in enumerate(config.levels):
+        if level_config.id in seen_levels:
+            problems.append(
+                document.problem(("levels", li, "id"), f"duplicate level id {level_config.id!r}")
+            )
+        seen_levels.add(level_config.id)
+        checks = []
+        for ci, entry in enumerate(level_config.checks):
+            loc = ("levels", li, "checks", ci)
+            check = registry.get(entry.check)
+            if check is None:
+                problems.append(document.problem((*loc, "check"), _unknown_check(entry, registry)))
+                continue
+            check_id = entry.id or entry.check
+            if check_id in seen_checks:
+                first = seen_checks[check_id]
+                problems.append(
+                    document.problem(
+                        loc,
+                        f"duplicate check id {check_id!r} (first used at line {first[0]}); "
+                        "give this one its own `id:`",
+                    )
+                )
+                continue
+            seen_checks[check_id] = document.position(loc)
+            try:
+                params = check.parse_params(entry.with_)
+            except ValidationError as error:
+                problems.extend(document.problems_from(error, check.params_model, (*loc, "with")))
+                continue
+            except TypeError as error:
+                problems.append(document.problem((*loc, "with"), str(error)))
+                continue
+            checks.append(
+                ConfiguredCheck(
+                    id=check_id,
+                    check=check,
+                    params=params,
+                    title=entry.title or check.meta.title,
+                    required=entry.required,
+                    level_id=level_config.id,
+                    track_id=config.id,
+                )
+            )
+        levels.append(
+            Level(
+                id=level_config.id,
+                title=level_config.title or level_config.id.replace("-", " ").title(),
+                description=level_config.description,
+                checks=tuple(checks),
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    schedule = config.schedule
+    return Track(
+        id=config.id,
+        title=config.title,
+        description=config.description,
+        owner=config.owner,
+        docs=config.docs,
+        filter=EntityFilter.from_config(config.filter) if config.filter else None,
+        exclude=EntityFilter.from_config(config.exclude) if config.exclude else None,
+        schedule=schedule.interval if isinstance(schedule, Every) else schedule,
+        levels=tuple(levels),
+        source=document.file,
+    )
+
+
+def _unknown_check(entry: CheckConfig, registry: CheckRegistry) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(entry.check, [c.id for c in registry], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else " (see `scorecard checks list`)"
+    return f"unknown check {entry.check!r}{hint}"
+
+
+def track_files(paths: Iterable[Path]) -> list[Path]:
+    """Track files named directly or found in folders (`*.yaml`, `*.yml`), sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+        else:
+            files.append(path)
+    return files
+
+
+def load_tracks(paths: Iterable[Path], registry: CheckRegistry) -> list[Track]:
+    """Load every track file, collecting all problems before raising."""
+    tracks: list[Track] = []
+    problems: list[Problem] = []
+    first_source: dict[str, str] = {}
+    for file in track_files(paths):
+        if not file.exists():
+            problems.append(Problem(str(file), "no such file or folder"))
+            continue
+        try:
+            track = load_track(file, registry)
+        except ConfigError as error:
+            problems.extend(error.problems)
+            continue
+        if track.id in first_source:
+            problems.append(
+                Problem(str(file), f"track id {track.id!r} is already used by {first_source[track.id]}")
+            )
+            continue
+        first_source[track.id] = str(file)
+        tracks.append(track)
+    if problems:
+        raise ConfigError(problems)
+    return tracks
+
+
+def track_json_schema() -> dict[str, Any]:
+    schema = TrackFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "scorecard track"
+    return schema

@@ -1,0 +1,111 @@
+"""The workspace: which catalog, tracks, checks and database a command works on.
+
+It comes from `scorecard.yaml` in the current folder (or `--config`); without one, the
+bundled demo workspace is used. Relative paths in the file are relative to the file.
+Command-line flags override it, and `SCORECARD_DATABASE_URL` overrides the database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from scorecard.problems import ConfigError, Problem
+from scorecard.yamlfile import load_yaml
+
+CONFIG_FILE = "scorecard.yaml"
+DATABASE_ENV = "SCORECARD_DATABASE_URL"
+DEFAULT_DATABASE = "sqlite:///scorecard.db"
+_PACKAGE = Path(__file__).resolve().parent
+DEMO_DIR = _PACKAGE / "demo"
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Paths = Annotated[list[str], BeforeValidator(_as_list)]
+
+
+class WorkspaceFile(BaseModel):
+    """The schema of `scorecard.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    catalog: Paths = Field(min_length=1, description="Catalog files, folders or globs.")
+    tracks: Paths = Field(["tracks"], description="Track files or folders.")
+    checks: Paths = Field([], description="Folders of the platform team's own check modules.")
+    database: str = Field(DEFAULT_DATABASE, description="A SQLAlchemy database URL.")
+    concurrency: int = Field(16, ge=1, le=1024, description="Entities evaluated at once.")
+    check_timeout: float = Field(30.0, gt=0, description="Seconds before a check is an error.")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    catalog: list[str]
+    tracks: list[Path]
+    checks: list[Path]
+    database: str
+    concurrency: int = 16
+    check_timeout: float = 30.0
+    source: str = "the bundled demo workspace"
+    env_database: bool = field(default=False, compare=False)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Workspace:
+        """`path`, else `./scorecard.yaml`, else the demo; the database env var wins."""
+        if path is None and Path(CONFIG_FILE).is_file():
+            path = Path(CONFIG_FILE)
+        workspace = cls.from_file(path) if path is not None else cls.demo()
+        url = os.environ.get(DATABASE_ENV)
+        return replace(workspace, database=url, env_database=True) if url else workspace
+
+    @classmethod
+    def from_file(cls, path: Path) -> Workspace:
+        if not path.is_file():
+            raise ConfigError([Problem(str(path), "workspace file not found")])
+        document = load_yaml(path)
+        config: WorkspaceFile = document.validate(WorkspaceFile)
+        base = path.parent
+        return cls(
+            catalog=[_relative(base, p) for p in config.catalog],
+            tracks=[Path(_relative(base, p)) for p in config.tracks],
+            checks=[Path(_relative(base, p)) for p in config.checks],
+            database=_sqlite_relative(base, config.database),
+            concurrency=config.concurrency,
+            check_timeout=config.check_timeout,
+            source=str(path),
+        )
+
+    @classmethod
+    def demo(cls) -> Workspace:
+        return cls(
+            catalog=[str(DEMO_DIR / "catalog" / "catalog-info.yaml")],
+            tracks=[bundled_tracks()],
+            checks=[DEMO_DIR / "checks"],
+            database=DEFAULT_DATABASE,
+        )
+
+
+def bundled_tracks() -> Path:
+    """The default tracks: beside the package in a wheel, at the top of a source checkout."""
+    installed = DEMO_DIR / "tracks"
+    return installed if installed.is_dir() else _PACKAGE.parent / "tracks"
+
+
+def _relative(base: Path, path: str) -> str:
+    return path if Path(path).is_absolute() else str(base / path)
+
+
+def _sqlite_relative(base: Path, url: str) -> str:
+    # `sqlite:///x.db` is relative to the working directory in SQLAlchemy; in a workspace
+    # file it is relative to the file, like every other path there.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        return prefix + str(base / url[len(prefix) :])
+    return url
+

@@ -1,0 +1,180 @@
+"""Load a YAML configuration file while remembering where each key and item stands.
+
+Errors about configuration must name `FILE:LINE:COL` and the key path, so track and
+workspace files are composed node by node (they are small; catalogs are not, and are
+parsed with the fast loader instead).
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from scorecard.problems import ConfigError, Problem
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    file: str
+    data: Any
+    positions: dict[Loc, tuple[int, int]]
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        """A problem at the deepest position known for `loc` (a key path)."""
+        line, column = self.position(loc)
+        return Problem(self.file, message, line, column, format_loc(loc))
+
+    def position(self, loc: Loc) -> tuple[int, int]:
+        found: Loc = ()
+        for part in loc:
+            if (*found, part) in self.positions:
+                found = (*found, part)
+            elif not isinstance(part, int):
+                break
+            # else: validation wrapped a single value in a list; its index has no node.
+        return self.positions.get(found, (1, 1))
+
+    def validate(self, model: type[BaseModel], prefix: Loc = (), data: Any = None) -> Any:
+        """Validate with pydantic; raise ConfigError naming the position of every error."""
+        try:
+            return model.model_validate(self.data if data is None else data)
+        except ValidationError as error:
+            raise ConfigError(self.problems_from(error, model, prefix)) from None
+
+    def problems_from(
+        self, error: ValidationError, model: type[BaseModel], prefix: Loc = ()
+    ) -> list[Problem]:
+        problems = []
+        for item in error.errors(include_url=False):
+            loc = prefix + tuple(item["loc"])
+            problems.append(self.problem(loc, _message(item, model, tuple(item["loc"]))))
+        return problems
+
+
+def format_loc(loc: Loc) -> str:
+    """`("levels", 1, "checks", 0)` → `levels[1].checks[0]`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    """Read one YAML document with the position of every mapping key and list item."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([Problem(file, f"cannot read file: {error}")]) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ConfigError([Problem(file, "file is empty", 1, 1)])
+        positions: dict[Loc, tuple[int, int]] = {(): _mark(node.start_mark)}
+        problems: list[Problem] = []
+        _walk(node, (), positions, problems, file)
+        if problems:
+            raise ConfigError(problems)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = _mark(mark) if mark else (None, None)
+        reason = " ".join(filter(None, [error.context, error.problem]))
+        raise ConfigError([Problem(file, f"invalid YAML: {reason}", line, column)]) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([Problem(file, f"invalid YAML: {error}")]) from None
+    finally:
+        loader.dispose()
+    return YamlDocument(file, data, positions)
+
+
+def _mark(mark: yaml.Mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
+def _walk(
+    node: yaml.Node,
+    loc: Loc,
+    positions: dict[Loc, tuple[int, int]],
+    problems: list[Problem],
+    file: str,
+) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            child = (*loc, key)
+            if key in seen:
+                line, column = _mark(key_node.start_mark)
+                problems.append(Problem(file, "duplicate key", line, column, format_loc(child)))
+                continue
+            seen.add(key)
+            positions[child] = _mark(key_node.start_mark)
+            _walk(value_node, child, positions, problems, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = (*loc, index)
+            positions[child] = _mark(item.start_mark)
+            _walk(item, child, positions, problems, file)
+
+
+def _message(item: Any, model: type[BaseModel], loc: Loc) -> str:
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        key = str(loc[-1])
+        hint = ""
+        if allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; allowed: {', '.join(allowed)}"
+        return f"unknown key {key!r}{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    message = item["msg"]
+    # pydantic prefixes errors raised by our own validators with "Value error, ".
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys a model accepts at `loc`, found by walking field annotations."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            current = _list_item(current)
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = next(
+                (f for name, f in current.model_fields.items() if (f.alias or name) == part),
+                None,
+            )
+            current = field.annotation if field else None
+        else:
+            return []
+        current = _unwrap_optional(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [field.alias or name for name, field in current.model_fields.items()]
+    return []
+
+
+def _list_item(annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    return args[0] if typing.get_origin(annotation) in (list, tuple) and args else None
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(options) == 1:
+            return _unwrap_optional(options[0])
+    if typing.get_origin(annotation) is typing.Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation

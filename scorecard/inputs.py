@@ -44,13 +44,15 @@ class Repo:
 
     def glob(self, pattern: str) -> list[str]:
         """Files and folders matching a glob (`**` spans folders), sorted."""
-        if pattern.startswith("/") or ".." in Path(pattern).parts:
+        if not pattern.strip(" ./") or pattern.startswith("/") or ".." in Path(pattern).parts:
             return []
         found = []
         for path in self.root.glob(pattern):
-            if ".git" in path.relative_to(self.root).parts:
+            relative = path.relative_to(self.root)
+            # A symlink may point outside the repository; such paths are not its files.
+            if ".git" in relative.parts or not path.resolve().is_relative_to(self.root):
                 continue
-            found.append(path.relative_to(self.root).as_posix())
+            found.append(relative.as_posix())
         return sorted(found)
 
     def exists(self, pattern: str) -> bool:
@@ -61,7 +63,11 @@ class Repo:
         return bool(self.glob(pattern))
 
     def read_text(self, path: str) -> str | None:
-        """The file's text (at most 1 MiB, undecodable bytes replaced), or None if absent."""
+        """The file's text, or None if absent.
+
+        Only the first MiB is read (catalog checks look at config files, not data), and
+        undecodable bytes are replaced rather than failing the check.
+        """
         target = self._inside(path)
         if target is None or not target.is_file():
             return None

@@ -6,6 +6,7 @@ gating and previews use it alone); `run_workspace` adds the store around it.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -89,6 +90,9 @@ def run_and_store(
         )
         stats = store.save_run(run_id, report)
     except BaseException as error:
-        store.fail_run(run_id, f"{type(error).__name__}: {error}")
+        # The original error is the one to report; a store that cannot even record the
+        # failure (a database gone away) must not replace it.
+        with contextlib.suppress(Exception):
+            store.fail_run(run_id, f"{type(error).__name__}: {error}")
         raise
     return StoredRun(run_id, report, stats)

@@ -80,7 +80,8 @@ class Check:
     def remediation_for(self, params: BaseModel | None) -> str:
         """The remediation text with `{param}` placeholders filled in."""
         values = params.model_dump() if params is not None else {}
-        return string.Formatter().vformat(self.meta.remediation, (), _Defaulting(values))
+        shown = {k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in values.items()}
+        return string.Formatter().vformat(self.meta.remediation, (), _Defaulting(shown))
 
 
 class _Defaulting(dict[str, Any]):

@@ -139,6 +139,8 @@ def entity(
         workspace = state.workspace()
     tracks = {t.id: t for t in _tracks(ctx)}
     with Store(db or workspace.database) as store:
+        stored = store.entity(wanted)
+        wanted = stored.ref if stored else wanted
         certifications = store.certifications(entity_ref=wanted)
         results = store.results(entity_ref=wanted)
     if not certifications:
@@ -151,7 +153,7 @@ def entity(
             header.append(f"  (next: {cert.next_level})", style="dim")
         stdout.print(header)
         for result in results:
-            outcome = Outcome(result.outcome)
+            outcome = result.outcome
             if result.track_id != cert.track_id or outcome in NON_BLOCKING - {Outcome.WARN}:
                 continue
             configured = next((c for c in track.checks if c.id == result.check_id), None) if track else None

@@ -26,10 +26,7 @@ from __future__ import annotations
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from scorecard.entity import Entity
-from scorecard.inputs import Repo
-from scorecard.results import Result
-from scorecard.sdk import check
+from scorecard import Entity, Repo, Result, check
 
 
 class SloParams(BaseModel):

@@ -1,0 +1,193 @@
+"""The file catalog source: Backstage descriptor files, folders and globs of them, and the
+`Location` entities that point from one file to others.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scorecard.entity import Entity, InvalidEntity
+from scorecard.problems import Problem
+
+try:
+    from yaml import CSafeLoader as _Loader
+
+    LIBYAML = True
+except ImportError:  # PyYAML built without libyaml: same results, several times slower
+    from yaml import SafeLoader as _Loader
+
+    LIBYAML = False
+
+_SUFFIXES = (".yaml", ".yml")
+_REMOTE = "remote location targets are not read by the file source"
+
+
+@dataclass(slots=True)
+class CatalogListing:
+    """The entities read, in file then document order, and every problem met on the way."""
+
+    entities: list[Entity]
+    problems: list[Problem]
+
+
+def read_catalog(paths: Iterable[str | Path]) -> CatalogListing:
+    """Read entities from catalog files, folders and globs, following `Location` entities.
+
+    Bad input never raises: a path that matches nothing, invalid YAML, a document that is
+    not a valid entity, a duplicate entity ref and a remote location target each become a
+    problem, and the rest of the catalog is still read.
+    """
+    reader = _Reader()
+    for path in paths:
+        reader.read_path(str(path))
+    return CatalogListing(reader.entities, reader.problems)
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.entities: list[Entity] = []
+        self.problems: list[Problem] = []
+        self._read: set[tuple[int, int]] = set()
+        self._first_file: dict[str, str] = {}
+
+    def read_path(self, path: str, *, named_in: str | None = None, key: str = "") -> None:
+        """Read a file, a folder or a glob; `named_in` is the Location file naming it."""
+        matches = sorted(glob.glob(path, recursive=True))
+        if not matches:
+            self._problem(named_in or path, f"no catalog files match {path}", key=key)
+        for match in matches:
+            if os.path.isdir(match):
+                self._scan(match)
+            else:
+                self._read_file(match, named=True)
+
+    def _problem(self, file: str, message: str, key: str = "") -> None:
+        self.problems.append(Problem(file, message, key=key))
+
+    def _scan(self, folder: str) -> None:
+        for root, folders, files in os.walk(folder):
+            # Hidden folders hold tooling (.git, .github workflows), never the catalog.
+            folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "node_modules")
+            for name in sorted(files):
+                if name.endswith(_SUFFIXES):
+                    self._read_file(os.path.join(root, name), named=False)
+
+    def _read_file(self, file: str, *, named: bool) -> None:
+        try:
+            stat = os.stat(file)
+        except OSError as error:
+            self.problems.append(_read_problem(file, error))
+            return
+        # The same file may be reached by several paths (a folder scan, `./x`, `../a/x`).
+        identity = (stat.st_dev, stat.st_ino)
+        if identity in self._read:
+            return
+        self._read.add(identity)
+        documents, error = _load(file)
+        if not named and _not_a_catalog_file(documents, error):
+            return
+        locations = []
+        for index, document in enumerate(documents, 1):
+            entity = self._add(file, index, document)
+            if entity is not None and entity.kind.lower() == "location":
+                locations.append(entity)
+        if error is not None:
+            self.problems.append(_read_problem(file, error))
+        for location in locations:
+            self._follow(location)
+
+    def _add(self, file: str, index: int, document: Any) -> Entity | None:
+        if document is None:  # an empty document, e.g. after a trailing `---`
+            return None
+        if not isinstance(document, dict):
+            found = type(document).__name__
+            self._problem(file, f"document {index} is not an entity: a {found}, not a mapping")
+            return None
+        try:
+            entity = Entity(document, source=file)
+        except InvalidEntity as error:
+            self._problem(file, f"document {index} is not a valid entity: {error}")
+            return None
+        # Backstage compares entity refs case-insensitively.
+        ref = entity.ref.lower()
+        if ref in self._first_file:
+            first = self._first_file[ref]
+            self._problem(
+                file, f"document {index}: {entity.ref} is already defined in {first}; skipped"
+            )
+            return None
+        self._first_file[ref] = file
+        self.entities.append(entity)
+        return entity
+
+    def _follow(self, location: Entity) -> None:
+        file = str(location.source)
+        targets = list(_targets(location))
+        if not targets:
+            self._problem(file, f"{location.ref} has no spec.target or spec.targets")
+        remote_type = location.type not in (None, "file")
+        for key, target in targets:
+            if not isinstance(target, str) or not target.strip():
+                self._problem(file, f"target {target!r} is not a path", key=key)
+            elif remote_type or "://" in target:
+                self._problem(file, f"{target}: {_REMOTE}", key=key)
+            else:
+                path = os.path.normpath(os.path.join(os.path.dirname(file), target.strip()))
+                self.read_path(path, named_in=file, key=key)
+
+
+def _targets(location: Entity) -> Iterator[tuple[str, Any]]:
+    """Each target of a Location with its key path, `spec.target` first."""
+    spec = location.spec
+    if "target" in spec:
+        yield "spec.target", spec["target"]
+    targets = spec.get("targets")
+    if isinstance(targets, list):
+        for i, target in enumerate(targets):
+            yield f"spec.targets.{i}", target
+    elif targets is not None:
+        yield "spec.targets", targets
+
+
+def _load(file: str) -> tuple[list[Any], Exception | None]:
+    """The file's documents up to the first error, and that error."""
+    documents: list[Any] = []
+    try:
+        with open(file, "rb") as stream:
+            for document in yaml.load_all(stream, Loader=_Loader):
+                documents.append(document)
+    except (OSError, yaml.YAMLError) as error:
+        return documents, error
+    return documents, None
+
+
+def _not_a_catalog_file(documents: list[Any], error: Exception | None) -> bool:
+    """True for a file a folder scan should pass over without a word.
+
+    A folder holds more than the catalog: OpenAPI specs, CI config, mkdocs.yml (whose
+    `!!python/name` tags the safe loader refuses). Broken YAML is still reported: it may
+    well be a catalog file.
+    """
+    if error is not None and not isinstance(error, yaml.constructor.ConstructorError):
+        return False
+    return not any(isinstance(d, dict) and ("apiVersion" in d or "kind" in d) for d in documents)
+
+
+def _read_problem(file: str, error: Exception) -> Problem:
+    if isinstance(error, OSError):
+        return Problem(file, f"cannot be read: {error.strerror or error}")
+    mark = getattr(error, "problem_mark", None)
+    reason = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return Problem(
+        file,
+        f"invalid YAML ({reason}); this document and the rest of the file are skipped",
+        line=mark.line + 1 if mark else None,
+        column=mark.column + 1 if mark else None,
+    )

@@ -1,0 +1,29 @@
+"""Storage: runs, entities, latest results and certifications, and their history."""
+
+from scorecard.store.database import SchemaVersionError
+from scorecard.store.store import Store
+from scorecard.store.tables import (
+    SCHEMA_VERSION,
+    CertificationChange,
+    CertificationRecord,
+    EntityRecord,
+    ResultChange,
+    ResultRecord,
+    RunRecord,
+    RunStatus,
+)
+from scorecard.store.writes import WriteStats
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CertificationChange",
+    "CertificationRecord",
+    "EntityRecord",
+    "ResultChange",
+    "ResultRecord",
+    "RunRecord",
+    "RunStatus",
+    "SchemaVersionError",
+    "Store",
+    "WriteStats",
+]

@@ -1,0 +1,295 @@
+"""Saving a run's report: diff it against the stored state, write only what changed.
+
+Every table is read in a few bulk queries, compared in Python, and written with one
+executemany statement per table, all inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Row, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from scorecard.entity import Entity
+from scorecard.report import Certification, CheckResult, RunReport
+from scorecard.store.database import dump_json
+from scorecard.store.tables import (
+    CertificationChange,
+    CertificationRecord,
+    EntityRecord,
+    ResultChange,
+    ResultRecord,
+    RunRecord,
+    RunStatus,
+)
+
+# Bound parameters per IN list: far below SQLite's limit, and few round trips.
+_CHUNK = 500
+
+_run = RunRecord.__table__
+_entity = EntityRecord.__table__
+_result = ResultRecord.__table__
+_result_change = ResultChange.__table__
+_certification = CertificationRecord.__table__
+_certification_change = CertificationChange.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class WriteStats:
+    """What one saved run wrote."""
+
+    # Latest results inserted or updated (a check moved to another level is updated too).
+    results_written: int
+    # Result and certification history rows appended.
+    history_rows: int
+    # Latest certifications inserted or updated.
+    certifications_changed: int
+    # Entities whose document was new or changed.
+    entities_written: int
+    # Latest results deleted because their check is no longer in the track.
+    results_removed: int
+
+
+def write_run(session: Session, run_id: int, report: RunReport, at: datetime) -> WriteStats:
+    """Write `report` as the outcome of run `run_id`, observed at `at`, and finish the run."""
+    # The run row is written first so that, on SQLite, the transaction holds the write
+    # lock before it reads the state it diffs against: a concurrent run cannot slip in.
+    finished = session.execute(
+        update(_run)
+        .where(_run.c.id == run_id)
+        .values(
+            status=RunStatus.FINISHED,
+            finished_at=at,
+            entities=len(report.entities),
+            results=len(report.results),
+            errors=report.error_count,
+            problems=[str(p) for p in report.problems],
+        )
+    )
+    if finished.rowcount != 1:
+        raise LookupError(f"there is no run {run_id}")
+    entities_written = _write_entities(session, run_id, report.entities)
+    results_written, result_changes, removed = _write_results(session, run_id, report.results, at)
+    certifications, certification_changes = _write_certifications(
+        session, run_id, report.certifications, at
+    )
+    session.execute(update(_run).where(_run.c.id == run_id).values(changed=result_changes))
+    return WriteStats(
+        results_written=results_written,
+        history_rows=result_changes + certification_changes,
+        certifications_changed=certifications,
+        entities_written=entities_written,
+        results_removed=removed,
+    )
+
+
+def _write_entities(session: Session, run_id: int, entities: list[Entity]) -> int:
+    by_ref = {e.ref: e for e in entities}
+    query = select(_entity.c.ref, _entity.c.digest)
+    stored = {row.ref: row.digest for row in _rows_in(session, query, _entity.c.ref, by_ref)}
+    rows = []
+    for ref, entity in by_ref.items():
+        digest = _digest(entity)
+        if stored.get(ref) == digest:
+            continue
+        rows.append(
+            {
+                "ref": ref,
+                "kind": entity.kind,
+                "namespace": entity.namespace,
+                "name": entity.name,
+                "title": entity.title,
+                "owner": entity.owner,
+                "type": entity.type,
+                "lifecycle": entity.lifecycle,
+                "raw": entity.raw,
+                "source": entity.source,
+                "digest": digest,
+                "first_seen_run": run_id,
+                "updated_run": run_id,
+            }
+        )
+    _upsert(session, _entity, rows, keep=("first_seen_run",))
+    return len(rows)
+
+
+def _write_results(
+    session: Session, run_id: int, results: list[CheckResult], at: datetime
+) -> tuple[int, int, int]:
+    """Returns (latest rows written, history rows appended, latest rows removed)."""
+    latest = {(r.entity_ref, r.track_id, r.check_id): r for r in results}
+    query = select(
+        _result.c.entity_ref,
+        _result.c.track_id,
+        _result.c.check_id,
+        _result.c.level_id,
+        _result.c.required,
+        _result.c.outcome,
+        _result.c.message,
+        _result.c.evidence,
+        _result.c.run_id,
+        _result.c.changed_at,
+    )
+    refs = {r.entity_ref for r in results}
+    stored = {
+        (row.entity_ref, row.track_id, row.check_id): row
+        for row in _rows_in(session, query, _result.c.entity_ref, refs)
+    }
+    rows: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for key, new in latest.items():
+        old = stored.get(key)
+        changed = old is None or not _same_result(old, new)
+        if not changed and old.level_id == new.level_id and old.required == new.required:
+            continue
+        rows.append(
+            {
+                "entity_ref": new.entity_ref,
+                "track_id": new.track_id,
+                "check_id": new.check_id,
+                "level_id": new.level_id,
+                "required": new.required,
+                "outcome": new.outcome,
+                "message": new.result.message,
+                "evidence": new.result.evidence,
+                # A check moved to another level keeps the time its result last changed.
+                "run_id": run_id if changed else old.run_id,
+                "changed_at": at if changed else old.changed_at,
+            }
+        )
+        if changed:
+            history.append(
+                {
+                    "entity_ref": new.entity_ref,
+                    "track_id": new.track_id,
+                    "check_id": new.check_id,
+                    "outcome": new.outcome,
+                    "previous_outcome": old.outcome if old is not None else None,
+                    "message": new.result.message,
+                    "evidence": new.result.evidence,
+                    "run_id": run_id,
+                    "at": at,
+                }
+            )
+    # A stored check missing from a pair the report evaluated was removed from the
+    # track; its history stays, its latest result goes.
+    pairs = {key[:2] for key in latest}
+    removed = [key for key in stored if key[:2] in pairs and key not in latest]
+    _upsert(session, _result, rows)
+    _insert(session, _result_change, history)
+    if removed:
+        session.execute(
+            delete(_result).where(
+                _result.c.entity_ref == bindparam("key_entity_ref"),
+                _result.c.track_id == bindparam("key_track_id"),
+                _result.c.check_id == bindparam("key_check_id"),
+            ),
+            [{"key_entity_ref": e, "key_track_id": t, "key_check_id": c} for e, t, c in removed],
+        )
+    return len(rows), len(history), len(removed)
+
+
+def _write_certifications(
+    session: Session, run_id: int, certifications: list[Certification], at: datetime
+) -> tuple[int, int]:
+    """Returns (latest rows written, history rows appended)."""
+    latest = {(c.entity_ref, c.track_id): c for c in certifications}
+    query = select(
+        _certification.c.entity_ref,
+        _certification.c.track_id,
+        _certification.c.level,
+        _certification.c.next_level,
+        _certification.c.run_id,
+        _certification.c.changed_at,
+    )
+    refs = {c.entity_ref for c in certifications}
+    stored = {
+        (row.entity_ref, row.track_id): row
+        for row in _rows_in(session, query, _certification.c.entity_ref, refs)
+    }
+    rows: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for (entity_ref, track_id), new in latest.items():
+        old = stored.get((entity_ref, track_id))
+        if old is not None and (old.level, old.next_level) == (new.level, new.next_level):
+            continue
+        # Only the level is history; a new next level means the track itself changed.
+        changed = old is None or old.level != new.level
+        rows.append(
+            {
+                "entity_ref": entity_ref,
+                "track_id": track_id,
+                "level": new.level,
+                "next_level": new.next_level,
+                "run_id": run_id if changed else old.run_id,
+                "changed_at": at if changed else old.changed_at,
+            }
+        )
+        if changed:
+            history.append(
+                {
+                    "entity_ref": entity_ref,
+                    "track_id": track_id,
+                    "level": new.level,
+                    "previous_level": old.level if old is not None else None,
+                    "run_id": run_id,
+                    "at": at,
+                }
+            )
+    _upsert(session, _certification, rows)
+    _insert(session, _certification_change, history)
+    return len(rows), len(history)
+
+
+def _same_result(old: Row[Any], new: CheckResult) -> bool:
+    if old.outcome != new.outcome or old.message != new.result.message:
+        return False
+    # Evidence comes back from the database as JSON: tuples as lists, paths as text.
+    return old.evidence == new.result.evidence or old.evidence == json.loads(
+        dump_json(new.result.evidence)
+    )
+
+
+def _digest(entity: Entity) -> str:
+    document = json.dumps(
+        [entity.raw, entity.source], default=str, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def _rows_in(
+    session: Session, query: Select[Any], column: Column[Any], values: Iterable[str]
+) -> Iterator[Row[Any]]:
+    """The rows of `query` whose `column` is one of `values`, a chunk of values at a time."""
+    ordered = sorted(values)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        yield from session.execute(query.where(column.in_(chunk)))
+
+
+def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(table), rows)
+
+
+def _upsert(
+    session: Session, table: Table, rows: list[dict[str, Any]], keep: Sequence[str] = ()
+) -> None:
+    """Insert `rows`, or update the stored row with the same key, except columns `keep`."""
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    key = [column.name for column in table.primary_key]
+    statement = statement.on_conflict_do_update(
+        index_elements=key,
+        set_={name: statement.excluded[name] for name in rows[0] if name not in (*key, *keep)},
+    )
+    session.execute(statement, rows)

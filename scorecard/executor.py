@@ -120,7 +120,9 @@ class Executor:
         results = []
         for configured_check in configured:
             kwargs = _kwargs(configured_check, available)
-            result = kwargs if isinstance(kwargs, Result) else _call_inline(configured_check, kwargs)
+            result = (
+                kwargs if isinstance(kwargs, Result) else _call_inline(configured_check, kwargs)
+            )
             results.append(_place(entity.ref, configured_check, result))
         return results
 

@@ -107,7 +107,9 @@ def repository_root(entity: Entity) -> Path:
             if kind == "file":
                 path = path.parent
             if not path.is_dir():
-                raise InputUnavailable(f"source location {location!r} of {entity.ref} does not exist")
+                raise InputUnavailable(
+                    f"source location {location!r} of {entity.ref} does not exist"
+                )
             return path
         raise InputUnavailable(
             f"{entity.ref} has a remote source location {location!r}; "

@@ -18,8 +18,7 @@ def certify(entity_ref: str, track: Track, outcomes: Mapping[str, Outcome]) -> C
     reached = None
     for level in track.levels:
         blocked = any(
-            check.required and outcomes.get(check.id) not in NON_BLOCKING
-            for check in level.checks
+            check.required and outcomes.get(check.id) not in NON_BLOCKING for check in level.checks
         )
         if blocked:
             return Certification(entity_ref, track.id, reached, level.id)

@@ -131,7 +131,7 @@ def _schedule(value: Any) -> Any:
         except ValueError as error:
             raise ValueError(f"invalid cron expression {value!r}: {error}") from None
         return value
-    raise ValueError("schedule is a cron expression (\"0 */6 * * *\") or {every: 6h}")
+    raise ValueError('schedule is a cron expression ("0 */6 * * *") or {every: 6h}')
 
 
 Schedule = Annotated[
@@ -360,7 +360,9 @@ def load_tracks(paths: Iterable[Path], registry: CheckRegistry) -> list[Track]:
             continue
         if track.id in first_source:
             problems.append(
-                Problem(str(file), f"track id {track.id!r} is already used by {first_source[track.id]}")
+                Problem(
+                    str(file), f"track id {track.id!r} is already used by {first_source[track.id]}"
+                )
             )
             continue
         first_source[track.id] = str(file)

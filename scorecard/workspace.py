@@ -108,4 +108,3 @@ def _sqlite_relative(base: Path, url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
         return prefix + str(base / url[len(prefix) :])
     return url
-

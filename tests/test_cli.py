@@ -49,8 +49,14 @@ def test_validate_the_bundled_tracks() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("levels:\n  - id: a\n    checks: [has_owner]\n    colour: red\n", ":8:5: levels[0].colour: unknown key"),
-        ("levels:\n  - id: a\n    checks: [has_ownr]\n", ":7:14: levels[0].checks[0].check: unknown check"),
+        (
+            "levels:\n  - id: a\n    checks: [has_owner]\n    colour: red\n",
+            ":8:5: levels[0].colour: unknown key",
+        ),
+        (
+            "levels:\n  - id: a\n    checks: [has_ownr]\n",
+            ":7:14: levels[0].checks[0].check: unknown check",
+        ),
         (
             "levels:\n  - id: a\n    checks:\n      - {check: has_tags, with: {min_count: 0}}\n",
             ":8:34: levels[0].checks[0].with.min_count: Input should be greater than or equal to 1",
@@ -89,8 +95,9 @@ def test_run_on_the_demo_shows_every_outcome(db: str) -> None:
 
 
 def test_rerun_writes_no_history_and_one_change_writes_only_its_own(
-    tmp_path: Path, db: str
+    tmp_path: Path, store_url: str
 ) -> None:
+    db = store_url
     catalog = tmp_path / "catalog"
     shutil.copytree(DEMO_DIR / "catalog", catalog)
     run_json("--db", db, "--catalog", catalog / "catalog-info.yaml")

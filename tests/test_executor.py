@@ -80,9 +80,7 @@ def test_an_input_is_built_once_and_shared(tmp_path: Path, faulty_track: Track) 
     assert seen[entities[0].ref, "repo_identity"] != seen[entities[1].ref, "repo_identity"]
 
 
-def test_an_unreadable_repository_is_unknown_not_fail(
-    tmp_path: Path, faulty_track: Track
-) -> None:
+def test_an_unreadable_repository_is_unknown_not_fail(tmp_path: Path, faulty_track: Track) -> None:
     remote = {"backstage.io/source-location": "url:https://github.com/acme/x"}
     (entity,) = _entities(tmp_path, 1, **remote)
     report = evaluate([entity], [faulty_track], timeout=0.3)

@@ -75,4 +75,3 @@ def config_errors() -> Iterator[None]:
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     stderr.print(f"error: {message}", markup=False, highlight=False)
     return typer.Exit(code)
-

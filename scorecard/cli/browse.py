@@ -111,7 +111,9 @@ def tracks_show(ctx: typer.Context, track_id: Annotated[str, typer.Argument(meta
     if track.description:
         stdout.print(track.description)
     for level in track.levels:
-        table = Table("check", "title", "required", "params", title=level.title, title_justify="left")
+        table = Table(
+            "check", "title", "required", "params", title=level.title, title_justify="left"
+        )
         for configured in level.checks:
             params = configured.params.model_dump_json() if configured.params else ""
             table.add_row(
@@ -156,7 +158,11 @@ def entity(
             outcome = result.outcome
             if result.track_id != cert.track_id or outcome in NON_BLOCKING - {Outcome.WARN}:
                 continue
-            configured = next((c for c in track.checks if c.id == result.check_id), None) if track else None
-            stdout.print(Text.assemble("  ", outcome_text(outcome), f"  {result.check_id}: ", result.message))
+            configured = (
+                next((c for c in track.checks if c.id == result.check_id), None) if track else None
+            )
+            stdout.print(
+                Text.assemble("  ", outcome_text(outcome), f"  {result.check_id}: ", result.message)
+            )
             if configured is not None and outcome in (Outcome.FAIL, Outcome.WARN):
                 stdout.print(Text(f"      fix: {configured.remediation}", style="cyan"))

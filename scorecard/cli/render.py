@@ -46,7 +46,11 @@ def report_json(run_id: int, report: RunReport) -> str:
     by_pair: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for result in report.results:
         by_pair[result.entity_ref, result.track_id].append(
-            {"id": result.check_id, "outcome": result.outcome.value, "message": result.result.message}
+            {
+                "id": result.check_id,
+                "outcome": result.outcome.value,
+                "message": result.result.message,
+            }
         )
     tracks_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for cert in report.certifications:
@@ -106,7 +110,12 @@ def report_table(
         console.print(Text("Checks that could not give an answer:", style="bold"))
         for (ref, outcome, message), checks in broken.items():
             console.print(
-                Text.assemble("  ", outcome_text(outcome), f"  {humanize(ref)} ({', '.join(checks)}): ", message)
+                Text.assemble(
+                    "  ",
+                    outcome_text(outcome),
+                    f"  {humanize(ref)} ({', '.join(checks)}): ",
+                    message,
+                )
             )
 
 

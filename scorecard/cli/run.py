@@ -112,7 +112,10 @@ def _select(tracks: list, wanted: list[str]) -> list:
     missing = [t for t in wanted if t not in known]
     if missing:
         raise ConfigError(
-            [Problem("--track", f"unknown track {m!r}; known: {', '.join(sorted(known))}") for m in missing]
+            [
+                Problem("--track", f"unknown track {m!r}; known: {', '.join(sorted(known))}")
+                for m in missing
+            ]
         )
     return [t for t in tracks if t.id in wanted]
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from scorecard.entity import Entity
 from scorecard.problems import Problem
 from scorecard.report import Certification, CheckResult, RunReport
 from scorecard.results import Outcome, Result
 from scorecard.store import Store, WriteStats
-
-POSTGRES_URL_VARIABLE = "SCORECARD_TEST_POSTGRES_URL"
 
 # (entity name, track id, check id) -> the outcome, or the full result.
 Results = Mapping[tuple[str, str, str], Outcome | Result]
@@ -77,34 +71,6 @@ def _make_report(
         certifications=certifications,
         problems=problems or [],
     )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own for each test: a new SQLite file, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'data' / 'scorecard.db'}"
-        return
-    base = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not base:
-        pytest.skip(f"set {POSTGRES_URL_VARIABLE} (postgresql://user@host/db) to test PostgreSQL")
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg import sql
-
-    server = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        # psycopg passes `options` to the server: every connection works in the schema.
-        yield (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from scorecard.filters import EntityFilter
 from scorecard.problems import ConfigError, Problem
 from scorecard.registry import CheckRegistry
 from scorecard.sdk import Check
-from scorecard.yamlfile import YamlDocument, load_yaml
+from scorecard.yamlfile import Loc, YamlDocument, load_yaml
 
 API_VERSION = "scorecard/v1"
 
@@ -247,8 +247,46 @@ def load_track(path: Path, registry: CheckRegistry) -> Track:
     document = load_yaml(path)
     if not isinstance(document.data, dict):
         raise ConfigError([document.problem((), "a track file must be a YAML mapping")])
-    config: TrackFile = document.validate(TrackFile)
+    try:
+        config: TrackFile = document.validate(TrackFile)
+    except ConfigError as error:
+        # Report the checks' own problems too, so one pass shows everything to fix.
+        problems = error.problems + _entry_problems(document, registry)
+        raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
     return _resolve(config, document, registry)
+
+
+def _entry_problems(document: YamlDocument, registry: CheckRegistry) -> list[Problem]:
+    """Problems of the check entries that are well-formed in a file that is not."""
+    problems: list[Problem] = []
+    levels = document.data.get("levels")
+    for li, level in enumerate(levels if isinstance(levels, list) else []):
+        entries = level.get("checks") if isinstance(level, dict) else None
+        for ci, raw in enumerate(entries if isinstance(entries, list) else []):
+            try:
+                entry = CheckConfig.model_validate(raw)
+            except ValidationError:
+                continue  # already reported by the file's own validation
+            resolved = _check_and_params(entry, ("levels", li, "checks", ci), document, registry)
+            if isinstance(resolved, list):
+                problems.extend(resolved)
+    return problems
+
+
+def _check_and_params(
+    entry: CheckConfig, loc: Loc, document: YamlDocument, registry: CheckRegistry
+) -> tuple[Check, BaseModel | None] | list[Problem]:
+    """The registered check an entry names and its validated params, or the problems."""
+    check = registry.get(entry.check)
+    if check is None:
+        return [document.problem((*loc, "check"), _unknown_check(entry, registry))]
+    try:
+        return check, check.parse_params(entry.with_)
+    except ValidationError as error:
+        assert check.params_model is not None
+        return document.problems_from(error, check.params_model, (*loc, "with"))
+    except TypeError as error:
+        return [document.problem((*loc, "with"), str(error))]
 
 
 def _resolve(config: TrackFile, document: YamlDocument, registry: CheckRegistry) -> Track:
@@ -265,10 +303,11 @@ def _resolve(config: TrackFile, document: YamlDocument, registry: CheckRegistry)
         checks = []
         for ci, entry in enumerate(level_config.checks):
             loc = ("levels", li, "checks", ci)
-            check = registry.get(entry.check)
-            if check is None:
-                problems.append(document.problem((*loc, "check"), _unknown_check(entry, registry)))
+            resolved = _check_and_params(entry, loc, document, registry)
+            if isinstance(resolved, list):
+                problems.extend(resolved)
                 continue
+            check, params = resolved
             check_id = entry.id or entry.check
             if check_id in seen_checks:
                 first = seen_checks[check_id]
@@ -281,14 +320,6 @@ def _resolve(config: TrackFile, document: YamlDocument, registry: CheckRegistry)
                 )
                 continue
             seen_checks[check_id] = document.position(loc)
-            try:
-                params = check.parse_params(entry.with_)
-            except ValidationError as error:
-                problems.extend(document.problems_from(error, check.params_model, (*loc, "with")))
-                continue
-            except TypeError as error:
-                problems.append(document.problem((*loc, "with"), str(error)))
-                continue
             checks.append(
                 ConfiguredCheck(
                     id=check_id,

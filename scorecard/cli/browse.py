@@ -165,4 +165,5 @@ def entity(
                 Text.assemble("  ", outcome_text(outcome), f"  {result.check_id}: ", result.message)
             )
             if configured is not None and outcome in (Outcome.FAIL, Outcome.WARN):
-                stdout.print(Text(f"      fix: {configured.remediation}", style="cyan"))
+                fix = configured.remediation.replace("\n", "\n" + " " * 11)
+                stdout.print(Text(f"      fix: {fix}", style="cyan"))

@@ -109,14 +109,18 @@ def report_table(
     if broken:
         console.print(Text("Checks that could not give an answer:", style="bold"))
         for (ref, outcome, message), checks in broken.items():
+            which = ", ".join(checks) if len(checks) <= 3 else f"{len(checks)} checks"
             console.print(
-                Text.assemble(
-                    "  ",
-                    outcome_text(outcome),
-                    f"  {humanize(ref)} ({', '.join(checks)}): ",
-                    message,
-                )
+                Text.assemble("  ", outcome_text(outcome), f"  {humanize(ref)} ({which}): ", message)
             )
+    blocked = [cert.entity_ref for cert in report.certifications if cert.next_level]
+    if blocked:
+        example = blocked[0]
+        console.print(
+            f"See what fails and how to fix it: scorecard entity {humanize(example)}",
+            style="dim",
+            highlight=False,
+        )
 
 
 def humanize(ref: str) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from scorecard.cli.app import EXIT_OK, EXIT_USAGE, State, app, config_errors, stdout
+from scorecard.cli.app import EXIT_OK, EXIT_USAGE, State, app, config_errors
 from scorecard.problems import ConfigError, Problem
 
 
@@ -45,7 +45,8 @@ def validate(
     except ConfigError as error:
         problems.extend(error.problems)
     for problem in problems:
-        stdout.print(str(problem), markup=False, highlight=False)
+        print(problem)
+    sys.stdout.flush()
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         print(f"{len(problems)} {noun} in {len(files)} track files.", file=sys.stderr)

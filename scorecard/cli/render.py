@@ -110,9 +110,8 @@ def report_table(
         console.print(Text("Checks that could not give an answer:", style="bold"))
         for (ref, outcome, message), checks in broken.items():
             which = ", ".join(checks) if len(checks) <= 3 else f"{len(checks)} checks"
-            console.print(
-                Text.assemble("  ", outcome_text(outcome), f"  {humanize(ref)} ({which}): ", message)
-            )
+            where = f"  {humanize(ref)} ({which}): "
+            console.print(Text.assemble("  ", outcome_text(outcome), where, message))
     blocked = [cert.entity_ref for cert in report.certifications if cert.next_level]
     if blocked:
         example = blocked[0]

@@ -107,22 +107,27 @@ def test_rerun_writes_no_history_and_one_change_writes_only_its_own(
     with Store(db) as store:
         assert store.count_history_rows() == first
 
-    (catalog / "repos" / "notifications" / "README.md").unlink()
+    # Change one entity: hand it to a team. Only its ownership results may change.
+    descriptor = catalog / "repos" / "notifications" / "catalog-info.yaml"
+    descriptor.write_text(
+        descriptor.read_text().replace("owner: user:default/dan.ortiz", "owner: storefront")
+    )
     run_json("--db", db, "--catalog", catalog / "catalog-info.yaml")
     with Store(db) as store:
+        history = store.result_history("component:default/notifications")
         assert store.count_history_rows() > first
-        changed = {
-            (c.entity_ref, c.check_id)
-            for c in store.result_history("component:default/notifications")
-            if c.previous_outcome is not None
-        }
+        changed = {c.check_id for c in history if c.previous_outcome is not None}
+        flipped = {c.check_id for c in history if c.previous_outcome not in (None, c.outcome)}
         others = [
             c
-            for ref in ("component:default/payments-gateway", "component:default/checkout-web")
-            for c in store.result_history(ref)
+            for entity in store.entities()
+            if entity.ref != "component:default/notifications"
+            for c in store.result_history(entity.ref)
             if c.previous_outcome is not None
         ]
-    assert changed == {("component:default/notifications", "has_readme")}
+    # The ownership messages name the new owner; only owner_is_group changes its outcome.
+    assert changed == {"has_owner", "owner_is_group", "owner_exists"}
+    assert flipped == {"owner_is_group"}
     assert others == []
 
 

@@ -17,6 +17,9 @@ from scorecard.report import RunReport
 from scorecard.results import Outcome
 from scorecard.tracks import Track
 
+# A terminal table of a whole large catalog helps nobody; JSON has every row.
+TABLE_ROWS = 50
+
 OUTCOME_STYLE = {
     Outcome.PASS: ("✔", "green"),
     Outcome.FAIL: ("✘", "red"),
@@ -85,12 +88,17 @@ def report_table(
     table.add_column("entity", no_wrap=True)
     for track in tracks:
         table.add_column(track.id)
-    for ref, per_track in levels.items():
+    for ref, per_track in list(levels.items())[:TABLE_ROWS]:
         cells: list[Text | str] = [humanize(ref)]
         for track in tracks:
             cells.append(level_text(per_track[track.id]) if track.id in per_track else "")
         table.add_row(*cells)
     console.print(table)
+    if len(levels) > TABLE_ROWS:
+        console.print(
+            f"… and {len(levels) - TABLE_ROWS} more entities (--format json lists them all).",
+            style="dim",
+        )
 
     counts = Counter(result.outcome for result in report.results)
     summary = ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])

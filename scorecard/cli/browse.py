@@ -23,21 +23,18 @@ from scorecard.cli.app import (
     tracks_app,
 )
 from scorecard.cli.render import level_text, outcome_text
+from scorecard.registry import CheckRegistry, build_registry
 from scorecard.results import NON_BLOCKING, Outcome
-from scorecard.tracks import format_duration
+from scorecard.tracks import Track, format_duration, load_tracks
 
 
-def _registry(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from scorecard.registry import build_registry
-
+def _registry(ctx: typer.Context) -> CheckRegistry:
     state: State = ctx.obj
     with config_errors():
         return build_registry(state.workspace().checks)
 
 
-def _tracks(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from scorecard.tracks import load_tracks
-
+def _tracks(ctx: typer.Context) -> list[Track]:
     state: State = ctx.obj
     with config_errors():
         workspace = state.workspace()

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scorecard.cli.app import EXIT_OK, State, app, config_errors, stderr, stdout
 from scorecard.cli.render import print_problems, report_json, report_table
-from scorecard.problems import ConfigError
+from scorecard.problems import ConfigError, Problem
 from scorecard.workspace import Workspace
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from scorecard.tracks import Track
 
 # Runs shorter than this finish before a progress bar would be worth drawing.
 _PROGRESS_MIN_ENTITIES = 200
@@ -105,9 +111,7 @@ def _override(
     )
 
 
-def _select(tracks: list, wanted: list[str]) -> list:
-    from scorecard.problems import Problem
-
+def _select(tracks: list[Track], wanted: list[str]) -> list[Track]:
     known = {t.id for t in tracks}
     missing = [t for t in wanted if t not in known]
     if missing:
@@ -120,17 +124,9 @@ def _select(tracks: list, wanted: list[str]) -> list:
     return [t for t in tracks if t.id in wanted]
 
 
-class _NoProgress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+def _progress_bar(total: int) -> AbstractContextManager[Progress | None]:
     if total < _PROGRESS_MIN_ENTITIES or not stderr.is_terminal:
-        return _NoProgress()
+        return nullcontext()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     return Progress(

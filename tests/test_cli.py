@@ -161,11 +161,19 @@ def test_a_crashing_check_folder_is_isolated(data_dir: Path, db: str) -> None:
     )
     checks = [c for e in document["entities"] for t in e["tracks"] for c in t["checks"]]
     by_outcome = {c["id"]: c["outcome"] for c in checks}
-    assert by_outcome["crashes"] == by_outcome["wrong_type"] == "error"
+    assert by_outcome["crashes"] == by_outcome["hangs"] == by_outcome["wrong_type"] == "error"
     assert by_outcome["has_owner"] == "pass"
     with Store(db) as store:
-        stored = store.results(check_id="crashes")
-    assert len(stored) == document["run"]["entities"]
+        stored = store.results()
+        assert store.latest_run().status == "finished"
+    # Every result of the run is stored, the errors and everything else alike.
+    assert len(stored) == len(checks) == document["run"]["entities"] * 8
+    assert {r.check_id for r in stored if r.outcome is Outcome.ERROR} == {
+        "crashes",
+        "hangs",
+        "blocks",
+        "wrong_type",
+    }
 
 
 def test_entity_shows_levels_and_remediation(db: str) -> None:

@@ -48,9 +48,6 @@ def parse_ref(
     return EntityRef(kind.lower(), (namespace or default_namespace).lower(), name)
 
 
-_MISSING = object()
-
-
 def lookup(data: Any, path: str, default: Any = None) -> Any:
     """Read a dot path such as `metadata.annotations.pagerduty.com/service-id`.
 
@@ -77,10 +74,6 @@ def lookup(data: Any, path: str, default: Any = None) -> Any:
         else:
             return default
     return node
-
-
-def has_path(data: Any, path: str) -> bool:
-    return lookup(data, path, _MISSING) is not _MISSING
 
 
 class Entity:

@@ -239,9 +239,6 @@ class Track:
     def checks(self) -> tuple[ConfiguredCheck, ...]:
         return tuple(c for level in self.levels for c in level.checks)
 
-    def level(self, level_id: str) -> Level | None:
-        return next((level for level in self.levels if level.id == level_id), None)
-
 
 def load_track(path: Path, registry: CheckRegistry) -> Track:
     document = load_yaml(path)

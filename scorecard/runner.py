@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -35,10 +35,16 @@ def evaluate(
     timeout: float = 30.0,
     problems: Iterable[Problem] = (),
     progress: Progress | None = None,
+    only: Container[str] | None = None,
 ) -> RunReport:
-    """Evaluate every track on every entity it applies to; certify each pair."""
+    """Evaluate every track on every entity it applies to; certify each pair.
+
+    `only` limits the evaluation to these entity refs; every entity stays visible to
+    checks through the `catalog` input.
+    """
     started = datetime.now(UTC)
-    plans = plan(entities, tracks)
+    subjects = entities if only is None else [e for e in entities if e.ref in only]
+    plans = plan(subjects, tracks)
     executor = Executor(concurrency=concurrency, timeout=timeout)
     results = executor.run(plans, CatalogView(entities), progress)
     outcomes: dict[tuple[str, str], dict[str, Outcome]] = defaultdict(dict)
@@ -77,8 +83,34 @@ def run_and_store(
     problems: Iterable[Problem] = (),
     progress: Progress | None = None,
 ) -> StoredRun:
-    """Evaluate and save as one run; a failure marks the run failed and keeps old results."""
-    run_id = store.start_run(trigger, {"tracks": [t.id for t in tracks]})
+    """Evaluate and save as one new run."""
+    run_id = store.start_run(trigger, {"tracks": [t.id for t in tracks], "entity": None})
+    return complete_run(
+        store,
+        run_id,
+        entities,
+        tracks,
+        concurrency=concurrency,
+        timeout=timeout,
+        problems=problems,
+        progress=progress,
+    )
+
+
+def complete_run(
+    store: Store,
+    run_id: int,
+    entities: Sequence[Entity],
+    tracks: Sequence[Track],
+    *,
+    concurrency: int = 16,
+    timeout: float = 30.0,
+    problems: Iterable[Problem] = (),
+    progress: Progress | None = None,
+    only: Container[str] | None = None,
+) -> StoredRun:
+    """Evaluate and save as the started run `run_id`; a failure marks the run failed
+    and keeps every earlier result."""
     try:
         report = evaluate(
             entities,
@@ -87,6 +119,7 @@ def run_and_store(
             timeout=timeout,
             problems=problems,
             progress=progress,
+            only=only,
         )
         stats = store.save_run(run_id, report)
     except BaseException as error:

@@ -20,6 +20,7 @@ from scorecard.yamlfile import load_yaml
 CONFIG_FILE = "scorecard.yaml"
 DATABASE_ENV = "SCORECARD_DATABASE_URL"
 DEFAULT_DATABASE = "sqlite:///scorecard.db"
+TOKEN_ENV = "SCORECARD_API_TOKEN"
 _PACKAGE = Path(__file__).resolve().parent
 DEMO_DIR = _PACKAGE / "demo"
 
@@ -42,6 +43,13 @@ class WorkspaceFile(BaseModel):
     database: str = Field(DEFAULT_DATABASE, description="A SQLAlchemy database URL.")
     concurrency: int = Field(16, ge=1, le=1024, description="Entities evaluated at once.")
     check_timeout: float = Field(30.0, gt=0, description="Seconds before a check is an error.")
+    api_token: str | None = Field(
+        None, min_length=16, description=f"Bearer token for writes; {TOKEN_ENV} wins over it."
+    )
+    public_reads: bool = Field(True, description="false: reads need the bearer token too.")
+    reload_interval: float = Field(
+        30.0, ge=0, description="Seconds between checks for changed tracks and checks; 0: off."
+    )
 
 
 @dataclass(frozen=True)
@@ -52,17 +60,24 @@ class Workspace:
     database: str
     concurrency: int = 16
     check_timeout: float = 30.0
+    api_token: str | None = field(default=None, repr=False)
+    public_reads: bool = True
+    reload_interval: float = 30.0
     source: str = "the bundled demo workspace"
-    env_database: bool = field(default=False, compare=False)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Workspace:
-        """`path`, else `./scorecard.yaml`, else the demo; the database env var wins."""
+        """`path`, else `./scorecard.yaml`, else the demo; environment variables win."""
         if path is None and Path(CONFIG_FILE).is_file():
             path = Path(CONFIG_FILE)
         workspace = cls.from_file(path) if path is not None else cls.demo()
         url = os.environ.get(DATABASE_ENV)
-        return replace(workspace, database=url, env_database=True) if url else workspace
+        token = os.environ.get(TOKEN_ENV)
+        return replace(
+            workspace,
+            database=url or workspace.database,
+            api_token=token or workspace.api_token,
+        )
 
     @classmethod
     def from_file(cls, path: Path) -> Workspace:
@@ -78,6 +93,9 @@ class Workspace:
             database=_sqlite_relative(base, config.database),
             concurrency=config.concurrency,
             check_timeout=config.check_timeout,
+            api_token=config.api_token,
+            public_reads=config.public_reads,
+            reload_interval=config.reload_interval,
             source=str(path),
         )
 

@@ -1,0 +1,1 @@
+"""The long-running service behind `scorecard serve`: live configuration, runs, schedule."""

@@ -1,0 +1,111 @@
+"""The live configuration of a server: the check registry and the tracks, reloadable.
+
+A reload that fails keeps serving the last good configuration and reports why, so a bad
+commit to the tracks repository never takes the scorecards down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scorecard.problems import ConfigError, Problem
+from scorecard.registry import CheckRegistry, build_registry
+from scorecard.tracks import Track, load_tracks, track_files
+from scorecard.workspace import Workspace
+
+log = logging.getLogger("scorecard.config")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    registry: CheckRegistry
+    tracks: tuple[Track, ...]
+    loaded_at: datetime
+
+    def track(self, track_id: str) -> Track | None:
+        return next((t for t in self.tracks if t.id == track_id), None)
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    reloaded: bool
+    problems: list[Problem] = field(default_factory=list)
+
+
+class LiveConfig:
+    """Holds the current configuration; readers take `current`, a consistent snapshot."""
+
+    def __init__(
+        self, workspace: Workspace, on_change: Callable[[LoadedConfig], None] | None = None
+    ) -> None:
+        self.workspace = workspace
+        self._on_change = on_change
+        self._lock = threading.Lock()
+        self.current = self._load()  # raises ConfigError: a server needs a first good config
+        self.last_problems: list[Problem] = []
+        self._fingerprint = self._files_fingerprint()
+
+    def _load(self) -> LoadedConfig:
+        registry = build_registry(self.workspace.checks)
+        tracks = load_tracks(self.workspace.tracks, registry)
+        return LoadedConfig(registry, tuple(tracks), datetime.now(UTC))
+
+    def reload(self) -> ReloadOutcome:
+        """Load tracks and checks again; on problems keep the configuration in use."""
+        with self._lock:
+            fingerprint = self._files_fingerprint()
+            try:
+                loaded = self._load()
+            except ConfigError as error:
+                self.last_problems = error.problems
+                self._fingerprint = fingerprint
+                for problem in error.problems:
+                    log.error("reload rejected: %s", problem)
+                log.error("still serving the configuration loaded at %s", self.current.loaded_at)
+                return ReloadOutcome(False, error.problems)
+            self.current = loaded
+            self.last_problems = []
+            self._fingerprint = fingerprint
+        log.info("reloaded %d tracks and %d checks", len(loaded.tracks), len(loaded.registry))
+        if self._on_change is not None:
+            self._on_change(loaded)
+        return ReloadOutcome(True)
+
+    def reload_if_changed(self) -> ReloadOutcome | None:
+        """Reload when a track file or a check module was added, removed or modified."""
+        if self._files_fingerprint() == self._fingerprint:
+            return None
+        return self.reload()
+
+    def _files_fingerprint(self) -> frozenset[tuple[str, int, int]]:
+        files: list[Path] = track_files(p for p in self.workspace.tracks if p.exists())
+        files += [
+            f for folder in self.workspace.checks if folder.is_dir() for f in folder.glob("*.py")
+        ]
+        return frozenset(_stat(f) for f in files)
+
+
+def _stat(path: Path) -> tuple[str, int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def select_tracks(tracks: Iterable[Track], wanted: Iterable[str] | None) -> list[Track]:
+    """The tracks named in `wanted` (all when None); KeyError names the unknown ones."""
+    tracks = list(tracks)
+    if wanted is None:
+        return tracks
+    wanted = list(dict.fromkeys(wanted))
+    by_id = {t.id: t for t in tracks}
+    missing = [w for w in wanted if w not in by_id]
+    if missing:
+        raise KeyError(", ".join(missing))
+    return [by_id[w] for w in wanted]

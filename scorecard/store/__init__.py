@@ -1,6 +1,13 @@
 """Storage: runs, entities, latest results and certifications, and their history."""
 
 from scorecard.store.database import SchemaVersionError
+from scorecard.store.queries import (
+    CheckRollup,
+    OwnerLevels,
+    OwnerTrackRollup,
+    Page,
+    TrackRollup,
+)
 from scorecard.store.store import Store
 from scorecard.store.tables import (
     SCHEMA_VERSION,
@@ -18,12 +25,17 @@ __all__ = [
     "SCHEMA_VERSION",
     "CertificationChange",
     "CertificationRecord",
+    "CheckRollup",
     "EntityRecord",
+    "OwnerLevels",
+    "OwnerTrackRollup",
+    "Page",
     "ResultChange",
     "ResultRecord",
     "RunRecord",
     "RunStatus",
     "SchemaVersionError",
     "Store",
+    "TrackRollup",
     "WriteStats",
 ]

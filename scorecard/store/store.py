@@ -12,7 +12,9 @@ from sqlmodel import col
 
 from scorecard.report import RunReport
 from scorecard.results import Outcome
+from scorecard.store import queries
 from scorecard.store.database import create_store_engine, database_url, ensure_schema
+from scorecard.store.queries import OwnerLevels, OwnerTrackRollup, Page, TrackRollup
 from scorecard.store.tables import (
     CertificationChange,
     CertificationRecord,
@@ -25,6 +27,7 @@ from scorecard.store.tables import (
 from scorecard.store.writes import WriteStats, write_run
 
 T = TypeVar("T")
+Change = TypeVar("Change", ResultChange, CertificationChange)
 
 
 class Store:
@@ -187,19 +190,44 @@ class Store:
         order = (CertificationRecord.entity_ref, CertificationRecord.track_id)
         return self._all(query.order_by(*order))
 
-    def result_history(self, entity_ref: str, track_id: str | None = None) -> list[ResultChange]:
-        """Every result change of an entity (on one track when given), oldest first."""
-        query = select(ResultChange).filter_by(**_given(entity_ref=entity_ref, track_id=track_id))
-        return self._all(query.order_by(col(ResultChange.id)))
+    def certification(self, entity_ref: str, track_id: str) -> CertificationRecord | None:
+        """The certification of entity `entity_ref` (its stored ref) on a track, or None."""
+        with self._sessions() as session:
+            return session.get(CertificationRecord, (entity_ref, track_id))
+
+    def result_history(
+        self,
+        entity_ref: str,
+        track_id: str | None = None,
+        *,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[ResultChange]:
+        """The result changes of an entity (on one track when given), oldest first unless
+        `newest_first`; the first `limit` of them when given."""
+        return self._history(ResultChange, entity_ref, track_id, newest_first, limit)
 
     def certification_history(
-        self, entity_ref: str, track_id: str | None = None
+        self,
+        entity_ref: str,
+        track_id: str | None = None,
+        *,
+        newest_first: bool = False,
+        limit: int | None = None,
     ) -> list[CertificationChange]:
-        """Every level change of an entity (on one track when given), oldest first."""
-        query = select(CertificationChange).filter_by(
-            **_given(entity_ref=entity_ref, track_id=track_id)
+        """The level changes of an entity (on one track when given), oldest first unless
+        `newest_first`; the first `limit` of them when given."""
+        return self._history(CertificationChange, entity_ref, track_id, newest_first, limit)
+
+    def history(
+        self, entity_ref: str, track_id: str | None = None, limit: int = 200
+    ) -> tuple[list[ResultChange], list[CertificationChange]]:
+        """The latest `limit` result changes and latest `limit` level changes of an entity
+        (on one track when given), newest first."""
+        return (
+            self.result_history(entity_ref, track_id, newest_first=True, limit=limit),
+            self.certification_history(entity_ref, track_id, newest_first=True, limit=limit),
         )
-        return self._all(query.order_by(col(CertificationChange.id)))
 
     def count_history_rows(self) -> int:
         """Result changes plus certification changes stored."""
@@ -212,6 +240,111 @@ class Store:
         """True when no run was ever recorded."""
         with self._sessions() as session:
             return session.scalar(select(RunRecord.id).limit(1)) is None
+
+    # Reads for the API: pages with totals, and roll-ups aggregated in the database
+
+    def find_entities(
+        self,
+        *,
+        kind: str | None = None,
+        owner: str | None = None,
+        track: str | None = None,
+        level: str | None = None,
+        outcome: Outcome | None = None,
+        query: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[EntityRecord]:
+        """A page of entities by ref, matching every filter given.
+
+        `kind` and `owner` (a full entity ref) compare without regard to case. `track`:
+        certified on that track, at any level or none. `level`: certified at that level,
+        on `track` when given, else on any track; `none` means at no level. `outcome`:
+        some latest result has that outcome, on `track` when given. `query`: part of the
+        ref or title, without regard to case.
+        """
+        with self._sessions() as session:
+            return queries.find_entities(
+                session,
+                kind=kind,
+                owner=owner,
+                track=track,
+                level=level,
+                outcome=outcome,
+                query=query,
+                limit=limit,
+                offset=offset,
+            )
+
+    def certifications_for(self, entity_refs: list[str]) -> dict[str, list[CertificationRecord]]:
+        """The certifications of each of `entity_refs` (stored refs, e.g. those of a page)
+        by track, in one query; an entity without any maps to an empty list."""
+        with self._sessions() as session:
+            return queries.certifications_for(session, entity_refs)
+
+    def track_rollup(self, track_id: str) -> TrackRollup:
+        """Entities per level of a track, and the outcomes and pass rate of each of its
+        checks over every entity, by check id; empty for a track never evaluated."""
+        with self._sessions() as session:
+            return queries.track_rollup(session, track_id)
+
+    def owner_rollup(self, owner_ref: str, track_id: str | None = None) -> list[OwnerTrackRollup]:
+        """`track_rollup` over the entities of `owner_ref` (compared without regard to
+        case), for each track they were evaluated on, or for `track_id`; by track id."""
+        with self._sessions() as session:
+            return queries.owner_rollup(session, owner_ref, track_id)
+
+    def owners_rollup(self, track_id: str) -> list[OwnerLevels]:
+        """For each owner, its entities per level of a track, by owner (entities without
+        an owner last, as owner None). Owner refs that differ only in case are one owner."""
+        with self._sessions() as session:
+            return queries.owners_rollup(session, track_id)
+
+    def find_results(
+        self,
+        *,
+        entity_ref: str | None = None,
+        track_id: str | None = None,
+        check_id: str | None = None,
+        outcome: Outcome | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page[ResultRecord]:
+        """A page of latest results by entity, track and check, filtered by what is given
+        (`entity_ref` is a stored ref)."""
+        with self._sessions() as session:
+            return queries.find_results(
+                session,
+                entity_ref=entity_ref,
+                track_id=track_id,
+                check_id=check_id,
+                outcome=outcome,
+                limit=limit,
+                offset=offset,
+            )
+
+    def find_runs(self, limit: int = 50, offset: int = 0) -> Page[RunRecord]:
+        """A page of runs, newest first."""
+        with self._sessions() as session:
+            return queries.find_runs(session, limit=limit, offset=offset)
+
+    def fingerprint(self) -> str:
+        """A short text that changes whenever a run finishes, i.e. whenever stored
+        results may have changed: an ETag for what is derived from them."""
+        with self._sessions() as session:
+            return queries.fingerprint(session)
+
+    def _history(
+        self,
+        change: type[Change],
+        entity_ref: str,
+        track_id: str | None,
+        newest_first: bool,
+        limit: int | None,
+    ) -> list[Change]:
+        query = select(change).filter_by(**_given(entity_ref=entity_ref, track_id=track_id))
+        order = col(change.id).desc() if newest_first else col(change.id)
+        return self._all(query.order_by(order).limit(limit))
 
     def _all(self, query: Select[tuple[T]]) -> list[T]:
         with self._sessions() as session:

@@ -77,6 +77,8 @@ class RunRecord(StoreModel, table=True):
     """One evaluation: when, why, over what, and how it went."""
 
     __tablename__ = "run"
+    # The fingerprint counts finished runs from this index alone.
+    __table_args__ = (Index("ix_run_status_id", "status", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     started_at: datetime = Field(sa_type=UTCDateTime)
@@ -123,7 +125,12 @@ class ResultRecord(StoreModel, table=True):
     """The latest result of one check of one track on one entity."""
 
     __tablename__ = "result"
-    __table_args__ = (Index("ix_result_track_outcome", "track_id", "outcome"),)
+    __table_args__ = (
+        Index("ix_result_track_outcome", "track_id", "outcome"),
+        # Roll-ups count a track's outcomes per check from this index alone, and result
+        # pages of one check find their rows with it.
+        Index("ix_result_track_check", "track_id", "check_id", "level_id", "outcome"),
+    )
 
     entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
     track_id: str = Field(primary_key=True)
@@ -159,6 +166,8 @@ class CertificationRecord(StoreModel, table=True):
     """The level an entity holds on a track (None: not even the first)."""
 
     __tablename__ = "certification"
+    # Roll-ups count a track's levels from this index alone, and filter by level.
+    __table_args__ = (Index("ix_certification_track_level", "track_id", "level"),)
 
     entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
     track_id: str = Field(primary_key=True)

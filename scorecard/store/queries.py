@@ -1,0 +1,297 @@
+"""The reads behind the HTTP API: filtered pages of entities, results and runs, and
+roll-ups of levels and outcomes per track and owner.
+
+Every count is aggregated in the database (GROUP BY, COUNT, EXISTS): a catalog of a
+hundred thousand entities with a million results never travels to Python to be summed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from scorecard.results import Outcome
+from scorecard.store.tables import (
+    CertificationRecord,
+    EntityRecord,
+    ResultRecord,
+    RunRecord,
+    RunStatus,
+)
+
+T = TypeVar("T")
+
+# The `level` filter value for "evaluated on the track, but at no level".
+NO_LEVEL = "none"
+
+_entity = EntityRecord.__table__
+_result = ResultRecord.__table__
+_certification = CertificationRecord.__table__
+_run = RunRecord.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """Items `offset` to `offset + limit` of a list; `total` counts the whole list."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRollup:
+    """How one check of a track went over many entities."""
+
+    check_id: str
+    level_id: str
+    counts: dict[Outcome, int]  # every outcome, 0 when none
+    total: int
+    # Passes among the results the check applies to; None when it applies to none.
+    pass_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRollup:
+    """Entities per level of a track (None: at no level) and how each check went."""
+
+    track_id: str
+    levels: dict[str | None, int]
+    checks: list[CheckRollup]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerTrackRollup:
+    """A track's roll-up over the entities of one owner."""
+
+    owner: str
+    track_id: str
+    levels: dict[str | None, int]
+    checks: list[CheckRollup]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLevels:
+    """An owner's entities per level of a track; `owner` None for unowned entities."""
+
+    owner: str | None
+    levels: dict[str | None, int]
+    entities: int
+
+
+def find_entities(
+    session: Session,
+    *,
+    kind: str | None,
+    owner: str | None,
+    track: str | None,
+    level: str | None,
+    outcome: Outcome | None,
+    query: str | None,
+    limit: int,
+    offset: int,
+) -> Page[EntityRecord]:
+    e = _entity.c
+    conditions: list[ColumnElement[bool]] = []
+    if kind is not None:
+        conditions.append(func.lower(e.kind) == kind.lower())
+    if owner is not None:
+        conditions.append(_owned_by(owner))
+    if track is not None or level is not None:
+        conditions.append(_certified(track, level))
+    if outcome is not None:
+        conditions.append(_has_outcome(outcome, track))
+    if query is not None:
+        conditions.append(
+            or_(e.ref.icontains(query, autoescape=True), e.title.icontains(query, autoescape=True))
+        )
+    return _page(session, EntityRecord, conditions, [e.ref], limit, offset)
+
+
+def certifications_for(
+    session: Session, entity_refs: Sequence[str]
+) -> dict[str, list[CertificationRecord]]:
+    found: dict[str, list[CertificationRecord]] = {ref: [] for ref in entity_refs}
+    if not found:
+        return found
+    c = _certification.c
+    query = (
+        select(CertificationRecord)
+        .where(c.entity_ref.in_(list(found)))
+        .order_by(c.entity_ref, c.track_id)
+    )
+    for record in session.scalars(query):
+        found[record.entity_ref].append(record)
+    return found
+
+
+def track_rollup(session: Session, track_id: str) -> TrackRollup:
+    rollups = _rollups(session, track_id=track_id)
+    return rollups[0] if rollups else TrackRollup(track_id, {}, [])
+
+
+def owner_rollup(session: Session, owner: str, track_id: str | None) -> list[OwnerTrackRollup]:
+    return [
+        OwnerTrackRollup(owner, rollup.track_id, rollup.levels, rollup.checks)
+        for rollup in _rollups(session, track_id=track_id, owner=owner)
+    ]
+
+
+def owners_rollup(session: Session, track_id: str) -> list[OwnerLevels]:
+    e, c = _entity.c, _certification.c
+    query = (
+        select(e.owner, c.level, func.count())
+        .join_from(_certification, _entity, e.ref == c.entity_ref)
+        .where(c.track_id == track_id)
+        .group_by(e.owner, c.level)
+    )
+    # Owner refs compare without regard to case, so spellings that differ only in case
+    # are one owner, shown as the first spelling in sort order. There are few of them:
+    # merging the grouped rows here costs nothing.
+    spellings: dict[str | None, set[str]] = defaultdict(set)
+    levels: dict[str | None, dict[str | None, int]] = defaultdict(dict)
+    for owner, level, count in session.execute(query):
+        key = owner.lower() if owner is not None else None
+        if owner is not None:
+            spellings[key].add(owner)
+        levels[key][level] = levels[key].get(level, 0) + count
+    ordered = sorted(levels, key=lambda key: (key is None, key or ""))
+    return [
+        OwnerLevels(
+            min(spellings[key]) if key is not None else None,
+            levels[key],
+            sum(levels[key].values()),
+        )
+        for key in ordered
+    ]
+
+
+def find_results(
+    session: Session,
+    *,
+    entity_ref: str | None,
+    track_id: str | None,
+    check_id: str | None,
+    outcome: Outcome | None,
+    limit: int,
+    offset: int,
+) -> Page[ResultRecord]:
+    r = _result.c
+    given = [
+        (r.entity_ref, entity_ref),
+        (r.track_id, track_id),
+        (r.check_id, check_id),
+        (r.outcome, outcome),
+    ]
+    conditions = [column == value for column, value in given if value is not None]
+    order = [r.entity_ref, r.track_id, r.check_id]
+    return _page(session, ResultRecord, conditions, order, limit, offset)
+
+
+def find_runs(session: Session, *, limit: int, offset: int) -> Page[RunRecord]:
+    return _page(session, RunRecord, [], [_run.c.id.desc()], limit, offset)
+
+
+def fingerprint(session: Session) -> str:
+    # The number of finished runs goes up with every run that finishes, even one that
+    # finishes after a newer run did (runs of different tracks overlap), which the
+    # newest id alone would miss; the newest id tells apart equal counts should runs
+    # ever be pruned. Both come from one scan of ix_run_status_id.
+    r = _run.c
+    finished, newest = session.execute(
+        select(func.count(), func.max(r.id)).where(r.status == RunStatus.FINISHED)
+    ).one()
+    return f"{finished}-{newest or 0}"
+
+
+def _page(
+    session: Session,
+    record: type[T],
+    conditions: Sequence[ColumnElement[bool]],
+    order: Sequence[ColumnElement[Any]],
+    limit: int,
+    offset: int,
+) -> Page[T]:
+    # SQLite reads a negative LIMIT as "no limit", PostgreSQL refuses it: refuse it here.
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit ({limit}) and offset ({offset}) must not be negative")
+    total = session.scalar(select(func.count()).select_from(record).where(*conditions))
+    query = select(record).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    return Page(list(session.scalars(query)), total or 0, limit, offset)
+
+
+def _rollups(
+    session: Session, *, track_id: str | None = None, owner: str | None = None
+) -> list[TrackRollup]:
+    """Roll-ups by track id, of every track or of `track_id`, over every entity or those
+    of `owner`: one GROUP BY query for levels and one for outcomes."""
+    c, r = _certification.c, _result.c
+    levels = select(c.track_id, c.level, func.count()).group_by(c.track_id, c.level)
+    outcomes = select(r.track_id, r.check_id, r.level_id, r.outcome, func.count()).group_by(
+        r.track_id, r.check_id, r.level_id, r.outcome
+    )
+    if track_id is not None:
+        levels = levels.where(c.track_id == track_id)
+        outcomes = outcomes.where(r.track_id == track_id)
+    if owner is not None:
+        levels = levels.join(_entity, _entity.c.ref == c.entity_ref).where(_owned_by(owner))
+        outcomes = outcomes.join(_entity, _entity.c.ref == r.entity_ref).where(_owned_by(owner))
+
+    level_counts: dict[str, dict[str | None, int]] = defaultdict(dict)
+    for track, level, count in session.execute(
+        levels.order_by(c.track_id, c.level.asc().nulls_last())
+    ):
+        level_counts[track][level] = count
+    outcome_counts: dict[tuple[str, str, str], dict[Outcome, int]] = defaultdict(dict)
+    for track, check, check_level, outcome, count in session.execute(
+        outcomes.order_by(r.track_id, r.check_id, r.level_id)
+    ):
+        outcome_counts[track, check, check_level][outcome] = count
+
+    checks: dict[str, list[CheckRollup]] = defaultdict(list)
+    for (track, check, check_level), counts in outcome_counts.items():
+        checks[track].append(_check_rollup(check, check_level, counts))
+    return [
+        TrackRollup(track, level_counts.get(track, {}), checks.get(track, []))
+        for track in sorted(level_counts.keys() | checks.keys())
+    ]
+
+
+def _owned_by(owner: str) -> ColumnElement[bool]:
+    return func.lower(_entity.c.owner) == owner.lower()
+
+
+def _certified(track: str | None, level: str | None) -> ColumnElement[bool]:
+    """The entity holds a certification: on `track`, at `level` (NO_LEVEL: at none)."""
+    c = _certification.c
+    conditions = [c.entity_ref == _entity.c.ref]
+    if track is not None:
+        conditions.append(c.track_id == track)
+    if level == NO_LEVEL:
+        conditions.append(c.level.is_(None))
+    elif level is not None:
+        conditions.append(c.level == level)
+    return exists().where(*conditions)
+
+
+def _has_outcome(outcome: Outcome, track: str | None) -> ColumnElement[bool]:
+    """At least one of the entity's latest results (on `track`) has `outcome`."""
+    r = _result.c
+    conditions = [r.entity_ref == _entity.c.ref, r.outcome == outcome]
+    if track is not None:
+        conditions.append(r.track_id == track)
+    return exists().where(*conditions)
+
+
+def _check_rollup(check_id: str, level_id: str, found: dict[Outcome, int]) -> CheckRollup:
+    counts = {outcome: found.get(outcome, 0) for outcome in Outcome}
+    total = sum(counts.values())
+    applicable = total - counts[Outcome.NOT_APPLICABLE]
+    pass_rate = counts[Outcome.PASS] / applicable if applicable else None
+    return CheckRollup(check_id, level_id, counts, total, pass_rate)

@@ -124,10 +124,12 @@ def _schedule(value: Any) -> Any:
             raise ValueError("an interval schedule is written {every: 6h}")
         return Every(parse_duration(value["every"]))
     if isinstance(value, str):
-        from apscheduler.triggers.cron import CronTrigger
+        from scorecard.schedules import schedule_trigger
 
+        if len(value.split()) != 5:
+            raise ValueError(f"invalid cron expression {value!r}: it needs five fields")
         try:
-            CronTrigger.from_crontab(value)
+            schedule_trigger(value)
         except ValueError as error:
             raise ValueError(f"invalid cron expression {value!r}: {error}") from None
         return value

@@ -71,9 +71,13 @@ class LiveConfig:
             self.current = loaded
             self.last_problems = []
             self._fingerprint = fingerprint
-        log.info("reloaded %d tracks and %d checks", len(loaded.tracks), len(loaded.registry))
-        if self._on_change is not None:
-            self._on_change(loaded)
+            log.info("reloaded %d tracks and %d checks", len(loaded.tracks), len(loaded.registry))
+            # Under the lock, so that two reloads racing reach `on_change` in order.
+            if self._on_change is not None:
+                try:
+                    self._on_change(loaded)
+                except Exception:
+                    log.exception("applying the reloaded configuration failed")
         return ReloadOutcome(True)
 
     def reload_if_changed(self) -> ReloadOutcome | None:

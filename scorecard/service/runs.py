@@ -98,7 +98,11 @@ class RunCoordinator:
     def _execute(self, run_id: int, tracks: list[Track], entity: str | None) -> None:
         workspace = self.config.workspace
         try:
-            listing = read_catalog(workspace.catalog)
+            try:
+                listing = read_catalog(workspace.catalog)
+            except Exception as error:
+                self.store.fail_run(run_id, f"reading the catalog failed: {error}")
+                raise
             stored = complete_run(
                 self.store,
                 run_id,

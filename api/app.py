@@ -1,0 +1,52 @@
+"""The FastAPI application: `/api/v1` (JSON, OpenAPI at `/docs`) and `/badges`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import RedirectResponse
+
+from api import errors
+from api.deps import require_reader
+from api.routes import admin, badges, entities, registry, rollups, runs
+from scorecard.service.service import Service
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
+    """The app serving `service`; with `manage_service` its lifespan starts and stops it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_service:
+            service.start()
+        try:
+            yield
+        finally:
+            if manage_service:
+                service.stop()
+
+    app = FastAPI(
+        title="scorecard",
+        summary="Tech-standards scorecards for a software catalog.",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.service = service
+    errors.install(app)
+    readers = [Depends(require_reader)]
+    for module in (registry, entities, runs, rollups):
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=readers)
+    app.include_router(admin.router, prefix=API_PREFIX)
+    app.include_router(badges.router, dependencies=readers)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

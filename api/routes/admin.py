@@ -1,0 +1,44 @@
+"""Operating the server: health, and reloading tracks and checks without a restart."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from api import convert
+from api.deps import ServiceDep, require_writer
+from api.schemas import HealthOut, ReloadOut
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=HealthOut)
+def health(service: ServiceDep) -> HealthOut:
+    """Liveness and the state of the configuration; 503 when the database is unreachable."""
+    service.store.fingerprint()  # touches the database: a dead one answers 503
+    return HealthOut(
+        status="ok",
+        config_loaded_at=service.config.current.loaded_at,
+        config_problems=[convert.problem(p) for p in service.config.last_problems],
+        runs_in_progress=service.runs.running(),
+    )
+
+
+@router.post(
+    "/reload",
+    response_model=ReloadOut,
+    dependencies=[Depends(require_writer)],
+    responses={401: {}, 403: {}, 422: {"model": ReloadOut, "description": "Rejected"}},
+)
+def reload(service: ServiceDep) -> ReloadOut | JSONResponse:
+    """Load tracks and checks again. Invalid files are rejected with their problems (422)
+    and the last good configuration stays in service."""
+    outcome = service.config.reload()
+    body = ReloadOut(
+        reloaded=outcome.reloaded,
+        loaded_at=service.config.current.loaded_at,
+        problems=[convert.problem(p) for p in outcome.problems],
+    )
+    if outcome.reloaded:
+        return body
+    return JSONResponse(body.model_dump(mode="json"), status_code=422)

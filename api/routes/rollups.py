@@ -1,0 +1,78 @@
+"""Roll-ups: how far a track has got across the catalog, and per owner."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api.deps import ServiceDep
+from api.schemas import CheckRollupOut, OwnerLevelsOut, TrackRollupOut
+from scorecard.store import CheckRollup
+
+router = APIRouter(tags=["roll-ups"])
+
+
+def _levels(counts: dict[str | None, int]) -> dict[str, int]:
+    return {level or "none": count for level, count in counts.items()}
+
+
+def _checks(checks: list[CheckRollup]) -> list[CheckRollupOut]:
+    return [
+        CheckRollupOut(
+            check=c.check_id,
+            level=c.level_id,
+            counts=c.counts,
+            total=c.total,
+            pass_rate=c.pass_rate,
+        )
+        for c in checks
+    ]
+
+
+def _known_track(service: ServiceDep, track_id: str) -> None:
+    if service.config.current.track(track_id) is None:
+        raise HTTPException(404, f"no track {track_id!r}")
+
+
+@router.get("/tracks/{track_id}/rollup", response_model=TrackRollupOut, responses={404: {}})
+def track_rollup(track_id: str, service: ServiceDep) -> TrackRollupOut:
+    """Entities at each level of the track, and the pass rate of each of its checks."""
+    _known_track(service, track_id)
+    rollup = service.store.track_rollup(track_id)
+    return TrackRollupOut(
+        track=track_id, levels=_levels(rollup.levels), checks=_checks(rollup.checks)
+    )
+
+
+@router.get("/tracks/{track_id}/owners", response_model=list[OwnerLevelsOut], responses={404: {}})
+def owners_of_track(track_id: str, service: ServiceDep) -> list[OwnerLevelsOut]:
+    """Per owner: how many of its entities are at each level of the track."""
+    _known_track(service, track_id)
+    return [
+        OwnerLevelsOut(owner=o.owner, entities=o.entities, levels=_levels(o.levels))
+        for o in service.store.owners_rollup(track_id)
+    ]
+
+
+@router.get(
+    "/owners/{kind}/{namespace}/{name}/rollup",
+    response_model=list[TrackRollupOut],
+    responses={404: {}},
+)
+def owner_rollup(
+    kind: str,
+    namespace: str,
+    name: str,
+    service: ServiceDep,
+    track: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[TrackRollupOut]:
+    """For one owner (a group or user ref), per track: levels of its entities and the pass
+    rate of each check over them."""
+    if track is not None:
+        _known_track(service, track)
+    owner = f"{kind.lower()}:{namespace.lower()}/{name}"
+    return [
+        TrackRollupOut(track=r.track_id, levels=_levels(r.levels), checks=_checks(r.checks))
+        for r in service.store.owner_rollup(owner, track)
+    ]

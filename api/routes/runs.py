@@ -1,0 +1,114 @@
+"""Runs and results: what was evaluated when, and starting a run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi.responses import JSONResponse
+
+from api import convert
+from api.deps import ServiceDep, require_writer
+from api.routes.entities import Limit, Offset
+from api.schemas import Page, ResultOut, RunOut, RunRequest
+from scorecard.entity import parse_ref
+from scorecard.results import Outcome
+from scorecard.service.runs import RunConflict, UnknownTracks
+
+router = APIRouter(tags=["runs and results"])
+
+
+@router.get("/runs", response_model=Page[RunOut])
+def list_runs(service: ServiceDep, limit: Limit = 50, offset: Offset = 0) -> Page[RunOut]:
+    """Runs, newest first."""
+    page = service.store.find_runs(limit=limit, offset=offset)
+    items = [convert.run(r) for r in page.items]
+    return Page[RunOut](items=items, total=page.total, limit=limit, offset=offset)
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, responses={404: {}})
+def get_run(run_id: Annotated[int, Path(ge=1, le=2**62)], service: ServiceDep) -> RunOut:
+    record = service.store.run(run_id)
+    if record is None:
+        raise HTTPException(404, f"no run {run_id}")
+    return convert.run(record)
+
+
+@router.post(
+    "/runs",
+    response_model=RunOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(require_writer)],
+    responses={401: {}, 403: {}, 404: {}, 409: {"description": "Those tracks are being run"}},
+)
+def trigger_run(request: RunRequest, service: ServiceDep) -> RunOut | JSONResponse:
+    """Start a run of some tracks (all by default) over one entity or all of them.
+
+    Answers 202 with the run at once; poll `GET /runs/{id}` until its status is no longer
+    `running`. A run covering a track that is already being evaluated answers 409 with
+    that run's id.
+    """
+    entity = None
+    if request.entity is not None:
+        try:
+            wanted = str(parse_ref(request.entity, default_kind="component"))
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from None
+        record = service.store.entity(wanted)
+        if record is None:
+            raise HTTPException(404, f"no entity {wanted} has been evaluated")
+        entity = record.ref
+    try:
+        started = service.runs.trigger(request.tracks, entity=entity, trigger="api")
+    except UnknownTracks as error:
+        raise HTTPException(404, f"no track {error.args[0]}") from None
+    except RunConflict as conflict:
+        return JSONResponse(
+            {"detail": str(conflict), "run_id": conflict.run_id, "tracks": conflict.tracks},
+            status_code=status.HTTP_409_CONFLICT,
+        )
+    except RuntimeError as error:
+        raise HTTPException(503, str(error)) from None
+    record = service.store.run(started.run_id)
+    assert record is not None
+    return convert.run(record)
+
+
+@router.get("/results", response_model=Page[ResultOut])
+def list_results(
+    service: ServiceDep,
+    entity: Annotated[str | None, Query(max_length=300, description="Entity ref")] = None,
+    track: Annotated[str | None, Query(max_length=100)] = None,
+    check: Annotated[str | None, Query(max_length=100)] = None,
+    outcome: Outcome | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[ResultOut]:
+    """The latest results, filtered."""
+    ref = None
+    if entity is not None:
+        try:
+            ref = str(parse_ref(entity, default_kind="component"))
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from None
+        stored = service.store.entity(ref)
+        ref = stored.ref if stored else ref
+    page = service.store.find_results(
+        entity_ref=ref, track_id=track, check_id=check, outcome=outcome, limit=limit, offset=offset
+    )
+    items = [
+        ResultOut(
+            entity=r.entity_ref,
+            track=r.track_id,
+            check=r.check_id,
+            level=r.level_id,
+            required=r.required,
+            outcome=r.outcome,
+            message=r.message,
+            evidence=r.evidence,
+            changed_at=r.changed_at,
+            run_id=r.run_id,
+        )
+        for r in page.items
+    ]
+    return Page[ResultOut](items=items, total=page.total, limit=limit, offset=offset)

@@ -1,0 +1,209 @@
+"""Response shapes of the API (`/api/v1`); they are also its OpenAPI schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from scorecard.results import Outcome
+
+T = TypeVar("T")
+
+
+class Problem(BaseModel):
+    file: str
+    line: int | None
+    column: int | None
+    key: str
+    message: str
+    text: str = Field(description="FILE:LINE:COL: key: message")
+
+
+class ConfiguredCheckOut(BaseModel):
+    id: str = Field(description="Unique within the track.")
+    check: str = Field(description="The registered check it configures.")
+    title: str
+    description: str
+    remediation: str
+    docs_url: str | None
+    required: bool
+    params: dict[str, Any]
+
+
+class LevelOut(BaseModel):
+    id: str
+    title: str
+    description: str | None
+    checks: list[ConfiguredCheckOut]
+
+
+class TrackOut(BaseModel):
+    id: str
+    title: str
+    description: str
+    owner: str | None
+    docs: str | None
+    schedule: str | None = Field(description="A cron expression or `every <interval>`.")
+    next_run: datetime | None
+    levels: list[LevelOut]
+
+
+class CheckOut(BaseModel):
+    id: str
+    title: str
+    description: str
+    remediation: str
+    docs_url: str | None
+    inputs: list[str]
+    origin: str
+    params_schema: dict[str, Any] | None
+
+
+class EntitySummary(BaseModel):
+    ref: str
+    kind: str
+    namespace: str
+    name: str
+    title: str | None
+    owner: str | None
+    type: str | None
+    lifecycle: str | None
+    levels: dict[str, str | None] = Field(description="Track id → level reached (null: none).")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class CheckResultOut(BaseModel):
+    id: str
+    check: str | None
+    title: str
+    required: bool
+    outcome: Outcome | None = Field(description="null: not evaluated yet.")
+    message: str | None
+    evidence: dict[str, Any]
+    remediation: str | None
+    docs_url: str | None
+    changed_at: datetime | None
+
+
+class LevelResults(BaseModel):
+    id: str
+    title: str
+    reached: bool
+    checks: list[CheckResultOut]
+
+
+class TrackScorecard(BaseModel):
+    track: str
+    title: str
+    level: str | None
+    next_level: str | None
+    blocking: list[CheckResultOut] = Field(
+        description="Required checks of the next level that do not pass."
+    )
+    levels: list[LevelResults]
+    badge: str = Field(description="Path of the SVG badge.")
+
+
+class EntityScorecard(BaseModel):
+    entity: EntitySummary
+    description: str | None
+    tracks: list[TrackScorecard]
+
+
+class ResultOut(BaseModel):
+    entity: str
+    track: str
+    check: str
+    level: str
+    required: bool
+    outcome: Outcome
+    message: str
+    evidence: dict[str, Any]
+    changed_at: datetime
+    run_id: int
+
+
+class ResultChangeOut(BaseModel):
+    track: str
+    check: str
+    outcome: Outcome
+    previous_outcome: Outcome | None
+    message: str
+    run_id: int
+    at: datetime
+
+
+class CertificationChangeOut(BaseModel):
+    track: str
+    level: str | None
+    previous_level: str | None
+    run_id: int
+    at: datetime
+
+
+class EntityHistory(BaseModel):
+    entity: str
+    results: list[ResultChangeOut]
+    certifications: list[CertificationChangeOut]
+
+
+class RunOut(BaseModel):
+    id: int
+    status: str
+    trigger: str
+    tracks: list[str] | None
+    entity: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    entities: int | None
+    results: int | None
+    errors: int | None
+    changed: int | None
+    problems: list[str]
+    failure: str | None
+
+
+class RunRequest(BaseModel):
+    tracks: list[str] | None = Field(None, description="Track ids; all tracks when omitted.")
+    entity: str | None = Field(None, description="Entity ref; every entity when omitted.")
+
+
+class CheckRollupOut(BaseModel):
+    check: str
+    level: str
+    counts: dict[Outcome, int]
+    total: int
+    pass_rate: float | None = Field(description="pass / (total − not_applicable).")
+
+
+class TrackRollupOut(BaseModel):
+    track: str
+    levels: dict[str, int] = Field(description="Level → entities; `none` for no level.")
+    checks: list[CheckRollupOut]
+
+
+class OwnerLevelsOut(BaseModel):
+    owner: str | None
+    entities: int
+    levels: dict[str, int]
+
+
+class ReloadOut(BaseModel):
+    reloaded: bool
+    loaded_at: datetime
+    problems: list[Problem]
+
+
+class HealthOut(BaseModel):
+    status: str
+    config_loaded_at: datetime
+    config_problems: list[Problem]
+    runs_in_progress: dict[str, int]

@@ -1,0 +1,72 @@
+"""`Service`: everything `scorecard serve` runs, wired together and started in order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from scorecard.service.config import LiveConfig, LoadedConfig
+from scorecard.service.runs import RunCoordinator
+from scorecard.service.scheduler import TrackScheduler
+from scorecard.store import Store
+from scorecard.workspace import Workspace
+
+log = logging.getLogger("scorecard.service")
+
+
+@dataclass
+class Service:
+    workspace: Workspace
+    store: Store
+    config: LiveConfig
+    runs: RunCoordinator
+    scheduler: TrackScheduler | None
+
+    @classmethod
+    def create(cls, workspace: Workspace, *, schedule: bool = True) -> Service:
+        """Open the store and load the configuration; raises ConfigError if it is invalid."""
+        store = Store(workspace.database)
+        holder: list[TrackScheduler] = []
+
+        def on_reload(loaded: LoadedConfig) -> None:
+            for scheduler in holder:
+                scheduler.sync(loaded.tracks)
+
+        try:
+            config = LiveConfig(workspace, on_change=on_reload)
+        except BaseException:
+            store.close()
+            raise
+        runs = RunCoordinator(config, store)
+        scheduler = None
+        if schedule:
+            scheduler = TrackScheduler(
+                runs,
+                store.engine,
+                poll=config.reload_if_changed,
+                poll_interval=workspace.reload_interval,
+            )
+            holder.append(scheduler)
+        return cls(workspace, store, config, runs, scheduler)
+
+    def start(self, *, evaluate_if_empty: bool = True) -> None:
+        abandoned = self.store.abandon_running()
+        if abandoned:
+            log.warning("marked %d runs of a previous process as abandoned", abandoned)
+        # The first run is claimed before the scheduler starts, so a missed scheduled fire
+        # cannot take a track first and make it conflict.
+        if evaluate_if_empty and self.store.is_empty():
+            log.info("the store is empty: evaluating every track once")
+            self.runs.trigger(None, trigger="startup")
+        if self.scheduler is not None:
+            self.scheduler.start()
+
+    def stop(self, grace: float = 30.0) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        unfinished = self.runs.shutdown(grace)
+        if unfinished:
+            # Their results are written in one transaction with the `finished` status, so
+            # none is half-written; the next start marks them abandoned.
+            log.warning("stopping with runs %s unfinished; they will show as abandoned", unfinished)
+        self.store.close()

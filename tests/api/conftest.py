@@ -65,10 +65,15 @@ class Server:
         raise AssertionError(f"run {run_id} did not finish within {timeout} s")
 
 
-def free_port() -> int:
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> int:
+    return _free_port()
 
 
 def make_workspace(root: Path, database: str) -> Workspace:
@@ -111,7 +116,7 @@ class RunningServer:
 
     def __init__(self, workspace: Workspace, root: Path, *, schedule: bool = False) -> None:
         self.service = Service.create(workspace, schedule=schedule)
-        port = free_port()
+        port = _free_port()
         config = uvicorn.Config(
             create_app(self.service), host="127.0.0.1", port=port, log_level="warning"
         )

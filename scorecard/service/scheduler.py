@@ -76,7 +76,7 @@ class TrackScheduler:
         coordinator: RunCoordinator,
         engine: Engine,
         *,
-        misfire_grace: float = 300.0,
+        misfire_grace: float = 3600.0,
         poll: Callable[[], object] | None = None,
         poll_interval: float = 0.0,
     ) -> None:

@@ -45,14 +45,14 @@ def test_outage_answers_503_then_recovers(
     tmp_path: Path, database: tuple[str, Any], workspace_factory: Any, start_server: Any
 ) -> None:
     url, admin = database
-    with start_server(workspace_factory(tmp_path, url), tmp_path) as server:
-        with server.client() as client:
-            assert client.get("/api/v1/entities").status_code == 200
-            _switch_off(admin, url)
-            for path in ("/api/v1/entities", "/api/v1/health", "/api/v1/runs"):
-                response = client.get(path)
-                assert response.status_code == 503, (path, response.text)
-                assert response.json()["detail"] == "the database is unavailable; try again shortly"
-                assert response.headers["retry-after"]
-            admin.execute(f'ALTER DATABASE "{make_url(url).database}" ALLOW_CONNECTIONS true')
-            assert client.get("/api/v1/entities").status_code == 200
+    server_context = start_server(workspace_factory(tmp_path, url), tmp_path)
+    with server_context as server, server.client() as client:
+        assert client.get("/api/v1/entities").status_code == 200
+        _switch_off(admin, url)
+        for path in ("/api/v1/entities", "/api/v1/health", "/api/v1/runs"):
+            response = client.get(path)
+            assert response.status_code == 503, (path, response.text)
+            assert response.json()["detail"] == "the database is unavailable; try again shortly"
+            assert response.headers["retry-after"]
+        admin.execute(f'ALTER DATABASE "{make_url(url).database}" ALLOW_CONNECTIONS true')
+        assert client.get("/api/v1/entities").status_code == 200

@@ -206,3 +206,19 @@ def test_openapi_is_served(server: Any) -> None:
     assert "/api/v1/entities/{kind}/{namespace}/{name}" in spec["paths"]
     assert docs.status_code == 200
     json.dumps(spec)
+
+
+def test_private_reads_need_the_token(
+    tmp_path: Any, workspace_factory: Any, start_server: Any
+) -> None:
+    from dataclasses import replace
+
+    workspace = replace(
+        workspace_factory(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}"), public_reads=False
+    )
+    with start_server(workspace, tmp_path) as server:
+        with server.client() as anonymous:
+            assert anonymous.get("/api/v1/tracks").status_code == 401
+            assert anonymous.get("/badges/component/default/ledger/basics.svg").status_code == 401
+        with server.client(TOKEN) as reader:
+            assert reader.get("/api/v1/tracks").status_code == 200

@@ -19,6 +19,7 @@ from api.schemas import (
     ResultChangeOut,
     TrackScorecard,
 )
+from scorecard.entity import parse_ref
 from scorecard.results import NON_BLOCKING, Outcome
 from scorecard.store import EntityRecord, ResultRecord
 from scorecard.tracks import ConfiguredCheck, Track
@@ -36,6 +37,17 @@ def resolve(service: ServiceDep, kind: str, namespace: str, name: str) -> Entity
     if record is None:
         raise HTTPException(404, f"no entity {ref} has been evaluated")
     return record
+
+
+def stored_ref(service: ServiceDep, text: str) -> str:
+    """A ref as given by a user (`payments`, `component:payments`, any case) → the ref as
+    stored, or the canonical form when nothing is stored under it; 422 if it is no ref."""
+    try:
+        wanted = str(parse_ref(text, default_kind="component"))
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+    record = service.store.entity(wanted)
+    return record.ref if record else wanted
 
 
 @router.get("/entities", response_model=Page[EntitySummary])

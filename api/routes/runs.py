@@ -9,9 +9,8 @@ from fastapi.responses import JSONResponse
 
 from api import convert
 from api.deps import ServiceDep, require_writer
-from api.routes.entities import Limit, Offset
+from api.routes.entities import Limit, Offset, stored_ref
 from api.schemas import Page, ResultOut, RunOut, RunRequest
-from scorecard.entity import parse_ref
 from scorecard.results import Outcome
 from scorecard.service.runs import RunConflict, UnknownTracks
 
@@ -50,14 +49,9 @@ def trigger_run(request: RunRequest, service: ServiceDep) -> RunOut | JSONRespon
     """
     entity = None
     if request.entity is not None:
-        try:
-            wanted = str(parse_ref(request.entity, default_kind="component"))
-        except ValueError as error:
-            raise HTTPException(422, str(error)) from None
-        record = service.store.entity(wanted)
-        if record is None:
-            raise HTTPException(404, f"no entity {wanted} has been evaluated")
-        entity = record.ref
+        entity = stored_ref(service, request.entity)
+        if service.store.entity(entity) is None:
+            raise HTTPException(404, f"no entity {entity} has been evaluated")
     try:
         started = service.runs.trigger(request.tracks, entity=entity, trigger="api")
     except UnknownTracks as error:
@@ -85,14 +79,7 @@ def list_results(
     offset: Offset = 0,
 ) -> Page[ResultOut]:
     """The latest results, filtered."""
-    ref = None
-    if entity is not None:
-        try:
-            ref = str(parse_ref(entity, default_kind="component"))
-        except ValueError as error:
-            raise HTTPException(422, str(error)) from None
-        stored = service.store.entity(ref)
-        ref = stored.ref if stored else ref
+    ref = stored_ref(service, entity) if entity is not None else None
     page = service.store.find_results(
         entity_ref=ref, track_id=track, check_id=check, outcome=outcome, limit=limit, offset=offset
     )

@@ -83,7 +83,7 @@ class Entity:
     more than parsing its YAML.
     """
 
-    __slots__ = ("kind", "name", "namespace", "raw", "ref", "source")
+    __slots__ = ("_owner", "kind", "name", "namespace", "raw", "ref", "source")
 
     def __init__(self, raw: dict[str, Any], source: str | Path | None = None) -> None:
         kind = raw.get("kind")
@@ -109,6 +109,7 @@ class Entity:
         self.name = name
         self.ref = f"{kind.lower()}:{namespace.lower()}/{name}"
         self.source = str(source) if source is not None else None
+        self._owner: str | object | None = _UNSET
 
     def __repr__(self) -> str:
         return f"Entity({self.ref!r})"
@@ -159,13 +160,10 @@ class Entity:
     @property
     def owner(self) -> str | None:
         """The owner as a full entity ref (`group:default/team-a`), or None."""
-        owner = _text(self.spec.get("owner"))
-        if owner is None:
-            return None
-        try:
-            return str(parse_ref(owner, default_kind="group", default_namespace=self.namespace))
-        except ValueError:
-            return None
+        # Several checks ask for it on every entity; the document does not change.
+        if self._owner is _UNSET:
+            self._owner = _parse_owner(self.spec.get("owner"), self.namespace)
+        return self._owner  # type: ignore[return-value]
 
     @property
     def system(self) -> str | None:
@@ -176,6 +174,19 @@ class Entity:
             return str(parse_ref(system, default_kind="system", default_namespace=self.namespace))
         except ValueError:
             return None
+
+
+_UNSET = object()
+
+
+def _parse_owner(value: Any, namespace: str) -> str | None:
+    owner = _text(value)
+    if owner is None:
+        return None
+    try:
+        return str(parse_ref(owner, default_kind="group", default_namespace=namespace))
+    except ValueError:
+        return None
 
 
 def _text(value: Any) -> str | None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,34 @@ class RunInputs:
             await self._http.aclose()
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A configured check made ready to call: the hot loop does no lookups of its own."""
+
+    configured: ConfiguredCheck
+    call: Callable[[dict[str, Any]], Any]  # the available inputs → the check's return value
+    io_inputs: tuple[str, ...]  # inputs that may be unavailable (repo, http)
+    inline: bool
+
+
+def _step(configured: ConfiguredCheck) -> _Step:
+    check = configured.check
+    func, params, names = check.func, configured.params, check.inputs
+    # The common shapes get a direct call; building a kwargs dict per call costs more
+    # than many checks do.
+    call: Callable[[dict[str, Any]], Any]
+    if names == ("entity",):
+        call = lambda available: func(entity=available["entity"])  # noqa: E731
+    elif names == ("entity", "params"):
+        call = lambda available: func(entity=available["entity"], params=params)  # noqa: E731
+    else:
+        call = lambda available: func(  # noqa: E731
+            **{n: params if n == "params" else available[n] for n in names}
+        )
+    io_inputs = tuple(n for n in names if n in ("repo", "http"))
+    return _Step(configured, call, io_inputs, check.runs_inline)
+
+
 class Executor:
     def __init__(self, *, concurrency: int = 16, timeout: float = 30.0) -> None:
         self.concurrency = concurrency
@@ -75,36 +104,40 @@ class Executor:
 
     def run(
         self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
-    ) -> list[CheckResult]:
-        """Evaluate the plans; results come back in plan order."""
+    ) -> list[list[CheckResult]]:
+        """Evaluate the plans; one list of results per plan, in plan and track order."""
         return asyncio.run(self.run_async(plans, catalog, progress))
 
     async def run_async(
         self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
-    ) -> list[CheckResult]:
+    ) -> list[list[CheckResult]]:
         inputs = RunInputs(catalog)
         semaphore = asyncio.Semaphore(self.concurrency)
         # Blocking checks get a pool of their own; it is not waited for at the end, so a
         # hung check cannot hold the run (its thread ends when its call returns).
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="check")
+        steps_of: dict[tuple[int, ...], tuple[list[_Step], frozenset[str], bool]] = {}
         per_plan: list[list[CheckResult] | asyncio.Task[list[CheckResult]]] = []
         try:
             for plan in plans:
-                configured = [c for track in plan.tracks for c in track.checks]
-                if all(c.check.runs_inline for c in configured):
-                    per_plan.append(self._evaluate_inline(plan, configured, inputs))
+                key = tuple(id(track) for track in plan.tracks)
+                prepared = steps_of.get(key)
+                if prepared is None:
+                    steps = [_step(c) for track in plan.tracks for c in track.checks]
+                    names = frozenset(n for s in steps for n in s.configured.check.inputs)
+                    prepared = steps_of[key] = (steps, names, all(s.inline for s in steps))
+                steps, names, inline = prepared
+                available = inputs.for_entity(plan.entity, names)
+                if inline:
+                    per_plan.append(_evaluate_inline(plan.entity.ref, steps, available))
                     if progress:
                         progress(1)
                 else:
-                    per_plan.append(
-                        asyncio.create_task(
-                            self._evaluate(plan, configured, inputs, semaphore, pool, progress)
-                        )
+                    evaluation = self._evaluate(
+                        plan.entity.ref, steps, available, semaphore, pool, progress
                     )
-            results: list[CheckResult] = []
-            for item in per_plan:
-                results.extend(item if isinstance(item, list) else await item)
-            return results
+                    per_plan.append(asyncio.create_task(evaluation))
+            return [item if isinstance(item, list) else await item for item in per_plan]
         finally:
             for item in per_plan:
                 if isinstance(item, asyncio.Task):
@@ -112,56 +145,40 @@ class Executor:
             await inputs.aclose()
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _evaluate_inline(
-        self, plan: EntityPlan, configured: list[ConfiguredCheck], inputs: RunInputs
-    ) -> list[CheckResult]:
-        entity = plan.entity
-        available = inputs.for_entity(entity, _input_names(configured))
-        results = []
-        for configured_check in configured:
-            kwargs = _kwargs(configured_check, available)
-            result = (
-                kwargs if isinstance(kwargs, Result) else _call_inline(configured_check, kwargs)
-            )
-            results.append(_place(entity.ref, configured_check, result))
-        return results
-
     async def _evaluate(
         self,
-        plan: EntityPlan,
-        configured: list[ConfiguredCheck],
-        inputs: RunInputs,
+        ref: str,
+        steps: list[_Step],
+        available: dict[str, Any],
         semaphore: asyncio.Semaphore,
         pool: ThreadPoolExecutor,
         progress: Progress | None,
     ) -> list[CheckResult]:
         async with semaphore:
-            entity = plan.entity
-            available = inputs.for_entity(entity, _input_names(configured))
             results = []
-            for configured_check in configured:
-                kwargs = _kwargs(configured_check, available)
-                if isinstance(kwargs, Result):
-                    result = kwargs
-                elif configured_check.check.runs_inline:
-                    result = _call_inline(configured_check, kwargs)
-                else:
-                    result = await self._call_guarded(configured_check, kwargs, pool)
-                results.append(_place(entity.ref, configured_check, result))
+            for step in steps:
+                result = _missing_input(step, available)
+                if result is None:
+                    if step.inline:
+                        result = _call_inline(step, available)
+                    else:
+                        result = await self._call_guarded(step, available, pool)
+                results.append(_place(ref, step.configured, result))
         if progress:
             progress(1)
         return results
 
     async def _call_guarded(
-        self, configured: ConfiguredCheck, kwargs: dict[str, Any], pool: ThreadPoolExecutor
+        self, step: _Step, available: dict[str, Any], pool: ThreadPoolExecutor
     ) -> Result:
+        configured = step.configured
         check = configured.check
         timeout = check.timeout or self.timeout
         try:
             if check.is_async:
-                value = await asyncio.wait_for(check.func(**kwargs), timeout)
+                value = await asyncio.wait_for(step.call(available), timeout)
             else:
-                call = functools.partial(check.func, **kwargs)
+                call = functools.partial(step.call, available)
                 future = asyncio.get_running_loop().run_in_executor(pool, call)
                 value = await asyncio.wait_for(future, timeout)
         except TimeoutError:
@@ -174,30 +191,29 @@ class Executor:
         return _checked(configured, value)
 
 
-def _input_names(configured: Iterable[ConfiguredCheck]) -> frozenset[str]:
-    return frozenset(name for c in configured for name in c.check.inputs)
+def _evaluate_inline(ref: str, steps: list[_Step], available: dict[str, Any]) -> list[CheckResult]:
+    results = []
+    for step in steps:
+        result = _missing_input(step, available) if step.io_inputs else None
+        results.append(_place(ref, step.configured, result or _call_inline(step, available)))
+    return results
 
 
-def _kwargs(configured: ConfiguredCheck, available: dict[str, Any]) -> dict[str, Any] | Result:
-    """The check's arguments, or an `unknown` Result when an input it needs is missing."""
-    kwargs = {}
-    for name in configured.check.inputs:
-        if name == "params":
-            kwargs[name] = configured.params
-            continue
+def _missing_input(step: _Step, available: dict[str, Any]) -> Result | None:
+    """An `unknown` Result when an input the check needs could not be built."""
+    for name in step.io_inputs:
         value = available[name]
         if isinstance(value, InputUnavailable):
             return Result.unknown(f"The {_INPUT_NOUNS.get(name, name)} could not be read: {value}")
-        kwargs[name] = value
-    return kwargs
+    return None
 
 
-def _call_inline(configured: ConfiguredCheck, kwargs: dict[str, Any]) -> Result:
+def _call_inline(step: _Step, available: dict[str, Any]) -> Result:
     try:
-        value = configured.check.func(**kwargs)
+        value = step.call(available)
     except Exception as error:
-        return _crashed(configured, error)
-    return _checked(configured, value)
+        return _crashed(step.configured, error)
+    return value if type(value) is Result else _checked(step.configured, value)
 
 
 def _checked(configured: ConfiguredCheck, value: Any) -> Result:
@@ -223,14 +239,9 @@ def _crashed(configured: ConfiguredCheck, error: Exception) -> Result:
     )
 
 
-def _place(entity_ref: str, configured: ConfiguredCheck, result: Result) -> CheckResult:
+def _place(ref: str, configured: ConfiguredCheck, result: Result) -> CheckResult:
     if result.outcome is Outcome.FAIL and not configured.required:
         result = Result(Outcome.WARN, result.message, result.evidence)
     return CheckResult(
-        entity_ref,
-        configured.track_id,
-        configured.id,
-        configured.level_id,
-        configured.required,
-        result,
+        ref, configured.track_id, configured.id, configured.level_id, configured.required, result
     )

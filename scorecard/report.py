@@ -10,7 +10,8 @@ from scorecard.problems import Problem
 from scorecard.results import Outcome, Result
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, like Result: a run builds one per check per entity. Treat it as a value.
+@dataclass(slots=True)
 class CheckResult:
     """One configured check of one track, evaluated on one entity."""
 

@@ -7,8 +7,8 @@ gating and previews use it alone); `run_workspace` adds the store around it.
 from __future__ import annotations
 
 import contextlib
-from collections import defaultdict
-from collections.abc import Container, Iterable, Sequence
+import gc
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -16,15 +16,32 @@ from typing import TYPE_CHECKING
 from scorecard.entity import Entity
 from scorecard.executor import Executor, Progress
 from scorecard.inputs import CatalogView
-from scorecard.levels import certify
+from scorecard.levels import certify_in_order
 from scorecard.planner import plan
 from scorecard.problems import Problem
-from scorecard.report import RunReport
-from scorecard.results import Outcome
+from scorecard.report import CheckResult, RunReport
 from scorecard.tracks import Track
 
 if TYPE_CHECKING:
     from scorecard.store import Store, WriteStats
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a run builds millions of small objects.
+
+    Results, their evidence and rows are acyclic, so reference counting frees them; but
+    every few thousand allocations the collector would walk the whole heap, the catalog
+    included, which cost a large catalog's run more than the checks themselves did (gc
+    took 70% of a 100,000-entity evaluation). The collector resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def evaluate(
@@ -42,19 +59,36 @@ def evaluate(
     `only` limits the evaluation to these entity refs; every entity stays visible to
     checks through the `catalog` input.
     """
+    with gc_paused():
+        return _evaluate(entities, tracks, concurrency, timeout, problems, progress, only)
+
+
+def _evaluate(
+    entities: Sequence[Entity],
+    tracks: Sequence[Track],
+    concurrency: int,
+    timeout: float,
+    problems: Iterable[Problem],
+    progress: Progress | None,
+    only: Container[str] | None,
+) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
     plans = plan(subjects, tracks)
     executor = Executor(concurrency=concurrency, timeout=timeout)
-    results = executor.run(plans, CatalogView(entities), progress)
-    outcomes: dict[tuple[str, str], dict[str, Outcome]] = defaultdict(dict)
-    for result in results:
-        outcomes[result.entity_ref, result.track_id][result.check_id] = result.outcome
-    certifications = [
-        certify(item.entity.ref, track, outcomes[item.entity.ref, track.id])
-        for item in plans
-        for track in item.tracks
-    ]
+    per_plan = executor.run(plans, CatalogView(entities), progress)
+    results: list[CheckResult] = []
+    certifications = []
+    for item, plan_results in zip(plans, per_plan, strict=True):
+        # A plan's results come track by track, each in the order of the track's checks.
+        position = 0
+        for track in item.tracks:
+            end = position + len(track.checks)
+            certifications.append(
+                certify_in_order(item.entity.ref, track, plan_results[position:end])
+            )
+            position = end
+        results.extend(plan_results)
     return RunReport(
         started_at=started,
         finished_at=datetime.now(UTC),
@@ -121,7 +155,8 @@ def complete_run(
             progress=progress,
             only=only,
         )
-        stats = store.save_run(run_id, report)
+        with gc_paused():
+            stats = store.save_run(run_id, report)
     except BaseException as error:
         # The original error is the one to report; a store that cannot even record the
         # failure (a database gone away) must not replace it.

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -237,8 +238,9 @@ class Track:
             return False
         return self.exclude is None or not self.exclude.matches(entity)
 
-    @property
+    @cached_property
     def checks(self) -> tuple[ConfiguredCheck, ...]:
+        """Every configured check, level by level (computed once: the executor's hot path)."""
         return tuple(c for level in self.levels for c in level.checks)
 
 

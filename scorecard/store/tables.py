@@ -175,6 +175,9 @@ class CertificationRecord(StoreModel, table=True):
     next_level: str | None = None
     run_id: int = Field(foreign_key="run.id")  # the run in which it last changed
     changed_at: datetime = Field(sa_type=UTCDateTime)
+    # A hash of the results behind this certification: a re-run whose results hash the
+    # same needs no result of the pair read back or compared.
+    results_digest: str | None = None
 
 
 class CertificationChange(StoreModel, table=True):

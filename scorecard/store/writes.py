@@ -76,10 +76,18 @@ def write_run(session: Session, run_id: int, report: RunReport, at: datetime) ->
     if finished.rowcount != 1:
         raise LookupError(f"there is no run {run_id}")
     entities_written = _write_entities(session, run_id, report.entities)
-    results_written, result_changes, removed = _write_results(session, run_id, report.results, at)
+    new_pairs, changed_pairs, digests = _sort_pairs(session, report)
+    fresh = _insert_new_pairs(session, run_id, new_pairs, digests, at)
+    changed_results = [r for pair in changed_pairs.values() for r in pair[0]]
+    changed_certifications = [c for _, c in changed_pairs.values() if c is not None]
+    results_written, result_changes, removed = _write_results(session, run_id, changed_results, at)
     certifications, certification_changes = _write_certifications(
-        session, run_id, report.certifications, at
+        session, run_id, changed_certifications, digests, at
     )
+    results_written += fresh.results
+    result_changes += fresh.results
+    certifications += fresh.certifications
+    certification_changes += fresh.certifications
     session.execute(update(_run).where(_run.c.id == run_id).values(changed=result_changes))
     return WriteStats(
         results_written=results_written,
@@ -92,8 +100,10 @@ def write_run(session: Session, run_id: int, report: RunReport, at: datetime) ->
 
 def _write_entities(session: Session, run_id: int, entities: list[Entity]) -> int:
     by_ref = {e.ref: e for e in entities}
-    query = select(_entity.c.ref, _entity.c.digest)
-    stored = {row.ref: row.digest for row in _rows_in(session, query, _entity.c.ref, by_ref)}
+    # One pass over (ref, digest) of every stored entity costs less than many IN lists.
+    stored = {
+        ref: digest for ref, digest in session.execute(select(_entity.c.ref, _entity.c.digest))
+    }
     rows = []
     for ref, entity in by_ref.items():
         digest = _digest(entity)
@@ -197,7 +207,11 @@ def _write_results(
 
 
 def _write_certifications(
-    session: Session, run_id: int, certifications: list[Certification], at: datetime
+    session: Session,
+    run_id: int,
+    certifications: list[Certification],
+    digests: dict[tuple[str, str], str],
+    at: datetime,
 ) -> tuple[int, int]:
     """Returns (latest rows written, history rows appended)."""
     latest = {(c.entity_ref, c.track_id): c for c in certifications}
@@ -214,12 +228,10 @@ def _write_certifications(
         (row.entity_ref, row.track_id): row
         for row in _rows_in(session, query, _certification.c.entity_ref, refs)
     }
-    rows: list[dict[str, Any]] = []
+    rows = []
     history: list[dict[str, Any]] = []
     for (entity_ref, track_id), new in latest.items():
         old = stored.get((entity_ref, track_id))
-        if old is not None and (old.level, old.next_level) == (new.level, new.next_level):
-            continue
         # Only the level is history; a new next level means the track itself changed.
         changed = old is None or old.level != new.level
         rows.append(
@@ -230,6 +242,7 @@ def _write_certifications(
                 "next_level": new.next_level,
                 "run_id": run_id if changed else old.run_id,
                 "changed_at": at if changed else old.changed_at,
+                "results_digest": digests[entity_ref, track_id],
             }
         )
         if changed:
@@ -248,6 +261,177 @@ def _write_certifications(
     return len(rows), len(history)
 
 
+Pair = tuple[str, str]  # (entity ref, track id)
+
+
+def _sort_pairs(
+    session: Session, report: RunReport
+) -> tuple[
+    dict[Pair, tuple[list[CheckResult], Certification]],
+    dict[Pair, tuple[list[CheckResult], Certification | None]],
+    dict[Pair, str],
+]:
+    """Split the report's (entity, track) pairs into new ones, changed ones and — left
+    out — those whose results hash as stored, which need nothing written or compared."""
+    grouped: dict[Pair, list[CheckResult]] = {}
+    for result in report.results:
+        key = (result.entity_ref, result.track_id)
+        group = grouped.get(key)
+        if group is None:
+            group = grouped[key] = []
+        group.append(result)
+    digests = {key: _results_digest(results) for key, results in grouped.items()}
+    tracks = sorted({track for _, track in grouped})
+    stored: dict[Pair, tuple[str | None, str | None, str | None]] = {}
+    if tracks:
+        query = select(
+            _certification.c.entity_ref,
+            _certification.c.track_id,
+            _certification.c.level,
+            _certification.c.next_level,
+            _certification.c.results_digest,
+        ).where(_certification.c.track_id.in_(tracks))
+        stored = {(e, t): (lvl, nxt, d) for e, t, lvl, nxt, d in session.execute(query)}
+    certifications = {(c.entity_ref, c.track_id): c for c in report.certifications}
+    new: dict[Pair, tuple[list[CheckResult], Certification]] = {}
+    changed: dict[Pair, tuple[list[CheckResult], Certification | None]] = {}
+    # In report order, so that history rows of one run are written in a stable order.
+    for key in [*grouped, *(k for k in certifications if k not in grouped)]:
+        results = grouped.get(key, [])
+        certification = certifications.get(key)
+        digests.setdefault(key, _results_digest(results))
+        old = stored.get(key)
+        if certification is None:
+            changed[key] = (results, None)  # results without a level: compared one by one
+        elif old is None:
+            new[key] = (results, certification)
+        elif old != (certification.level, certification.next_level, digests[key]):
+            changed[key] = (results, certification)
+    return new, changed, digests
+
+
+def _results_digest(results: list[CheckResult]) -> str:
+    return _hash(
+        repr(
+            [
+                (
+                    r.check_id,
+                    r.level_id,
+                    r.required,
+                    r.result.outcome,
+                    r.result.message,
+                    r.result.evidence,
+                )
+                for r in results
+            ]
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Fresh:
+    results: int
+    certifications: int
+
+
+def _insert_new_pairs(
+    session: Session,
+    run_id: int,
+    pairs: dict[Pair, tuple[list[CheckResult], Certification]],
+    digests: dict[Pair, str],
+    at: datetime,
+) -> _Fresh:
+    """Pairs never stored before: their results and level are inserted as they are, and
+    each is also the first row of its history."""
+    if not pairs:
+        return _Fresh(0, 0)
+    dialect = session.get_bind().dialect
+    at_db = _bind(_result.c.changed_at, at, dialect)
+    evidence_of = _json_writer(_result.c.evidence, dialect)
+    results = [
+        (
+            r.entity_ref,
+            r.track_id,
+            r.check_id,
+            r.level_id,
+            r.required,
+            r.result.outcome.value,
+            r.result.message,
+            evidence_of(r.result.evidence),
+            run_id,
+            at_db,
+        )
+        for rs, _ in pairs.values()
+        for r in rs
+    ]
+    _fast_insert(session, _result, _RESULT_COLUMNS, results)
+    history = [(*row[:3], row[5], None, row[6], row[7], run_id, at_db) for row in results]
+    _fast_insert(session, _result_change, _RESULT_CHANGE_COLUMNS, history)
+    certifications = [
+        (c.entity_ref, c.track_id, c.level, c.next_level, run_id, at_db, digests[key])
+        for key, (_, c) in pairs.items()
+    ]
+    _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, certifications)
+    changes = [(e, t, level, None, run_id, at_db) for e, t, level, *_ in certifications]
+    _fast_insert(session, _certification_change, _CERTIFICATION_CHANGE_COLUMNS, changes)
+    return _Fresh(len(results), len(certifications))
+
+
+_RESULT_COLUMNS = (
+    "entity_ref", "track_id", "check_id", "level_id", "required", "outcome", "message",
+    "evidence", "run_id", "changed_at",
+)  # fmt: skip
+_RESULT_CHANGE_COLUMNS = (
+    "entity_ref", "track_id", "check_id", "outcome", "previous_outcome", "message",
+    "evidence", "run_id", "at",
+)  # fmt: skip
+_CERTIFICATION_COLUMNS = (
+    "entity_ref", "track_id", "level", "next_level", "run_id", "changed_at", "results_digest",
+)  # fmt: skip
+_CERTIFICATION_CHANGE_COLUMNS = (
+    "entity_ref", "track_id", "level", "previous_level", "run_id", "at",
+)  # fmt: skip
+
+
+def _bind(column: Column[Any], value: Any, dialect: Any) -> Any:
+    """`value` as the driver receives it for `column` (its type's bind processing)."""
+    processor = column.type.bind_processor(dialect)
+    return processor(value) if processor else value
+
+
+def _json_writer(column: Column[Any], dialect: Any) -> Any:
+    processor = column.type.bind_processor(dialect)
+    empty = processor({}) if processor else {}
+    if processor is None:
+        return lambda value: value
+    # Most results carry no evidence: serialise the empty document once.
+    return lambda value: processor(value) if value else empty
+
+
+def _fast_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """INSERT many rows whose values are already as the driver takes them.
+
+    On SQLite this goes straight to the driver's executemany: SQLAlchemy's per-row
+    parameter processing cost more than SQLite's own work for a large catalog. Other
+    databases take the rows through SQLAlchemy as usual.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        connection.exec_driver_sql(statement, rows)
+    else:
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('%s' for _ in columns)})",
+            rows,
+        )
+
+
 def _same_result(old: Row[Any], new: CheckResult) -> bool:
     if old.outcome != new.outcome or old.message != new.result.message:
         return False
@@ -258,10 +442,13 @@ def _same_result(old: Row[Any], new: CheckResult) -> bool:
 
 
 def _digest(entity: Entity) -> str:
-    document = json.dumps(
-        [entity.raw, entity.source], default=str, sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(document.encode()).hexdigest()
+    # repr is stable for a document parsed the same way, and several times cheaper than
+    # sorted JSON; a document whose keys were reordered is written once more, no worse.
+    return _hash(repr((entity.raw, entity.source)))
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _rows_in(

@@ -1,0 +1,445 @@
+"""One function per row of the issue's table, each returning a `Row`.
+
+Targets are judged at any size but only mean something at the full size (100,000
+entities); at the smoke size the suite only proves it still runs and that the engines
+agree.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import yaml
+
+from bench import floor, load
+from bench.context import TRACK_FILE, Context, fresh
+from bench.load import REPO
+from bench.peer import Unavailable
+from scorecard.catalog import read_catalog
+from scorecard.entity import Entity
+from scorecard.runner import run_and_store
+
+try:
+    from yaml import CSafeLoader as _RawLoader
+
+    LIBYAML = True
+except ImportError:  # the engine falls back to the pure-Python loader too; say so
+    from yaml import SafeLoader as _RawLoader  # type: ignore[assignment]
+
+    LIBYAML = False
+
+MEMORY_LIMIT_MB = 1024
+LINEAR_SLACK = 1.5
+BADGE_PATHS = 1_000
+
+
+@dataclass
+class Row:
+    number: str
+    what: str
+    measured: str
+    target: str
+    passed: bool | None  # None: a reference row, or skipped (the detail says why)
+    detail: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # the row crashed: the suite no longer works
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _rate(count: float, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def row_1(ctx: Context) -> Row:
+    """Evaluation only: the engine's real executor path, results built."""
+    seconds = ctx.evaluate_seconds(ctx.size)
+    evaluations = ctx.size * len(ctx.tracks[0].checks)
+    rate = _rate(evaluations, seconds)
+    what = "evaluation only (engine's executor path, results built)"
+    target = "≥ 5× json-rules-engine"
+    data: dict[str, Any] = {"evaluations": evaluations, "seconds": seconds, "per_second": rate}
+    measured = f"{rate:,.0f} evals/s ({seconds:.2f} s)"
+    peer, reason = ctx.peer()
+    if peer is None:
+        return Row("1", what, measured, target, None, f"skipped: {reason}", data)
+    if peer.evaluations != evaluations:
+        raise RuntimeError(f"json-rules-engine made {peer.evaluations:,} evaluations")
+    ratio = rate / peer.evaluations_per_second
+    data |= {"peer_per_second": peer.evaluations_per_second, "ratio": ratio}
+    detail = (
+        f"{ratio:.2f}× json-rules-engine {peer.version} "
+        f"({peer.evaluations_per_second:,.0f} evals/s, {peer.raw['best'].replace('_', ' ')}; "
+        f"a new engine per entity as Tech Insights does: "
+        f"{peer.raw['engine_per_entity']['evaluations_per_second']:,.0f} evals/s)"
+    )
+    return Row("1", what, f"{measured}, {ratio:.2f}×", target, ratio >= 5, detail, data)
+
+
+def row_2(ctx: Context) -> Row:
+    """Evaluate and persist to a fresh SQLite store, entities already parsed."""
+    cold = ctx.cold
+    what = "evaluate + persist to a fresh SQLite store"
+    target = "≤ json-rules-engine's evaluation time"
+    stats = cold.stats
+    detail = (
+        f"evaluate {cold.evaluate_seconds:.2f} s + store "
+        f"{cold.seconds - cold.evaluate_seconds:.2f} s; wrote {stats.results_written:,} "
+        f"results, {stats.history_rows:,} history rows, {stats.entities_written:,} entities"
+    )
+    data = {"seconds": cold.seconds, "evaluate_seconds": cold.evaluate_seconds, **asdict(stats)}
+    peer, reason = ctx.peer()
+    if peer is None:
+        return Row("2", what, f"{cold.seconds:.2f} s", target, None, f"skipped: {reason}", data)
+    data["peer_seconds"] = peer.seconds
+    return Row(
+        "2",
+        what,
+        f"{cold.seconds:.2f} s vs {peer.seconds:.2f} s",
+        target,
+        cold.seconds <= peer.seconds,
+        detail,
+        data,
+    )
+
+
+def row_3(ctx: Context) -> Row:
+    """The same run again, nothing changed: time and history rows."""
+    cold = ctx.cold
+    entities = ctx.fresh_entities()
+    ctx.log("warm run: the same catalog again")
+    gc.collect()
+    start = time.perf_counter()
+    stored = run_and_store(cold.store, entities, ctx.tracks, trigger="bench")
+    seconds = time.perf_counter() - start
+    stats = stored.stats
+    share = seconds / cold.seconds
+    written = stats.results_written + stats.entities_written + stats.certifications_changed
+    passed = share <= 0.25 and stats.history_rows == 0 and written == 0
+    return Row(
+        "3",
+        "the same run again, nothing changed",
+        f"{seconds:.2f} s = {share:.0%} of cold, {stats.history_rows} history rows",
+        "≤ 25% of cold, 0 history rows",
+        passed,
+        f"wrote {stats.results_written} results, {stats.entities_written} entities, "
+        f"{stats.certifications_changed} certifications",
+        {"seconds": seconds, "share_of_cold": share, **asdict(stats)},
+    )
+
+
+def _changed_refs(path: str, run_id: int) -> set[str]:
+    """Entity refs that run `run_id` wrote anything for, read straight from the file."""
+    with sqlite3.connect(path) as connection:
+        return {
+            ref
+            for (ref,) in connection.execute(
+                "SELECT entity_ref FROM result_change WHERE run_id = ?1"
+                " UNION SELECT entity_ref FROM certification_change WHERE run_id = ?1"
+                " UNION SELECT entity_ref FROM result WHERE run_id = ?1"
+                " UNION SELECT entity_ref FROM certification WHERE run_id = ?1"
+                " UNION SELECT ref FROM entity WHERE updated_run = ?1",
+                (run_id,),
+            )
+        }
+
+
+def _seen(outcome: str, message: str, evidence: dict[str, Any]) -> tuple[str, str, Any]:
+    """A result as the store sees it: evidence as it comes back from JSON."""
+    return str(outcome), message, json.loads(json.dumps(evidence, default=str))
+
+
+def row_4(ctx: Context) -> Row:
+    """One entity changed, run again: only its changes are written."""
+    cold = ctx.cold
+    store, track_id = cold.store, ctx.track_id
+    # The first entity whose description passes loses it.
+    entities = ctx.fresh_entities()
+    index = next(i for i, e in enumerate(entities) if e.description is not None)
+    old = entities[index]
+    document = copy.deepcopy(old.raw)
+    del document["metadata"]["description"]
+    entities[index] = Entity(document, source=old.source)
+    before = {
+        r.check_id: _seen(r.outcome, r.message, r.evidence)
+        for r in store.results(entity_ref=old.ref)
+    }
+    level_before = store.certification(old.ref, track_id)
+    ctx.log(f"one entity changed: {old.ref} loses its description")
+    gc.collect()
+    start = time.perf_counter()
+    stored = run_and_store(store, entities, ctx.tracks, trigger="bench")
+    seconds = time.perf_counter() - start
+    stats = stored.stats
+    after = [r for r in stored.report.results if r.entity_ref == old.ref]
+    expected_results = sum(
+        1
+        for r in after
+        if before.get(r.check_id) != _seen(r.outcome, r.result.message, r.result.evidence)
+    )
+    level_after = store.certification(old.ref, track_id)
+    expected_levels = int(
+        (level_before.level if level_before else None)
+        != (level_after.level if level_after else None)
+    )
+    touched = _changed_refs(str(cold.path), stored.run_id)
+    history = store.result_history(old.ref, track_id, newest_first=True, limit=1)
+    last_change = history[0].check_id if history and history[0].run_id == stored.run_id else None
+    passed = (
+        touched == {old.ref}
+        and stats.entities_written == 1
+        and stats.results_written == expected_results
+        and stats.history_rows == expected_results + expected_levels
+        and last_change == "has_description"
+    )
+    return Row(
+        "4",
+        "one entity changed, run again",
+        f"{stats.results_written} result, {stats.history_rows} history rows, "
+        f"{stats.entities_written} entity ({seconds:.2f} s)",
+        "writes only that entity's changes",
+        passed,
+        f"{old.ref} lost its description; rows written for {sorted(touched)}; "
+        f"expected {expected_results} result + {expected_levels} level change",
+        {
+            "seconds": seconds,
+            "entity": old.ref,
+            "refs_written": sorted(touched),
+            **asdict(stats),
+        },
+    )
+
+
+def row_5(ctx: Context) -> Row:
+    """Peak memory (RSS) of a cold run, in a process of its own."""
+    folder = ctx.yaml_folder
+    path = fresh(ctx.workdir / "coldrun.db")
+    ctx.log("cold run in a child process, for its peak memory")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.coldrun",
+            "--catalog",
+            str(folder),
+            "--track",
+            str(TRACK_FILE),
+            "--db",
+            f"sqlite:///{path}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the cold run failed: {done.stderr.strip()[-2000:]}")
+    out = json.loads(done.stdout)
+    peak = out["peak_rss_mb"]
+    loaded = out["rss_after_load_mb"]
+    return Row(
+        "5",
+        "peak memory of the cold run",
+        f"{peak:,.0f} MB RSS",
+        f"≤ {MEMORY_LIMIT_MB:,} MB RSS",
+        peak <= MEMORY_LIMIT_MB and out["entities"] == ctx.size,
+        f"a `scorecard run` from YAML files into a fresh store in {out['seconds']:.1f} s; "
+        + (f"{loaded:,.0f} MB once the catalog was read" if loaded else ""),
+        out,
+    )
+
+
+def _raw_load(files: list[Any]) -> int:
+    documents = []
+    for file in files:
+        with open(file, "rb") as stream:
+            documents.extend(yaml.load_all(stream, Loader=_RawLoader))
+    return len(documents)
+
+
+def _engine_load(folder: Any) -> int:
+    listing = read_catalog([folder])
+    if listing.problems:
+        raise RuntimeError(f"the catalog has problems: {listing.problems[:3]}")
+    return len(listing.entities)
+
+
+def row_6(ctx: Context) -> Row:
+    """Loading entities from catalog YAML files, against the raw libyaml loader."""
+    files, folder = ctx.yaml_files, ctx.yaml_folder
+    ctx.log(f"loading {ctx.size:,} entities from {len(files)} YAML files")
+    raw_times, engine_times = [], []
+    # Alternated, best of a few: both read the same files from the page cache.
+    for _ in range(2 if ctx.size >= 50_000 else 3):
+        for times, load_ in (
+            (raw_times, lambda: _raw_load(files)),
+            (engine_times, lambda: _engine_load(folder)),
+        ):
+            gc.collect()
+            start = time.perf_counter()
+            count = load_()
+            times.append(time.perf_counter() - start)
+            if count != ctx.size:
+                raise RuntimeError(f"loaded {count} documents, expected {ctx.size}")
+    raw, engine = min(raw_times), min(engine_times)
+    ratio = raw / engine
+    loader = "libyaml (CSafeLoader)" if LIBYAML else "pure Python (SafeLoader): libyaml is absent"
+    return Row(
+        "6",
+        "loading entities from catalog YAML files",
+        f"{_rate(ctx.size, engine):,.0f} entities/s = {ratio:.0%} of raw",
+        "≥ 80% of the raw loader",
+        ratio >= 0.8,
+        f"raw: yaml.load_all with {loader} over {len(files)} file(s), documents kept in a list "
+        f"({_rate(ctx.size, raw):,.0f}/s); engine: read_catalog([folder])",
+        {"engine_seconds": engine, "raw_seconds": raw, "ratio": ratio, "libyaml": LIBYAML},
+    )
+
+
+def row_7(ctx: Context) -> Row:
+    """GET a badge under load, against a fixed-bytes ASGI app on the same stack."""
+    what = f"GET a badge, {ctx.size:,} entities stored, 64 connections"
+    target = "≥ 50% of a fixed-bytes ASGI app, p99 ≤ 50 ms"
+    try:
+        load.require_wrk()
+    except Unavailable as error:
+        if ctx.require_tools:
+            raise
+        return Row("7", what, "—", target, None, f"skipped: {error}")
+    cold = ctx.cold
+    step = max(1, ctx.size // BADGE_PATHS)
+    paths = [
+        f"/badges/{e.kind.lower()}/{e.namespace}/{e.name}/{ctx.track_id}.svg"
+        for e in ctx.entities[::step][:BADGE_PATHS]
+    ]
+    script = load.rotate_script(paths, ctx.workdir / "badges.lua")
+    warmup = min(2.0, ctx.wrk_seconds / 2)
+    runs = {}
+    badge_args = ["badge", "--db", cold.database, "--tracks", str(TRACK_FILE)]
+    with load.server(badge_args) as url:
+        status, body = load.get(url + paths[0])
+        if status != 200:
+            raise RuntimeError(f"GET {paths[0]} answered {status}: {body[:200]!r}")
+        (ctx.workdir / "badge.svg").write_bytes(body)
+        ctx.log(f"wrk on the badge route for {ctx.wrk_seconds:g} s")
+        load.wrk(url + paths[0], warmup, script=script)
+        runs["badge"] = load.wrk(url + paths[0], ctx.wrk_seconds, script=script)
+    with load.server(["fixed", "--body", str(ctx.workdir / "badge.svg")]) as url:
+        ctx.log(f"wrk on a fixed-bytes ASGI app for {ctx.wrk_seconds:g} s")
+        load.wrk(url + paths[0], warmup, script=script)
+        runs["fixed"] = load.wrk(url + paths[0], ctx.wrk_seconds, script=script)
+    badge, fixed = runs["badge"], runs["fixed"]
+    ratio = badge.requests_per_second / fixed.requests_per_second
+    passed = ratio >= 0.5 and badge.p99_ms <= 50 and badge.bad_responses == 0
+    detail = (
+        f"fixed-bytes app: {fixed.requests_per_second:,.0f} req/s, p99 {fixed.p99_ms:.1f} ms; "
+        f"uvicorn, wrk -t2 -c64 -d{ctx.wrk_seconds:g}s over {len(paths)} entities' badges"
+    )
+    if badge.bad_responses:
+        detail += f"; {badge.bad_responses} failed requests"
+    return Row(
+        "7",
+        what,
+        f"{badge.requests_per_second:,.0f} req/s = {ratio:.0%}, p99 {badge.p99_ms:.1f} ms",
+        target,
+        passed,
+        detail,
+        {
+            "badge_rps": badge.requests_per_second,
+            "badge_p99_ms": badge.p99_ms,
+            "fixed_rps": fixed.requests_per_second,
+            "fixed_p99_ms": fixed.p99_ms,
+            "ratio": ratio,
+            "failed_requests": badge.bad_responses,
+        },
+    )
+
+
+def row_8(ctx: Context) -> Row:
+    """Scaling: evaluation time at N/100, N/10 and N entities."""
+    sizes = [max(1, ctx.size // 100), max(1, ctx.size // 10), ctx.size]
+    seconds = {size: ctx.evaluate_seconds(size) for size in sizes}
+    per_entity = {size: seconds[size] / size for size in sizes}
+    growth = per_entity[sizes[2]] / per_entity[sizes[1]]
+    points = ", ".join(f"{size:,}: {seconds[size]:.2f} s" for size in sizes)
+    return Row(
+        "8",
+        "scaling of evaluation time",
+        points,
+        f"linear: per-entity time at {sizes[2]:,} ≤ {LINEAR_SLACK}× that at {sizes[1]:,}",
+        growth <= LINEAR_SLACK,
+        "per entity: "
+        + ", ".join(f"{per_entity[s] * 1e6:.1f} µs" for s in sizes)
+        + f"; {growth:.2f}× from {sizes[1]:,} to {sizes[2]:,} (small sizes: median of 3)",
+        {"seconds": {str(s): seconds[s] for s in sizes}, "growth": growth},
+    )
+
+
+def row_floor_loop(ctx: Context) -> Row:
+    """Floor: the ten predicates as a plain Python loop."""
+    documents = ctx.documents
+    gc.collect()
+    passes, seconds = floor.count_passes(documents)
+    ctx.passes["plain Python loop"] = passes
+    evaluations = len(documents) * len(floor.CHECK_IDS)
+    return Row(
+        "F1",
+        "floor: the ten predicates as a plain Python loop",
+        f"{_rate(evaluations, seconds):,.0f} evals/s ({seconds:.2f} s)",
+        "reference",
+        None,
+        "no results built, nothing but the predicates",
+        {"evaluations": evaluations, "seconds": seconds},
+    )
+
+
+def row_floor_sqlite(ctx: Context) -> Row:
+    """Floor: a raw sqlite3.executemany of as many result rows."""
+    refs = [e.ref for e in ctx.entities]
+    rows, seconds = floor.sqlite_executemany(fresh(ctx.workdir / "floor.db"), refs, ctx.track_id)
+    rate = _rate(rows, seconds)
+    detail = f"{rows:,} rows of 5 columns with a primary key, one transaction, WAL"
+    if "cold" in ctx.__dict__:  # row 2 ran: what its writes cost at this floor's rate
+        stats = ctx.cold.stats
+        written = (
+            stats.results_written
+            + stats.history_rows
+            + stats.entities_written
+            + stats.certifications_changed
+        )
+        detail += (
+            f"; the cold run (row 2) wrote {written:,} rows, ≥ {written / rate:.2f} s at this "
+            "rate before any evaluation"
+        )
+    return Row(
+        "F2",
+        "floor: raw sqlite3.executemany of the result rows",
+        f"{rate:,.0f} rows/s ({seconds:.2f} s)",
+        "reference",
+        None,
+        detail,
+        {"rows": rows, "seconds": seconds},
+    )
+
+
+ROWS: dict[str, Callable[[Context], Row]] = {
+    "1": row_1,
+    "2": row_2,
+    "3": row_3,
+    "4": row_4,
+    "5": row_5,
+    "6": row_6,
+    "7": row_7,
+    "8": row_8,
+    "F1": row_floor_loop,
+    "F2": row_floor_sqlite,
+}

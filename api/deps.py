@@ -15,11 +15,24 @@ _bearer = HTTPBearer(auto_error=False, description="The server's API token.")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_service(request: Request) -> Service:
+# Dependencies are async although they do no I/O: FastAPI runs a sync dependency in a
+# worker thread, which costs more than the badge it guards.
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def check_token(service: Service, authorization: str | None) -> None:
+    """Accept `Authorization: Bearer <the server's token>`; else 401 or 403."""
+    scheme, _, token = (authorization or "").partition(" ")
+    credentials = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+        if scheme.lower() == "bearer" and token.strip()
+        else None
+    )
+    _check_token(service, credentials)
 
 
 def _check_token(service: Service, credentials: HTTPAuthorizationCredentials | None) -> None:
@@ -40,10 +53,10 @@ def _check_token(service: Service, credentials: HTTPAuthorizationCredentials | N
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the bearer token is not valid")
 
 
-def require_writer(service: ServiceDep, credentials: Credentials) -> None:
+async def require_writer(service: ServiceDep, credentials: Credentials) -> None:
     _check_token(service, credentials)
 
 
-def require_reader(service: ServiceDep, credentials: Credentials) -> None:
+async def require_reader(service: ServiceDep, credentials: Credentials) -> None:
     if not service.workspace.public_reads:
         _check_token(service, credentials)

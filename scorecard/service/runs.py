@@ -55,6 +55,8 @@ class RunCoordinator:
         self._busy: dict[str, int] = {}  # track id -> the run evaluating it
         self._threads: dict[int, threading.Thread] = {}
         self._accepting = True
+        # Counts finished runs (of any outcome): caches of stored results compare it.
+        self.completed = 0
 
     def trigger(
         self,
@@ -123,6 +125,7 @@ class RunCoordinator:
             log.exception("run %d failed", run_id)
         finally:
             with self._lock:
+                self.completed += 1
                 for track in tracks:
                     if self._busy.get(track.id) == run_id:
                         del self._busy[track.id]

@@ -311,6 +311,8 @@ def _sort_pairs(
 
 
 def _results_digest(results: list[CheckResult]) -> str:
+    # The outcome's value, not the enum: an enum's repr is Python code, called a million
+    # times in a large run.
     return _hash(
         repr(
             [
@@ -318,7 +320,7 @@ def _results_digest(results: list[CheckResult]) -> str:
                     r.check_id,
                     r.level_id,
                     r.required,
-                    r.result.outcome,
+                    r.result.outcome.value,
                     r.result.message,
                     r.result.evidence,
                 )
@@ -348,25 +350,31 @@ def _insert_new_pairs(
     dialect = session.get_bind().dialect
     at_db = _bind(_result.c.changed_at, at, dialect)
     evidence_of = _json_writer(_result.c.evidence, dialect)
-    results = [
-        (
-            r.entity_ref,
-            r.track_id,
-            r.check_id,
-            r.level_id,
-            r.required,
-            r.result.outcome.value,
-            r.result.message,
-            evidence_of(r.result.evidence),
-            run_id,
-            at_db,
-        )
-        for rs, _ in pairs.values()
-        for r in rs
-    ]
-    _fast_insert(session, _result, _RESULT_COLUMNS, results)
-    history = [(*row[:3], row[5], None, row[6], row[7], run_id, at_db) for row in results]
-    _fast_insert(session, _result_change, _RESULT_CHANGE_COLUMNS, history)
+    written = 0
+    groups = [results for results, _ in pairs.values()]
+    # A chunk of pairs at a time: the rows of a whole large catalog at once would need
+    # more memory than the catalog itself.
+    for start in range(0, len(groups), _PAIRS_PER_CHUNK):
+        rows = [
+            (
+                r.entity_ref,
+                r.track_id,
+                r.check_id,
+                r.level_id,
+                r.required,
+                r.result.outcome.value,
+                r.result.message,
+                evidence_of(r.result.evidence),
+                run_id,
+                at_db,
+            )
+            for results in groups[start : start + _PAIRS_PER_CHUNK]
+            for r in results
+        ]
+        _fast_insert(session, _result, _RESULT_COLUMNS, rows)
+        history = [(*row[:3], row[5], None, row[6], row[7], run_id, at_db) for row in rows]
+        _fast_insert(session, _result_change, _RESULT_CHANGE_COLUMNS, history)
+        written += len(rows)
     certifications = [
         (c.entity_ref, c.track_id, c.level, c.next_level, run_id, at_db, digests[key])
         for key, (_, c) in pairs.items()
@@ -374,8 +382,10 @@ def _insert_new_pairs(
     _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, certifications)
     changes = [(e, t, level, None, run_id, at_db) for e, t, level, *_ in certifications]
     _fast_insert(session, _certification_change, _CERTIFICATION_CHANGE_COLUMNS, changes)
-    return _Fresh(len(results), len(certifications))
+    return _Fresh(written, len(certifications))
 
+
+_PAIRS_PER_CHUNK = 5_000
 
 _RESULT_COLUMNS = (
     "entity_ref", "track_id", "check_id", "level_id", "required", "outcome", "message",

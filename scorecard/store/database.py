@@ -58,9 +58,6 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # SQLite ignores foreign keys unless each connection asks for them.
     cursor.execute("PRAGMA foreign_keys=ON")
-    # A 64 MiB page cache (the default is 2 MiB) keeps the result indexes in memory while a
-    # large catalog's run inserts into them; it is the most a connection will use.
-    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

@@ -385,7 +385,7 @@ def _insert_new_pairs(
     return _Fresh(written, len(certifications))
 
 
-_PAIRS_PER_CHUNK = 5_000
+_PAIRS_PER_CHUNK = 2_000
 
 _RESULT_COLUMNS = (
     "entity_ref", "track_id", "check_id", "level_id", "required", "outcome", "message",

@@ -1,0 +1,94 @@
+"""What a gate decides: per entity and track, the level required, the level reached, and
+the checks that stand in the way — plain data that every output format renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scorecard.results import NON_BLOCKING, Outcome
+
+# Exit codes, as CI systems read them.
+EXIT_MET, EXIT_NOT_MET, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Requirement:
+    track_id: str
+    level: str
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    id: str
+    title: str
+    level_id: str
+    required: bool
+    outcome: Outcome | None  # None: no result (a server that has not evaluated it yet)
+    message: str
+    remediation: str
+
+
+@dataclass(frozen=True)
+class CheckChange:
+    id: str
+    title: str
+    before: Outcome | None  # None: the check did not exist in the baseline
+    after: Outcome | None  # None: the check is gone
+
+
+@dataclass
+class TrackVerdict:
+    entity_ref: str
+    track_id: str
+    track_title: str
+    levels: list[str]  # the track's levels, lowest first
+    required_level: str
+    reached_level: str | None
+    checks: list[CheckVerdict]
+    allow_errors: bool = False
+    # Filled in with a baseline (`--baseline`, `--baseline-ref`).
+    baseline_level: str | None = None
+    has_baseline: bool = False
+    changes: list[CheckChange] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool:
+        return _rank(self.levels, self.reached_level) >= _rank(self.levels, self.required_level)
+
+    @property
+    def blocking(self) -> list[CheckVerdict]:
+        """Required checks of the levels up to the required one that do not hold."""
+        wanted = set(self.levels[: _rank(self.levels, self.required_level) + 1])
+        allowed = NON_BLOCKING | ({Outcome.ERROR} if self.allow_errors else set())
+        return [
+            c
+            for c in self.checks
+            if c.required and c.level_id in wanted and c.outcome not in allowed
+        ]
+
+    @property
+    def level_change(self) -> int:
+        """Levels gained (> 0) or lost (< 0) against the baseline; 0 without one."""
+        if not self.has_baseline:
+            return 0
+        return _rank(self.levels, self.reached_level) - _rank(self.levels, self.baseline_level)
+
+
+@dataclass
+class GateReport:
+    verdicts: list[TrackVerdict]
+    mode: str  # "local" or "remote"
+    baseline: str | None = None  # what the change was compared with, e.g. "main" or a URL
+
+    @property
+    def met(self) -> bool:
+        return all(v.met for v in self.verdicts)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_MET if self.met else EXIT_NOT_MET
+
+
+def _rank(levels: list[str], level: str | None) -> int:
+    """-1 for no level; otherwise the level's position (an unknown level ranks lowest)."""
+    return levels.index(level) if level in levels else -1

@@ -53,7 +53,8 @@ class TrackVerdict:
 
     @property
     def met(self) -> bool:
-        return _rank(self.levels, self.reached_level) >= _rank(self.levels, self.required_level)
+        """Every required check up to the required level holds (errors too, if allowed)."""
+        return self.required_level in self.levels and not self.blocking
 
     @property
     def blocking(self) -> list[CheckVerdict]:

@@ -21,6 +21,7 @@ CONFIG_FILE = "scorecard.yaml"
 DATABASE_ENV = "SCORECARD_DATABASE_URL"
 DEFAULT_DATABASE = "sqlite:///scorecard.db"
 TOKEN_ENV = "SCORECARD_API_TOKEN"
+DEMO_SOURCE = "the bundled demo workspace"
 _PACKAGE = Path(__file__).resolve().parent
 DEMO_DIR = _PACKAGE / "demo"
 
@@ -30,6 +31,13 @@ def _as_list(value: Any) -> Any:
 
 
 Paths = Annotated[list[str], BeforeValidator(_as_list)]
+
+
+class GateEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    track: str = Field(description="A track id.")
+    require: str = Field(description="The level the entity must reach on it.")
 
 
 class WorkspaceFile(BaseModel):
@@ -50,6 +58,7 @@ class WorkspaceFile(BaseModel):
     reload_interval: float = Field(
         30.0, ge=0, description="Seconds between checks for changed tracks and checks; 0: off."
     )
+    gate: list[GateEntry] = Field([], description="What `scorecard gate` requires by default.")
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,12 @@ class Workspace:
     api_token: str | None = field(default=None, repr=False)
     public_reads: bool = True
     reload_interval: float = 30.0
-    source: str = "the bundled demo workspace"
+    gate: tuple[tuple[str, str], ...] = ()  # (track id, required level)
+    source: str = DEMO_SOURCE
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source == DEMO_SOURCE
 
     @classmethod
     def load(cls, path: Path | None = None) -> Workspace:
@@ -96,6 +110,7 @@ class Workspace:
             api_token=config.api_token,
             public_reads=config.public_reads,
             reload_interval=config.reload_interval,
+            gate=tuple((entry.track, entry.require) for entry in config.gate),
             source=str(path),
         )
 

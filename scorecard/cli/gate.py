@@ -1,0 +1,150 @@
+"""`scorecard gate`: exit 0 when every gated entity reaches the required level, 1 when one
+does not, 2 on a configuration or usage error, 3 when the server cannot be reached."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scorecard.cli.app import State, app, config_errors, stderr
+from scorecard.gate.model import EXIT_UNREACHABLE, GateReport, Requirement
+from scorecard.problems import ConfigError, Problem
+from scorecard.workspace import TOKEN_ENV, Workspace
+
+
+@app.command()
+def gate(
+    ctx: typer.Context,
+    track: Annotated[
+        list[str] | None, typer.Option("--track", "-t", help="A track id (repeatable).")
+    ] = None,
+    require: Annotated[
+        list[str] | None,
+        typer.Option("--require", "-r", help="The level required on the --track before it."),
+    ] = None,
+    repo: Annotated[Path, typer.Option(help="The repository whose entities are gated.")] = Path(),
+    catalog: Annotated[
+        Path | None, typer.Option(help="Its catalog file [default: catalog-info.yaml].")
+    ] = None,
+    entity: Annotated[
+        list[str] | None,
+        typer.Option(help="Gate these entity refs on the server instead of the catalog file's."),
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option(help="Ask this `scorecard serve` instead of evaluating here.")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar=TOKEN_ENV, help="Bearer token for --refresh.")
+    ] = None,
+    refresh: Annotated[
+        bool, typer.Option(help="With --server: run the tracks for the entity first.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to wait for a --refresh run.")
+    ] = 300.0,
+    baseline: Annotated[
+        bool, typer.Option(help="Compare this evaluation with the --server's current one.")
+    ] = False,
+    baseline_ref: Annotated[
+        str | None, typer.Option(help="Compare with an evaluation of this git ref (e.g. main).")
+    ] = None,
+    allow_errors: Annotated[
+        bool, typer.Option(help="A required check that errored does not fail the gate.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="text, json, junit or markdown.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option(help="Write the --format there; print the summary.")
+    ] = None,
+) -> None:
+    """Fail a pipeline when an entity is below the level required on a track.
+
+    Without --server the repository's own catalog file is evaluated on its working tree.
+    Markdown goes to $GITHUB_STEP_SUMMARY when it is set.
+    """
+    from scorecard.gate.output import write_outputs
+    from scorecard.gate.remote import Unreachable
+
+    options = _Options(
+        repo, catalog, entity or [], server, token, refresh, timeout, baseline, baseline_ref,
+        allow_errors,
+    )  # fmt: skip
+    state: State = ctx.obj
+    with config_errors():
+        workspace = state.workspace()
+        requirements = _requirements(track or [], require or [], workspace.gate)
+        if baseline and server is None:
+            raise ConfigError([Problem("--baseline", "compares with a server: give --server")])
+        if output_format not in ("text", "json", "junit", "markdown"):
+            raise ConfigError([Problem("--format", "use text, json, junit or markdown")])
+        try:
+            report = _report(workspace, requirements, options)
+        except Unreachable as error:
+            stderr.print(f"error: {error}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_UNREACHABLE) from None
+    text = write_outputs(report, output_format=output_format, output=output, environ=os.environ)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    raise typer.Exit(report.exit_code)
+
+
+def _requirements(
+    tracks: list[str], levels: list[str], configured: tuple[tuple[str, str], ...]
+) -> list[Requirement]:
+    if len(tracks) != len(levels):
+        raise ConfigError(
+            [Problem("--track/--require", "give one --require for each --track, in pairs")]
+        )
+    pairs = list(zip(tracks, levels, strict=True)) or list(configured)
+    if not pairs:
+        raise ConfigError(
+            [Problem("--track", "nothing to gate: give --track T --require L, or a gate: section")]
+        )
+    return [Requirement(t, level) for t, level in pairs]
+
+
+@dataclass(frozen=True)
+class _Options:
+    repo: Path
+    catalog: Path | None
+    entities: list[str]
+    server: str | None
+    token: str | None
+    refresh: bool
+    timeout: float
+    baseline: bool
+    baseline_ref: str | None
+    allow_errors: bool
+
+
+def _report(workspace: Workspace, requirements: list[Requirement], options: _Options) -> GateReport:
+    from scorecard.gate.local import compare, find_catalog_file, gate_locally, gated_entities
+    from scorecard.gate.remote import RemoteGate, gate_remotely
+
+    o = options
+    if o.server is not None and not o.baseline:
+        refs = o.entities or [e.ref for e in gated_entities(find_catalog_file(o.repo, o.catalog))]
+        with RemoteGate(o.server, o.token, timeout=o.timeout) as remote:
+            return gate_remotely(
+                remote, refs, requirements, allow_errors=o.allow_errors, refresh=o.refresh
+            )
+    report = gate_locally(
+        workspace,
+        o.repo,
+        o.catalog,
+        requirements,
+        allow_errors=o.allow_errors,
+        baseline_ref=o.baseline_ref,
+    )
+    if o.baseline and o.server is not None:
+        refs = sorted({v.entity_ref for v in report.verdicts})
+        with RemoteGate(o.server, o.token, timeout=o.timeout) as remote:
+            served = remote.verdicts(refs, requirements, allow_errors=o.allow_errors)
+        compare(report.verdicts, served)
+        report.baseline = o.server
+    return report

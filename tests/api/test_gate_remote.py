@@ -73,3 +73,20 @@ def test_nothing_listening_is_exit_3(free_port: int) -> None:
     )  # fmt: skip
     assert result.exit_code == 3
     assert f"cannot reach http://127.0.0.1:{free_port}" in result.stderr
+
+
+def test_baseline_against_the_server(server: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    import shutil
+
+    monkeypatch.chdir(tmp_path)  # no workspace file: the bundled tracks, as on the server
+    repo = tmp_path / "checkout-web"
+    shutil.copytree(server.workspace_dir / "catalog" / "repos" / "checkout-web", repo)
+    (repo / "docs").mkdir(exist_ok=True)
+    (repo / "docs" / "runbook.md").write_text("# Runbook\n\nRoll back with `make rollback`.\n")
+    result = gate(
+        "--repo", repo, "--baseline", "--server", server.url,
+        "--track", "production-readiness", "--require", "silver",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "raises production-readiness from bronze to silver" in result.stdout
+    assert "has_runbook: fail → pass" in result.stdout

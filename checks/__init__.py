@@ -3,6 +3,6 @@
 Every module is listed here once; the registry takes each `@check` defined in them.
 """
 
-from checks import annotations, fields, metadata, ownership, repository
+from checks import annotations, fields, github, metadata, ownership, repository
 
-BUILTIN_MODULES = (ownership, metadata, annotations, fields, repository)
+BUILTIN_MODULES = (ownership, metadata, annotations, fields, repository, github)

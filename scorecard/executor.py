@@ -10,8 +10,9 @@ Entities whose checks all run inline are evaluated without creating a task at al
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +23,65 @@ from scorecard.inputs import CatalogView, InputUnavailable, Repo, repository_roo
 from scorecard.planner import EntityPlan
 from scorecard.report import CheckResult
 from scorecard.results import Outcome, Result
+from scorecard.sources.git import GitCache, redact, remote_location
 from scorecard.tracks import ConfiguredCheck
 
 Progress = Callable[[int], None]
-_INPUT_NOUNS = {"repo": "repository", "http": "HTTP client"}
+_INPUT_NOUNS = {"repo": "repository", "http": "HTTP client", "github": "GitHub repository"}
 
 
 class RunInputs:
     """Inputs shared across a run: one catalog view, one http client, one Repo per folder."""
 
-    def __init__(self, catalog: CatalogView) -> None:
+    def __init__(self, catalog: CatalogView, git_cache: GitCache | None = None) -> None:
         self.catalog = catalog
+        self.git_cache = git_cache
+        self._fetched: dict[tuple[str, str | None], Path | str] = {}
         self._repos: dict[Path, Repo] = {}
+        self._labels: dict[Path, str] = {}  # remote folders: the repository's name
         self._http: Any = None
+        self._github: Any = None  # one GitHubClient per run, made when a check needs it
+        self._github_facts: dict[tuple[str, str], Any] = {}
+
+    async def prefetch(self, entities: Iterable[Entity]) -> None:
+        """Fetch, once each, the remote repositories these entities read (in threads)."""
+        if self.git_cache is None:
+            return
+        specs = []
+        for entity in entities:
+            with contextlib.suppress(ValueError):
+                remote = remote_location(entity)
+                if remote is not None and remote[1].spec not in self._fetched:
+                    specs.append(remote[1].spec)
+        if specs:
+            fetched = await asyncio.to_thread(self.git_cache.fetch_all, specs)
+            self._fetched.update(fetched)
+
+    def _remote_root(self, entity: Entity) -> Path | None:
+        """The clone folder of the entity's remote location; None for a local one."""
+        try:
+            remote = remote_location(entity)
+        except ValueError as error:
+            raise InputUnavailable(f"{entity.ref}: {error}") from None
+        if remote is None:
+            return None
+        text, location = remote
+        if self.git_cache is None:
+            raise InputUnavailable(
+                f"{entity.ref} has a remote source location {text!r}; "
+                "remote repositories are not configured (`repositories:` in scorecard.yaml)"
+            )
+        if location.spec not in self._fetched:  # not prefetched: fetch it now, once
+            self._fetched.update(self.git_cache.fetch_all([location.spec]))
+        clone = self._fetched[location.spec]
+        if isinstance(clone, str):
+            raise InputUnavailable(f"{redact(location.url)} could not be fetched: {clone}")
+        root = (clone / location.subpath).resolve()
+        if not root.is_relative_to(clone.resolve()) or not root.is_dir():
+            raise InputUnavailable(f"{location.subpath!r} does not exist in {redact(location.url)}")
+        name = location.url.rstrip("/").rpartition("/")[2].rpartition(":")[2].removesuffix(".git")
+        self._labels[root] = "/".join(p for p in (name, location.subpath) if p)
+        return root
 
     def for_entity(self, entity: Entity, names: frozenset[str]) -> dict[str, Any]:
         """The inputs an entity's checks ask for; an unavailable one maps to the reason."""
@@ -46,13 +93,30 @@ class RunInputs:
                 inputs["repo"] = error
         if "http" in names:
             inputs["http"] = self.http()
+        if "github" in names:
+            try:
+                inputs["github"] = self.github(entity)
+            except InputUnavailable as error:
+                inputs["github"] = error
         return inputs
 
+    def github(self, entity: Entity) -> Any:
+        """The entity's GitHubRepoFacts; entities of one repository share them."""
+        from scorecard.sources.github import GitHubClient, GitHubRepoFacts, repository_slug
+
+        if self._github is None:
+            self._github = GitHubClient.from_env()
+        slug = repository_slug(entity, self._github.web_host)
+        facts = self._github_facts.get(slug)
+        if facts is None:
+            facts = self._github_facts[slug] = GitHubRepoFacts(self._github, *slug)
+        return facts
+
     def repo(self, entity: Entity) -> Repo:
-        root = repository_root(entity).resolve()
+        root = self._remote_root(entity) or repository_root(entity).resolve()
         repo = self._repos.get(root)
         if repo is None:
-            repo = self._repos[root] = Repo(root)
+            repo = self._repos[root] = Repo(root, self._labels.get(root))
         return repo
 
     def http(self) -> Any:
@@ -67,6 +131,8 @@ class RunInputs:
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
+        if self._github is not None:
+            await self._github.aclose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +159,17 @@ def _step(configured: ConfiguredCheck) -> _Step:
         call = lambda available: func(  # noqa: E731
             **{n: params if n == "params" else available[n] for n in names}
         )
-    io_inputs = tuple(n for n in names if n in ("repo", "http"))
+    io_inputs = tuple(n for n in names if n in ("repo", "http", "github"))
     return _Step(configured, call, io_inputs, check.runs_inline)
 
 
 class Executor:
-    def __init__(self, *, concurrency: int = 16, timeout: float = 30.0) -> None:
+    def __init__(
+        self, *, concurrency: int = 16, timeout: float = 30.0, git_cache: GitCache | None = None
+    ) -> None:
         self.concurrency = concurrency
         self.timeout = timeout
+        self.git_cache = git_cache
 
     def run(
         self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
@@ -111,7 +180,14 @@ class Executor:
     async def run_async(
         self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
     ) -> list[list[CheckResult]]:
-        inputs = RunInputs(catalog)
+        inputs = RunInputs(catalog, self.git_cache)
+        if self.git_cache is not None:
+            # Every remote repository the run reads, fetched once before any check runs.
+            await inputs.prefetch(
+                p.entity
+                for p in plans
+                if any("repo" in c.check.inputs for t in p.tracks for c in t.checks)
+            )
         semaphore = asyncio.Semaphore(self.concurrency)
         # Blocking checks get a pool of their own; it is not waited for at the end, so a
         # hung check cannot hold the run (its thread ends when its call returns).
@@ -254,6 +330,8 @@ def _crashed(configured: ConfiguredCheck, error: Exception) -> Result:
     # The first line of the exception makes the sentence; the rest (a parser's context,
     # say) goes to the evidence.
     text = str(error).strip()
+    if isinstance(error, InputUnavailable):  # data the check needed could not be read
+        return Result.unknown(text, exception=type(error).__name__)
     first, _, rest = text.partition("\n")
     evidence = {"exception": type(error).__name__}
     if rest:

@@ -23,6 +23,7 @@ from scorecard.report import CheckResult, RunReport
 from scorecard.tracks import Track
 
 if TYPE_CHECKING:
+    from scorecard.sources.git import GitCache
     from scorecard.store import Store, WriteStats
 
 
@@ -53,14 +54,18 @@ def evaluate(
     problems: Iterable[Problem] = (),
     progress: Progress | None = None,
     only: Container[str] | None = None,
+    git_cache: GitCache | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
     `only` limits the evaluation to these entity refs; every entity stays visible to
-    checks through the `catalog` input.
+    checks through the `catalog` input. `git_cache` reads remote repositories; without
+    it their checks are `unknown`.
     """
     with gc_paused():
-        return _evaluate(entities, tracks, concurrency, timeout, problems, progress, only)
+        return _evaluate(
+            entities, tracks, concurrency, timeout, problems, progress, only, git_cache
+        )
 
 
 def _evaluate(
@@ -71,11 +76,12 @@ def _evaluate(
     problems: Iterable[Problem],
     progress: Progress | None,
     only: Container[str] | None,
+    git_cache: GitCache | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
     plans = plan(subjects, tracks)
-    executor = Executor(concurrency=concurrency, timeout=timeout)
+    executor = Executor(concurrency=concurrency, timeout=timeout, git_cache=git_cache)
     per_plan = executor.run(plans, CatalogView(entities), progress)
     results: list[CheckResult] = []
     certifications = []
@@ -116,8 +122,10 @@ def run_and_store(
     timeout: float = 30.0,
     problems: Iterable[Problem] = (),
     progress: Progress | None = None,
+    git_cache: GitCache | None = None,
+    catalog_complete: bool = False,
 ) -> StoredRun:
-    """Evaluate and save as one new run."""
+    """Evaluate and save as one new run; `catalog_complete`: see `Store.save_run`."""
     run_id = store.start_run(trigger, {"tracks": [t.id for t in tracks], "entity": None})
     return complete_run(
         store,
@@ -128,6 +136,8 @@ def run_and_store(
         timeout=timeout,
         problems=problems,
         progress=progress,
+        git_cache=git_cache,
+        catalog_complete=catalog_complete,
     )
 
 
@@ -142,9 +152,11 @@ def complete_run(
     problems: Iterable[Problem] = (),
     progress: Progress | None = None,
     only: Container[str] | None = None,
+    git_cache: GitCache | None = None,
+    catalog_complete: bool = False,
 ) -> StoredRun:
     """Evaluate and save as the started run `run_id`; a failure marks the run failed
-    and keeps every earlier result."""
+    and keeps every earlier result. `catalog_complete`: see `Store.save_run`."""
     try:
         report = evaluate(
             entities,
@@ -154,9 +166,10 @@ def complete_run(
             problems=problems,
             progress=progress,
             only=only,
+            git_cache=git_cache,
         )
         with gc_paused():
-            stats = store.save_run(run_id, report)
+            stats = store.save_run(run_id, report, catalog_complete=catalog_complete)
     except BaseException as error:
         # The original error is the one to report; a store that cannot even record the
         # failure (a database gone away) must not replace it.

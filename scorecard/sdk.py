@@ -7,7 +7,11 @@ passes them by name:
 - `params`: the check's parameter model, validated from the track's `with:`;
 - `repo`: a read-only view of the entity's source repository (`scorecard.inputs.Repo`);
 - `catalog`: every entity of the run, to look up owners, systems, ... (`CatalogView`);
-- `http`: an `httpx.AsyncClient` shared by the run.
+- `http`: an `httpx.AsyncClient` shared by the run;
+- `github`: the entity's GitHub repository facts, read from the API
+  (`scorecard.sources.github.GitHubRepoFacts`; its methods are async, so the check is too).
+
+A check that raises `InputUnavailable` (`FactUnavailable` for GitHub) reports `unknown`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scorecard.results import Result
 
-INPUTS = ("entity", "params", "repo", "catalog", "http")
+INPUTS = ("entity", "params", "repo", "catalog", "http", "github")
 
 
 class CheckMeta(BaseModel):

@@ -3,7 +3,9 @@
 Inputs are given as plain data: `entity` as a dict (missing fields are filled with a
 minimal valid Component), `repo` as a folder or a {path: text} mapping written to a
 temporary folder, `catalog` as a list of entity dicts, `params` as a dict validated by the
-check's params model. Exceptions propagate, so a crashing check shows its traceback.
+check's params model, `github` as a `GitHubRepoFacts` (over an `httpx.MockTransport`, say).
+Exceptions propagate, so a crashing check shows its traceback; `InputUnavailable` (and
+GitHub's `FactUnavailable`) becomes `unknown`, as in a run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scorecard.entity import Entity
-from scorecard.inputs import CatalogView, Repo
+from scorecard.inputs import CatalogView, InputUnavailable, Repo
 from scorecard.results import Result
 from scorecard.sdk import Check, ensure_result
 
@@ -47,6 +49,7 @@ def run_check(
     repo: Path | str | Mapping[str, str | bytes] | None = None,
     catalog: Iterable[Mapping[str, Any] | Entity] = (),
     http: Any = None,
+    github: Any = None,
 ) -> Result:
     """Run one check on plain data and return its Result."""
     subject = make_entity(entity)
@@ -56,12 +59,16 @@ def run_check(
             "params": check.parse_params(dict(params) if params is not None else None),
             "catalog": CatalogView([subject, *(make_entity(e) for e in catalog)]),
             "http": http,
+            "github": github,
             "repo": _repo(repo, Path(scratch)),
         }
         kwargs = {name: inputs[name] for name in check.inputs}
-        value = check.func(**kwargs)
-        if check.is_async:
-            value = asyncio.run(value)
+        try:
+            value = check.func(**kwargs)
+            if check.is_async:
+                value = asyncio.run(value)
+        except InputUnavailable as error:  # as in a run: the data could not be read
+            return Result.unknown(str(error).strip(), exception=type(error).__name__)
         return ensure_result(check.id, value)
 
 

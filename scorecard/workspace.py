@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from scorecard.catalog.backstage import BackstageSource
 from scorecard.problems import ConfigError, Problem
 from scorecard.yamlfile import load_yaml
 
@@ -33,6 +34,13 @@ def _as_list(value: Any) -> Any:
 Paths = Annotated[list[str], BeforeValidator(_as_list)]
 
 
+def _as_source_list(value: Any) -> Any:
+    return [value] if isinstance(value, str | dict) else value
+
+
+CatalogSources = Annotated[list[str | BackstageSource], BeforeValidator(_as_source_list)]
+
+
 class GateEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,12 +48,29 @@ class GateEntry(BaseModel):
     require: str = Field(description="The level the entity must reach on it.")
 
 
+class RepositoriesConfig(BaseModel):
+    """`repositories:`: how remote source locations (GitHub, GitLab, any git) are read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cache: str = Field(".scorecard/repos", description="Folder of the shallow clones.")
+    max_concurrent: int = Field(4, ge=1, le=64, description="Clones or fetches at once.")
+    timeout: float = Field(120.0, gt=0, description="Seconds before a git command is abandoned.")
+    max_cache_mb: float = Field(2048, gt=0, description="Least recently used clones go beyond.")
+    token_env: str = Field(
+        "SCORECARD_GIT_TOKEN", description="Environment variable holding an HTTPS git token."
+    )
+
+
 class WorkspaceFile(BaseModel):
     """The schema of `scorecard.yaml`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    catalog: Paths = Field(min_length=1, description="Catalog files, folders or globs.")
+    catalog: CatalogSources = Field(
+        min_length=1,
+        description="Catalog files, folders or globs, or {backstage: URL, token_env: VAR}.",
+    )
     tracks: Paths = Field(["tracks"], description="Track files or folders.")
     checks: Paths = Field([], description="Folders of the platform team's own check modules.")
     database: str = Field(DEFAULT_DATABASE, description="A SQLAlchemy database URL.")
@@ -59,11 +84,14 @@ class WorkspaceFile(BaseModel):
         30.0, ge=0, description="Seconds between checks for changed tracks and checks; 0: off."
     )
     gate: list[GateEntry] = Field([], description="What `scorecard gate` requires by default.")
+    repositories: RepositoriesConfig | None = Field(
+        None, description="Clones of remote source locations; without it they are unknown."
+    )
 
 
 @dataclass(frozen=True)
 class Workspace:
-    catalog: list[str]
+    catalog: list[str | BackstageSource]
     tracks: list[Path]
     checks: list[Path]
     database: str
@@ -74,6 +102,7 @@ class Workspace:
     reload_interval: float = 30.0
     gate: tuple[tuple[str, str], ...] = ()  # (track id, required level)
     source: str = DEMO_SOURCE
+    repositories: RepositoriesConfig | None = None  # cache: an absolute folder
 
     @property
     def is_demo(self) -> bool:
@@ -101,7 +130,7 @@ class Workspace:
         config: WorkspaceFile = document.validate(WorkspaceFile)
         base = path.parent
         return cls(
-            catalog=[_relative(base, p) for p in config.catalog],
+            catalog=[_relative(base, p) if isinstance(p, str) else p for p in config.catalog],
             tracks=[Path(_relative(base, p)) for p in config.tracks],
             checks=[Path(_relative(base, p)) for p in config.checks],
             database=_sqlite_relative(base, config.database),
@@ -112,6 +141,10 @@ class Workspace:
             reload_interval=config.reload_interval,
             gate=tuple((entry.track, entry.require) for entry in config.gate),
             source=str(path),
+            repositories=config.repositories
+            and config.repositories.model_copy(
+                update={"cache": _relative(base, config.repositories.cache)}
+            ),
         )
 
     @classmethod

@@ -1,5 +1,59 @@
 """Catalog sources: where entities come from."""
 
-from scorecard.catalog.files import CatalogListing, read_catalog
+from __future__ import annotations
 
-__all__ = ["CatalogListing", "read_catalog"]
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from scorecard.catalog.backstage import BackstageSource, CatalogUnavailable, read_backstage
+from scorecard.catalog.files import CatalogListing, read_catalog
+from scorecard.problems import Problem
+
+__all__ = [
+    "BackstageSource",
+    "CatalogListing",
+    "CatalogUnavailable",
+    "read_backstage",
+    "read_catalog",
+    "read_sources",
+]
+
+
+def read_sources(
+    sources: Iterable[str | Path | BackstageSource],
+    *,
+    backstage_filters: Sequence[str] | None = None,
+) -> CatalogListing:
+    """Read a workspace's `catalog:` entries: files, folders and globs, and Backstage backends.
+
+    The listing is complete only when every source was read to the end. An entity ref a
+    later source lists again is a problem and skipped, as within the file source. Raises
+    `CatalogUnavailable` when a Backstage backend cannot be read at all.
+    """
+    items = list(sources)
+    paths = [s for s in items if not isinstance(s, BackstageSource)]
+    listing = read_catalog(paths) if paths else CatalogListing([], [])
+    entities, problems, complete = listing.entities, listing.problems, listing.complete
+    seen = {e.ref.lower() for e in entities}
+    for source in items:
+        if not isinstance(source, BackstageSource):
+            continue
+        part = read_backstage(
+            source.backstage,
+            source.resolved_token(),
+            filters=backstage_filters,
+            page_size=source.page_size,
+            timeout=source.timeout,
+            retries=source.retries,
+        )
+        complete = complete and part.complete
+        problems.extend(part.problems)
+        for entity in part.entities:
+            if entity.ref.lower() in seen:
+                problems.append(
+                    Problem(source.backstage, f"{entity.ref} is already defined; skipped")
+                )
+                continue
+            seen.add(entity.ref.lower())
+            entities.append(entity)
+    return CatalogListing(entities, problems, complete)

@@ -31,10 +31,21 @@ _REMOTE = "remote location targets are not read by the file source"
 
 @dataclass(slots=True)
 class CatalogListing:
-    """The entities read, in file then document order, and every problem met on the way."""
+    """The entities read, in file then document order, and every problem met on the way.
+
+    `complete` is False when a source stopped half way (a Backstage backend failing on a
+    later page): entities missing from such a listing may well still exist.
+    """
 
     entities: list[Entity]
     problems: list[Problem]
+    complete: bool = True
+
+    @property
+    def shows_removals(self) -> bool:
+        """Whether an entity missing from this listing is gone from the catalog: only when
+        every source was read to the end and nothing was skipped as unreadable."""
+        return self.complete and not self.problems
 
 
 def read_catalog(paths: Iterable[str | Path]) -> CatalogListing:

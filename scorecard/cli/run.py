@@ -54,9 +54,10 @@ def run_command(
 
     Exits 0 when the run completed, even if checks failed; 2 on configuration errors.
     """
-    from scorecard.catalog import read_catalog
+    from scorecard.catalog import read_sources
     from scorecard.registry import build_registry
     from scorecard.runner import run_and_store
+    from scorecard.sources.git import git_cache_from
     from scorecard.store import Store
     from scorecard.tracks import load_tracks
 
@@ -70,7 +71,7 @@ def run_command(
         loaded = load_tracks(workspace.tracks, registry)
         if track:
             loaded = _select(loaded, track)
-        listing = read_catalog(workspace.catalog)
+        listing = read_sources(workspace.catalog)
     print_problems(listing.problems)
     with Store(workspace.database) as store:
         progress = _progress_bar(len(listing.entities))
@@ -85,6 +86,9 @@ def run_command(
                 timeout=workspace.check_timeout,
                 problems=listing.problems,
                 progress=(lambda n: bar.advance(task, n)) if bar else None,
+                git_cache=git_cache_from(workspace.repositories),
+                # A --catalog subset says nothing about what left the workspace's catalog.
+                catalog_complete=listing.shows_removals and not catalog,
             )
     if output_format == "json":
         sys.stdout.write(report_json(stored.run_id, stored.report) + "\n")

@@ -67,7 +67,9 @@ def _example(service: Service) -> tuple[str, str, str, str] | None:
     from scorecard.planner import plan
 
     tracks = service.config.current.tracks
-    for item in plan(read_catalog(service.workspace.catalog).entities, tracks):
+    # Files only: a Backstage source is read by the runs, not to print a start banner.
+    paths = [c for c in service.workspace.catalog if isinstance(c, str)]
+    for item in plan(read_catalog(paths).entities, tracks):
         entity = item.entity
         return entity.kind.lower(), entity.namespace.lower(), entity.name, item.tracks[-1].id
     return None

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from scorecard.catalog import read_catalog
+from scorecard.catalog import read_catalog, read_sources
 from scorecard.entity import Entity
 from scorecard.gate.model import CheckChange, CheckVerdict, GateReport, Requirement, TrackVerdict
 from scorecard.problems import ConfigError, Problem
@@ -103,7 +103,7 @@ def _verdicts(
 ) -> list[TrackVerdict]:
     subjects = gated_entities(catalog_file)
     # Checks that look other entities up (an owner group) see the workspace's catalog too.
-    context = [] if workspace.is_demo else read_catalog(workspace.catalog).entities
+    context = [] if workspace.is_demo else read_sources(workspace.catalog).entities
     refs = {e.ref for e in subjects}
     everyone = subjects + [e for e in context if e.ref not in refs]
     report = evaluate(everyone, list(tracks.values()), only=refs, timeout=workspace.check_timeout)

@@ -15,9 +15,10 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scorecard.catalog import read_catalog
+from scorecard.catalog import read_sources
 from scorecard.runner import complete_run
 from scorecard.service.config import LiveConfig, select_tracks
+from scorecard.sources.git import git_cache_from
 from scorecard.store import Store
 from scorecard.tracks import Track
 
@@ -101,7 +102,7 @@ class RunCoordinator:
         workspace = self.config.workspace
         try:
             try:
-                listing = read_catalog(workspace.catalog)
+                listing = read_sources(workspace.catalog)
             except Exception as error:
                 self.store.fail_run(run_id, f"reading the catalog failed: {error}")
                 raise
@@ -114,6 +115,8 @@ class RunCoordinator:
                 timeout=workspace.check_timeout,
                 problems=listing.problems,
                 only=None if entity is None else {entity},
+                git_cache=git_cache_from(workspace.repositories),
+                catalog_complete=listing.shows_removals,
             )
             log.info(
                 "run %d finished: %d results, %d changes",

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import URL, make_url
 
 from scorecard.store.tables import SCHEMA_VERSION, SchemaVersion, StoreModel
@@ -76,3 +76,12 @@ def ensure_schema(engine: Engine) -> None:
         StoreModel.metadata.create_all(connection)
         if found is None:
             connection.execute(insert(version_table).values(version=SCHEMA_VERSION))
+        elif found < SCHEMA_VERSION:
+            _migrate(connection, found)
+            connection.execute(update(version_table).values(version=SCHEMA_VERSION))
+
+
+def _migrate(connection: Connection, found: int) -> None:
+    """Bring a database of schema version `found` up to `SCHEMA_VERSION`."""
+    if found < 2:
+        connection.execute(text("ALTER TABLE entity ADD COLUMN gone_run INTEGER"))

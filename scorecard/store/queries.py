@@ -98,7 +98,7 @@ def find_entities(
     offset: int,
 ) -> Page[EntityRecord]:
     e = _entity.c
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [e.gone_run.is_(None)]
     if kind is not None:
         conditions.append(func.lower(e.kind) == kind.lower())
     if owner is not None:
@@ -148,7 +148,7 @@ def owners_rollup(session: Session, track_id: str) -> list[OwnerLevels]:
     query = (
         select(e.owner, c.level, func.count())
         .join_from(_certification, _entity, e.ref == c.entity_ref)
-        .where(c.track_id == track_id)
+        .where(c.track_id == track_id, e.gone_run.is_(None))
         .group_by(e.owner, c.level)
     )
     # Owner refs compare without regard to case, so spellings that differ only in case
@@ -236,12 +236,16 @@ def _rollups(
     outcomes = select(r.track_id, r.check_id, r.level_id, r.outcome, func.count()).group_by(
         r.track_id, r.check_id, r.level_id, r.outcome
     )
+    # Gone entities' results stay stored but count in no roll-up.
+    listed = _entity.c.gone_run.is_(None)
+    levels = levels.join(_entity, _entity.c.ref == c.entity_ref).where(listed)
+    outcomes = outcomes.join(_entity, _entity.c.ref == r.entity_ref).where(listed)
     if track_id is not None:
         levels = levels.where(c.track_id == track_id)
         outcomes = outcomes.where(r.track_id == track_id)
     if owner is not None:
-        levels = levels.join(_entity, _entity.c.ref == c.entity_ref).where(_owned_by(owner))
-        outcomes = outcomes.join(_entity, _entity.c.ref == r.entity_ref).where(_owned_by(owner))
+        levels = levels.where(_owned_by(owner))
+        outcomes = outcomes.where(_owned_by(owner))
 
     level_counts: dict[str, dict[str | None, int]] = defaultdict(dict)
     for track, level, count in session.execute(

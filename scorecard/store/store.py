@@ -82,7 +82,9 @@ class Store:
                 .returning(col(RunRecord.id))
             ).scalar_one()
 
-    def save_run(self, run_id: int, report: RunReport) -> WriteStats:
+    def save_run(
+        self, run_id: int, report: RunReport, *, catalog_complete: bool = False
+    ) -> WriteStats:
         """Store what run `run_id` found and mark it finished, in one transaction.
 
         Only what changed is written: entities whose document changed, results whose
@@ -92,12 +94,16 @@ class Store:
         `report` has results or certifications for must be in `report.entities` or
         already stored.
 
+        With `catalog_complete` (the listing was read to the end), stored entities missing
+        from `report.entities` are marked gone: their results stay stored but count in no
+        roll-up or entity list until they are listed again.
+
         On error nothing is written; the caller can then `fail_run`. Raises `LookupError`
         for an unknown run.
         """
         at = report.finished_at or datetime.now(UTC)
         with self._sessions.begin() as session:
-            return write_run(session, run_id, report, at)
+            return write_run(session, run_id, report, at, catalog_complete=catalog_complete)
 
     def fail_run(self, run_id: int, message: str) -> None:
         """Mark run `run_id` failed because of `message`; stored results stay as they were."""
@@ -155,10 +161,13 @@ class Store:
         owner: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        include_gone: bool = False,
     ) -> list[EntityRecord]:
         """Entities by ref, of `kind` and owned by `owner` (a full entity ref) when given;
-        both compared without regard to case."""
+        both compared without regard to case. Gone entities only with `include_gone`."""
         query = select(EntityRecord)
+        if not include_gone:
+            query = query.where(col(EntityRecord.gone_run).is_(None))
         if kind is not None:
             query = query.where(func.lower(EntityRecord.kind) == kind.lower())
         if owner is not None:

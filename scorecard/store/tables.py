@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from scorecard.results import Outcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: entity.gone_run
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -119,6 +119,9 @@ class EntityRecord(StoreModel, table=True):
     digest: str
     first_seen_run: int = Field(foreign_key="run.id")
     updated_run: int = Field(foreign_key="run.id")
+    # The run whose complete catalog listing no longer had the entity; None while listed.
+    # A gone entity's results stay stored but count in no roll-up or entity list.
+    gone_run: int | None = None
 
 
 class ResultRecord(StoreModel, table=True):

@@ -57,8 +57,19 @@ class WriteStats:
     results_removed: int
 
 
-def write_run(session: Session, run_id: int, report: RunReport, at: datetime) -> WriteStats:
-    """Write `report` as the outcome of run `run_id`, observed at `at`, and finish the run."""
+def write_run(
+    session: Session,
+    run_id: int,
+    report: RunReport,
+    at: datetime,
+    *,
+    catalog_complete: bool = False,
+) -> WriteStats:
+    """Write `report` as the outcome of run `run_id`, observed at `at`, and finish the run.
+
+    With `catalog_complete`, `report.entities` is the whole catalog: stored entities not
+    in it are marked gone. A partial listing marks nothing gone.
+    """
     # The run row is written first so that, on SQLite, the transaction holds the write
     # lock before it reads the state it diffs against: a concurrent run cannot slip in.
     finished = session.execute(
@@ -75,7 +86,7 @@ def write_run(session: Session, run_id: int, report: RunReport, at: datetime) ->
     )
     if finished.rowcount != 1:
         raise LookupError(f"there is no run {run_id}")
-    entities_written = _write_entities(session, run_id, report.entities)
+    entities_written = _write_entities(session, run_id, report.entities, catalog_complete)
     new_pairs, changed_pairs, digests = _sort_pairs(session, report)
     fresh = _insert_new_pairs(session, run_id, new_pairs, digests, at)
     changed_results = [r for pair in changed_pairs.values() for r in pair[0]]
@@ -98,16 +109,30 @@ def write_run(session: Session, run_id: int, report: RunReport, at: datetime) ->
     )
 
 
-def _write_entities(session: Session, run_id: int, entities: list[Entity]) -> int:
+def _write_entities(
+    session: Session, run_id: int, entities: list[Entity], catalog_complete: bool
+) -> int:
     by_ref = {e.ref: e for e in entities}
     # One pass over (ref, digest) of every stored entity costs less than many IN lists.
     stored = {
-        ref: digest for ref, digest in session.execute(select(_entity.c.ref, _entity.c.digest))
+        ref: (digest, gone)
+        for ref, digest, gone in session.execute(
+            select(_entity.c.ref, _entity.c.digest, _entity.c.gone_run)
+        )
     }
+    if catalog_complete:
+        vanished = [ref for ref, (_, gone) in stored.items() if gone is None and ref not in by_ref]
+        for chunk in range(0, len(vanished), 500):
+            session.execute(
+                update(_entity)
+                .where(_entity.c.ref.in_(vanished[chunk : chunk + 500]))
+                .values(gone_run=run_id)
+            )
     rows = []
     for ref, entity in by_ref.items():
         digest = _digest(entity)
-        if stored.get(ref) == digest:
+        # An unchanged entity costs no write, unless it comes back after being gone.
+        if stored.get(ref) == (digest, None):
             continue
         rows.append(
             {
@@ -124,6 +149,7 @@ def _write_entities(session: Session, run_id: int, entities: list[Entity]) -> in
                 "digest": digest,
                 "first_seen_run": run_id,
                 "updated_run": run_id,
+                "gone_run": None,
             }
         )
     _upsert(session, _entity, rows, keep=("first_seen_run",))

@@ -1,0 +1,1 @@
+"""Where entities and their repositories come from besides local files."""

@@ -1,0 +1,341 @@
+"""GitHub facts as the `github` input: settings, branch protection, alerts read from the API.
+
+`GitHubClient` is one `httpx.AsyncClient` per run. It keeps an ETag cache (per URL: the
+ETag and the body; requests send `If-None-Match` and a 304 reuses the body, which GitHub
+does not count against the rate limit) and respects rate limits: when
+`X-RateLimit-Remaining` reaches 0 it waits until `X-RateLimit-Reset`, and on a 403/429
+secondary limit it waits `Retry-After` (or a minute) before a bounded number of retries.
+A wait longer than `max_wait` is not made: the fact is unavailable instead. Every failure
+raises `FactUnavailable`, which the executor reports as `unknown` with its sentence.
+
+`GitHubRepoFacts` is the input a check receives: one repository's facts, each fetched at
+most once per run. An entity's repository is its `github.com/project-slug` annotation
+(`org/repo`, Backstage's convention), else a `url:` source location on the GitHub host;
+with neither, the input is unavailable and its checks report `unknown` (as for `repo`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from scorecard.entity import Entity
+from scorecard.inputs import SOURCE_LOCATION, InputUnavailable
+
+DEFAULT_API_URL = "https://api.github.com"
+TOKEN_ENV = "GITHUB_TOKEN"
+API_URL_ENV = "SCORECARD_GITHUB_API_URL"
+SLUG_ANNOTATION = "github.com/project-slug"
+# GitHub's advice for a secondary limit without Retry-After: wait at least a minute.
+_SECONDARY_WAIT = 60.0
+
+
+class FactUnavailable(InputUnavailable):
+    """A GitHub fact could not be read (permission, rate limit, outage); `str()` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: Any
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or ""
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return response.reason_phrase or ""
+
+
+class GitHubClient:
+    """GitHub's REST API with conditional requests and rate-limit back-off."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_API_URL,
+        token: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        max_wait: float = 20.0,
+        max_retries: int = 2,
+        timeout: float = 10.0,
+        etags: dict[str, tuple[str, Any]] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {
+            "accept": "application/vnd.github+json",
+            "x-github-api-version": "2022-11-28",
+            "user-agent": "scorecard",
+        }
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=True,  # a renamed repository answers 301
+        )
+        self._clock = clock
+        self._sleep = sleep
+        self.max_wait = max_wait
+        self.max_retries = max_retries
+        # URL → (ETag, body). Pass a dict of your own to keep it across runs.
+        self.etags: dict[str, tuple[str, Any]] = {} if etags is None else etags
+        self.not_modified = 0  # 304s answered from the cache
+        self.requests = 0
+        self._resume_at = 0.0  # the primary limit is spent until then
+
+    @classmethod
+    def from_env(cls, environ: Any = None) -> GitHubClient:
+        """Token from `GITHUB_TOKEN`, API URL from `SCORECARD_GITHUB_API_URL`."""
+        env = os.environ if environ is None else environ
+        return cls(env.get(API_URL_ENV) or DEFAULT_API_URL, env.get(TOKEN_ENV) or None)
+
+    @property
+    def web_host(self) -> str:
+        """The host of repository URLs: github.com, or the Enterprise server's host."""
+        host = urlsplit(self.base_url).hostname or ""
+        return "github.com" if host == "api.github.com" else host
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _wait(self, seconds: float, why: str) -> None:
+        if seconds > self.max_wait:
+            raise FactUnavailable(
+                f"GitHub's {why} would take {seconds:.0f} seconds to clear, longer than the "
+                f"{self.max_wait:g} seconds scorecard waits."
+            )
+        if seconds > 0:
+            await self._sleep(seconds)
+
+    def _reset_delay(self, response: httpx.Response) -> float | None:
+        """Seconds until the primary limit resets, when it is spent; else None."""
+        headers = response.headers
+        if headers.get("x-ratelimit-remaining") != "0":
+            return None
+        try:
+            reset = float(headers["x-ratelimit-reset"])
+        except (KeyError, ValueError):
+            return _SECONDARY_WAIT
+        return max(0.0, reset - self._clock())
+
+    async def get(self, path: str, what: str, *, accept: tuple[int, ...] = ()) -> Reply:
+        """GET `path`; a 2xx or a status in `accept` is returned, anything else raises.
+
+        `what` names the fact in messages ("branch protection of org/repo").
+        """
+        url = f"{self.base_url}{path}"
+        for attempt in range(self.max_retries + 1):
+            if self._resume_at:
+                await self._wait(self._resume_at - self._clock(), "rate limit")
+            cached = self.etags.get(url)
+            headers = {"if-none-match": cached[0]} if cached else {}
+            self.requests += 1
+            try:
+                response = await self._http.get(url, headers=headers)
+            except httpx.HTTPError as error:
+                raise FactUnavailable(
+                    f"GitHub could not be reached for the {what}: {type(error).__name__}."
+                ) from None
+            reset = self._reset_delay(response)
+            self._resume_at = self._clock() + reset if reset else 0.0
+            status = response.status_code
+            if status == 304 and cached:
+                self.not_modified += 1
+                return Reply(200, cached[1])
+            if status in (403, 429) and attempt < self.max_retries:
+                retry_after = response.headers.get("retry-after")
+                if retry_after is not None:
+                    try:
+                        delay = float(retry_after)
+                    except ValueError:
+                        delay = _SECONDARY_WAIT
+                    await self._wait(delay, "secondary rate limit")
+                    continue
+                if reset is not None:
+                    continue  # the next pass waits until the reset
+                if "rate limit" in _message(response).lower():
+                    await self._wait(_SECONDARY_WAIT, "secondary rate limit")
+                    continue
+            if 200 <= status < 300 or status in accept:
+                try:
+                    body = response.json() if response.content else None
+                except ValueError:
+                    raise FactUnavailable(
+                        f"GitHub answered the {what} with something other than JSON."
+                    ) from None
+                etag = response.headers.get("etag")
+                if status == 200 and etag:
+                    self.etags[url] = (etag, body)
+                return Reply(status, body)
+            raise FactUnavailable(self._refusal(response, what))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _refusal(self, response: httpx.Response, what: str) -> str:
+        status, message = response.status_code, _message(response)
+        detail = f"HTTP {status}: {message}" if message else f"HTTP {status}"
+        if status == 401:
+            return f"GitHub rejected the token reading the {what} ({detail})."
+        if status in (403, 429) and "rate limit" in message.lower():
+            return f"GitHub's rate limit stopped scorecard reading the {what} ({detail})."
+        if status == 403:
+            return f"The token cannot read the {what} ({detail})."
+        if status == 404:
+            return (
+                f"The {what} was not found; the repository does not exist or the token "
+                f"cannot read it ({detail})."
+            )
+        return f"GitHub could not give the {what} ({detail})."
+
+
+def repository_slug(entity: Entity, web_host: str = "github.com") -> tuple[str, str]:
+    """(owner, repo) of an entity's GitHub repository, or InputUnavailable saying why not."""
+    slug = entity.annotations.get(SLUG_ANNOTATION)
+    if isinstance(slug, str) and slug.strip():
+        owner, _, name = slug.strip().partition("/")
+        if owner and name and "/" not in name:
+            return owner, name.removesuffix(".git")
+        raise InputUnavailable(
+            f"{entity.ref} has a {SLUG_ANNOTATION} annotation {slug!r} that is not `org/repo`"
+        )
+    location = entity.annotations.get(SOURCE_LOCATION)
+    if isinstance(location, str) and location.strip().startswith("url:"):
+        parts = urlsplit(location.strip().removeprefix("url:"))
+        segments = [s for s in parts.path.split("/") if s]
+        if (parts.hostname or "").lower() == web_host.lower() and len(segments) >= 2:
+            return segments[0], segments[1].removesuffix(".git")
+    raise InputUnavailable(
+        f"no GitHub repository is known for {entity.ref} (no {SLUG_ANNOTATION} annotation "
+        f"and no source location on {web_host})"
+    )
+
+
+class GitHubRepoFacts:
+    """One repository's facts; each is fetched at most once (failures are remembered too)."""
+
+    def __init__(self, client: GitHubClient, owner: str, repo: str) -> None:
+        self.client = client
+        self.owner = owner
+        self.repo = repo
+        self._memo: dict[str, Any] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def slug(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def url(self) -> str:
+        """The repository's web page, to which settings paths are appended."""
+        return f"https://{self.client.web_host}/{self.slug}"
+
+    def __repr__(self) -> str:
+        return f"GitHubRepoFacts({self.slug!r})"
+
+    def _path(self, *parts: str) -> str:
+        return "/".join(("/repos", quote(self.owner, safe=""), quote(self.repo, safe=""), *parts))
+
+    async def _once(self, key: str, fetch: Callable[[], Awaitable[Any]]) -> Any:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._memo:
+                try:
+                    self._memo[key] = (True, await fetch())
+                except FactUnavailable as error:
+                    self._memo[key] = (False, error)
+        ok, value = self._memo[key]
+        if not ok:
+            raise value
+        return value
+
+    async def repository(self) -> dict[str, Any]:
+        """GET /repos/{owner}/{repo}: `default_branch`, `delete_branch_on_merge`, ..."""
+
+        async def fetch() -> dict[str, Any]:
+            reply = await self.client.get(self._path(), f"repository {self.slug}")
+            return reply.body if isinstance(reply.body, dict) else {}
+
+        return await self._once("repository", fetch)
+
+    async def default_branch(self) -> str:
+        branch = (await self.repository()).get("default_branch")
+        if not isinstance(branch, str) or not branch:
+            raise FactUnavailable(f"GitHub did not give the default branch of {self.slug}.")
+        return branch
+
+    async def branch_protection(self, branch: str) -> dict[str, Any] | None:
+        """Classic branch protection of a branch; None when the branch is not protected."""
+
+        async def fetch() -> dict[str, Any] | None:
+            what = f"branch protection of {branch} in {self.slug}"
+            path = self._path("branches", quote(branch, safe=""), "protection")
+            reply = await self.client.get(path, what, accept=(404,))
+            if reply.status == 404:
+                message = (reply.body or {}).get("message", "")
+                if "not protected" in str(message).lower():
+                    return None
+                raise FactUnavailable(
+                    f"The {what} was not found; the token cannot read it "
+                    f"(HTTP 404: {message or 'Not Found'})."
+                )
+            return reply.body if isinstance(reply.body, dict) else {}
+
+        return await self._once(f"protection:{branch}", fetch)
+
+    async def branch_rules(self, branch: str) -> list[dict[str, Any]]:
+        """The ruleset rules active on a branch (GET /repos/{o}/{r}/rules/branches/{b})."""
+
+        async def fetch() -> list[dict[str, Any]]:
+            what = f"rulesets of {branch} in {self.slug}"
+            path = self._path("rules", "branches", quote(branch, safe=""))
+            reply = await self.client.get(path, what)
+            body = reply.body if isinstance(reply.body, list) else []
+            return [rule for rule in body if isinstance(rule, dict)]
+
+        return await self._once(f"rules:{branch}", fetch)
+
+    async def vulnerability_alerts_enabled(self) -> bool:
+        """True when Dependabot alerts are on: 204 on, 404 "...disabled" off."""
+
+        async def fetch() -> bool:
+            what = f"vulnerability alert setting of {self.slug}"
+            reply = await self.client.get(self._path("vulnerability-alerts"), what, accept=(404,))
+            if reply.status != 404:
+                return True
+            message = str((reply.body or {}).get("message", ""))
+            if "disabled" in message.lower():
+                return False
+            raise FactUnavailable(
+                f"The {what} was not found; the token cannot read it "
+                f"(HTTP 404: {message or 'Not Found'})."
+            )
+
+        return await self._once("vulnerability-alerts", fetch)
+
+    async def dependabot_alerts(
+        self, state: str = "open", severity: str = "critical"
+    ) -> list[dict[str, Any]]:
+        """Dependabot alerts in a state and of a severity (the first 100)."""
+
+        async def fetch() -> list[dict[str, Any]]:
+            what = f"Dependabot alerts of {self.slug}"
+            query = f"?state={quote(state)}&severity={quote(severity)}&per_page=100"
+            reply = await self.client.get(self._path("dependabot", "alerts") + query, what)
+            body = reply.body if isinstance(reply.body, list) else []
+            return [alert for alert in body if isinstance(alert, dict)]
+
+        return await self._once(f"dependabot:{state}:{severity}", fetch)

@@ -86,6 +86,7 @@ def entity(record: EntityRecord, levels: dict[str, str | None]) -> EntitySummary
         type=record.type,
         lifecycle=record.lifecycle,
         levels=levels,
+        gone_since_run=record.gone_run,
     )
 
 

@@ -71,6 +71,11 @@ class EntitySummary(BaseModel):
     type: str | None
     lifecycle: str | None
     levels: dict[str, str | None] = Field(description="Track id → level reached (null: none).")
+    gone_since_run: int | None = Field(
+        None,
+        description="The run whose complete catalog listing no longer had the entity; its "
+        "results no longer count in roll-ups. Null while the catalog lists it.",
+    )
 
 
 class Page(BaseModel, Generic[T]):

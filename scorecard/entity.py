@@ -118,6 +118,14 @@ class Entity:
         return lookup(self.raw, path, default)
 
     @property
+    def catalog_file(self) -> Path | None:
+        """The local file the entity was read from; None for one a catalog API served
+        (whose `source` is the API's URL)."""
+        if self.source is None or "://" in self.source:
+            return None
+        return Path(self.source)
+
+    @property
     def metadata(self) -> dict[str, Any]:
         return self.raw["metadata"]
 

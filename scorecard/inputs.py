@@ -92,7 +92,8 @@ def repository_root(entity: Entity) -> Path:
     otherwise the folder holding the entity's catalog file is its repository.
     """
     location = entity.annotations.get(SOURCE_LOCATION)
-    base = Path(entity.source).parent if entity.source else None
+    catalog_file = entity.catalog_file or _managed_by_file(entity)
+    base = catalog_file.parent if catalog_file else None
     if isinstance(location, str) and location.strip():
         kind, _, target = location.strip().partition(":")
         if kind in ("dir", "file") and target:
@@ -118,6 +119,19 @@ def repository_root(entity: Entity) -> Path:
     if base is None:
         raise InputUnavailable(f"{entity.ref} has no source location and no catalog file")
     return base
+
+
+def _managed_by_file(entity: Entity) -> Path | None:
+    """The catalog file a Backstage `file:` location names, for an entity served by a
+    catalog API: Backstage records it as `backstage.io/managed-by-location`."""
+    location = entity.annotations.get(MANAGED_BY_LOCATION)
+    if not isinstance(location, str):
+        return None
+    kind, _, target = location.strip().partition(":")
+    if kind != "file" or not target or target.startswith("//"):
+        return None
+    path = Path(target)
+    return path if path.is_absolute() else None
 
 
 class CatalogView:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from scorecard.catalog.backstage import BackstageSource, CatalogUnavailable, read_backstage
+from scorecard.catalog.backstage import (
+    BackstageSource,
+    CatalogUnavailable,
+    pushdown_filters,
+    read_backstage,
+)
 from scorecard.catalog.files import CatalogListing, read_catalog
 from scorecard.problems import Problem
 
@@ -13,6 +18,7 @@ __all__ = [
     "BackstageSource",
     "CatalogListing",
     "CatalogUnavailable",
+    "pushdown_filters",
     "read_backstage",
     "read_catalog",
     "read_sources",
@@ -26,6 +32,8 @@ def read_sources(
 ) -> CatalogListing:
     """Read a workspace's `catalog:` entries: files, folders and globs, and Backstage backends.
 
+    `backstage_filters` (from `pushdown_filters`) are sent to every Backstage backend, so
+    that it lists only what the run's tracks apply to; files are read whole either way.
     The listing is complete only when every source was read to the end. An entity ref a
     later source lists again is a problem and skipped, as within the file source. Raises
     `CatalogUnavailable` when a Backstage backend cannot be read at all.
@@ -56,4 +64,5 @@ def read_sources(
                 continue
             seen.add(entity.ref.lower())
             entities.append(entity)
-    return CatalogListing(entities, problems, complete)
+    filtered = bool(backstage_filters) and len(paths) < len(items)
+    return CatalogListing(entities, problems, complete, filtered)

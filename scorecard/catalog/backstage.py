@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,9 @@ from scorecard.catalog.files import CatalogListing
 from scorecard.entity import Entity, InvalidEntity
 from scorecard.filters import EntityFilter
 from scorecard.problems import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from scorecard.tracks import Track
 
 ENDPOINT = "/api/catalog/entities/by-query"
 DEFAULT_TOKEN_ENV = "BACKSTAGE_TOKEN"
@@ -190,6 +193,19 @@ def _add(
         return
     seen.add(ref)
     entities.append(entity)
+
+
+def pushdown_filters(tracks: Iterable[Track]) -> list[str] | None:
+    """The Backstage `filter` parameters a run of these tracks can send, or None when the
+    run needs the whole catalog.
+
+    A check that reads the `catalog` input (does the owner exist? is the system there?)
+    looks at entities outside its track's filter, so its run reads every entity.
+    """
+    tracks = list(tracks)
+    if any("catalog" in configured.check.inputs for t in tracks for configured in t.checks):
+        return None
+    return filter_params(track.filter for track in tracks)
 
 
 def filter_params(filters: Iterable[EntityFilter | None]) -> list[str] | None:

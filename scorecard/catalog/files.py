@@ -34,18 +34,21 @@ class CatalogListing:
     """The entities read, in file then document order, and every problem met on the way.
 
     `complete` is False when a source stopped half way (a Backstage backend failing on a
-    later page): entities missing from such a listing may well still exist.
+    later page): entities missing from such a listing may well still exist. `filtered` is
+    True when a catalog API was asked for only the entities some tracks apply to.
     """
 
     entities: list[Entity]
     problems: list[Problem]
     complete: bool = True
+    filtered: bool = False
 
     @property
     def shows_removals(self) -> bool:
         """Whether an entity missing from this listing is gone from the catalog: only when
-        every source was read to the end and nothing was skipped as unreadable."""
-        return self.complete and not self.problems
+        every source was read to the end, unfiltered, and nothing was skipped as
+        unreadable."""
+        return self.complete and not self.filtered and not self.problems
 
 
 def read_catalog(paths: Iterable[str | Path]) -> CatalogListing:

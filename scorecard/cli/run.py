@@ -54,7 +54,7 @@ def run_command(
 
     Exits 0 when the run completed, even if checks failed; 2 on configuration errors.
     """
-    from scorecard.catalog import read_sources
+    from scorecard.catalog import pushdown_filters, read_sources
     from scorecard.registry import build_registry
     from scorecard.runner import run_and_store
     from scorecard.sources.git import git_cache_from
@@ -71,7 +71,7 @@ def run_command(
         loaded = load_tracks(workspace.tracks, registry)
         if track:
             loaded = _select(loaded, track)
-        listing = read_sources(workspace.catalog)
+        listing = read_sources(workspace.catalog, backstage_filters=pushdown_filters(loaded))
     print_problems(listing.problems)
     with Store(workspace.database) as store:
         progress = _progress_bar(len(listing.entities))

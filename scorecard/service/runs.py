@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scorecard.catalog import read_sources
+from scorecard.catalog import pushdown_filters, read_sources
 from scorecard.runner import complete_run
 from scorecard.service.config import LiveConfig, select_tracks
 from scorecard.sources.git import git_cache_from
@@ -102,7 +102,9 @@ class RunCoordinator:
         workspace = self.config.workspace
         try:
             try:
-                listing = read_sources(workspace.catalog)
+                listing = read_sources(
+                    workspace.catalog, backstage_filters=pushdown_filters(tracks)
+                )
             except Exception as error:
                 self.store.fail_run(run_id, f"reading the catalog failed: {error}")
                 raise

@@ -222,3 +222,22 @@ def test_private_reads_need_the_token(
             assert anonymous.get("/badges/component/default/ledger/basics.svg").status_code == 401
         with server.client(TOKEN) as reader:
             assert reader.get("/api/v1/tracks").status_code == 200
+
+
+def test_an_entity_gone_from_the_catalog_is_marked_and_left_out(server: Any) -> None:
+    first = run_everything(server)
+    # Renamed in its catalog file: the old name leaves a catalog that is read in full.
+    file = server.workspace_dir / "catalog" / "repos" / "fraud-scoring" / "catalog-info.yaml"
+    file.write_text(file.read_text().replace("name: fraud-scoring", "name: fraud-scorer"))
+    second = run_everything(server)
+    assert second["id"] > first["id"]
+
+    with server.client() as client:
+        card = client.get("/api/v1/entities/component/default/fraud-scoring").json()
+        listed = client.get("/api/v1/entities", params={"limit": 500}).json()
+        present = client.get("/api/v1/entities/component/default/checkout-web").json()
+
+    # Still there to look at, marked with the run that found it gone; listed nowhere.
+    assert card["entity"]["gone_since_run"] == second["id"]
+    assert "component:default/fraud-scoring" not in {e["ref"] for e in listed["items"]}
+    assert present["entity"]["gone_since_run"] is None

@@ -193,13 +193,21 @@ async def no_critical_dependabot_alerts(github: GitHubRepoFacts, params: AlertPa
     """The repository has no open Dependabot alerts of the given `severity` (default
     critical)."""
     alerts = await github.dependabot_alerts(state="open", severity=params.severity)
+    complete = getattr(alerts, "complete", True)
     found = [_alert(alert) for alert in alerts]
     evidence = {"repository": github.slug, "severity": params.severity, "alerts": found}
+    if not found and not complete:
+        return Result.unknown(
+            f"GitHub lists more Dependabot alerts for {github.slug} than scorecard reads; "
+            f"none of the first pages is {params.severity}.",
+            repository=github.slug,
+            severity=params.severity,
+        )
     if not found:
         return Result.passed(
             f"{github.slug} has no open {params.severity} Dependabot alerts.", **evidence
         )
-    count = f"{len(found)}{' or more' if len(found) >= 100 else ''}"
+    count = f"{len(found)}{'' if complete else ' or more'}"
     names = ", ".join(f"{a['package']} ({a['advisory']})" for a in found[:5])
     more = ", ..." if len(found) > 5 else ""
     noun = "alert" if len(found) == 1 else "alerts"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scorecard.entity import Entity
 from scorecard.inputs import CatalogView, InputUnavailable, Repo, repository_root
@@ -27,15 +27,24 @@ from scorecard.sources.git import GitCache, redact, remote_location
 from scorecard.tracks import ConfiguredCheck
 
 Progress = Callable[[int], None]
+if TYPE_CHECKING:
+    from scorecard.workspace import GitHubConfig
+
 _INPUT_NOUNS = {"repo": "repository", "http": "HTTP client", "github": "GitHub repository"}
 
 
 class RunInputs:
     """Inputs shared across a run: one catalog view, one http client, one Repo per folder."""
 
-    def __init__(self, catalog: CatalogView, git_cache: GitCache | None = None) -> None:
+    def __init__(
+        self,
+        catalog: CatalogView,
+        git_cache: GitCache | None = None,
+        github: GitHubConfig | None = None,
+    ) -> None:
         self.catalog = catalog
         self.git_cache = git_cache
+        self.github_settings = github
         self._fetched: dict[tuple[str, str | None], Path | str] = {}
         self._repos: dict[Path, Repo] = {}
         self._labels: dict[Path, str] = {}  # remote folders: the repository's name
@@ -105,7 +114,7 @@ class RunInputs:
         from scorecard.sources.github import GitHubClient, GitHubRepoFacts, repository_slug
 
         if self._github is None:
-            self._github = GitHubClient.from_env()
+            self._github = GitHubClient.from_env(settings=self.github_settings)
         slug = repository_slug(entity, self._github.web_host)
         facts = self._github_facts.get(slug)
         if facts is None:
@@ -165,11 +174,17 @@ def _step(configured: ConfiguredCheck) -> _Step:
 
 class Executor:
     def __init__(
-        self, *, concurrency: int = 16, timeout: float = 30.0, git_cache: GitCache | None = None
+        self,
+        *,
+        concurrency: int = 16,
+        timeout: float = 30.0,
+        git_cache: GitCache | None = None,
+        github: GitHubConfig | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.timeout = timeout
         self.git_cache = git_cache
+        self.github = github
 
     def run(
         self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
@@ -180,7 +195,7 @@ class Executor:
     async def run_async(
         self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
     ) -> list[list[CheckResult]]:
-        inputs = RunInputs(catalog, self.git_cache)
+        inputs = RunInputs(catalog, self.git_cache, self.github)
         if self.git_cache is not None:
             # Every remote repository the run reads, fetched once before any check runs.
             await inputs.prefetch(

@@ -25,6 +25,7 @@ from scorecard.tracks import Track
 if TYPE_CHECKING:
     from scorecard.sources.git import GitCache
     from scorecard.store import Store, WriteStats
+    from scorecard.workspace import GitHubConfig
 
 
 @contextlib.contextmanager
@@ -55,16 +56,18 @@ def evaluate(
     progress: Progress | None = None,
     only: Container[str] | None = None,
     git_cache: GitCache | None = None,
+    github: GitHubConfig | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
     `only` limits the evaluation to these entity refs; every entity stays visible to
     checks through the `catalog` input. `git_cache` reads remote repositories; without
-    it their checks are `unknown`.
+    it their checks are `unknown`. `github` configures the API the `github` checks read
+    (None: the environment's, else api.github.com).
     """
     with gc_paused():
         return _evaluate(
-            entities, tracks, concurrency, timeout, problems, progress, only, git_cache
+            entities, tracks, concurrency, timeout, problems, progress, only, git_cache, github
         )
 
 
@@ -77,11 +80,14 @@ def _evaluate(
     progress: Progress | None,
     only: Container[str] | None,
     git_cache: GitCache | None = None,
+    github: GitHubConfig | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
     plans = plan(subjects, tracks)
-    executor = Executor(concurrency=concurrency, timeout=timeout, git_cache=git_cache)
+    executor = Executor(
+        concurrency=concurrency, timeout=timeout, git_cache=git_cache, github=github
+    )
     per_plan = executor.run(plans, CatalogView(entities), progress)
     results: list[CheckResult] = []
     certifications = []
@@ -123,6 +129,7 @@ def run_and_store(
     problems: Iterable[Problem] = (),
     progress: Progress | None = None,
     git_cache: GitCache | None = None,
+    github: GitHubConfig | None = None,
     catalog_complete: bool = False,
 ) -> StoredRun:
     """Evaluate and save as one new run; `catalog_complete`: see `Store.save_run`."""
@@ -137,6 +144,7 @@ def run_and_store(
         problems=problems,
         progress=progress,
         git_cache=git_cache,
+        github=github,
         catalog_complete=catalog_complete,
     )
 
@@ -153,6 +161,7 @@ def complete_run(
     progress: Progress | None = None,
     only: Container[str] | None = None,
     git_cache: GitCache | None = None,
+    github: GitHubConfig | None = None,
     catalog_complete: bool = False,
 ) -> StoredRun:
     """Evaluate and save as the started run `run_id`; a failure marks the run failed
@@ -167,6 +176,7 @@ def complete_run(
             progress=progress,
             only=only,
             git_cache=git_cache,
+            github=github,
         )
         with gc_paused():
             stats = store.save_run(run_id, report, catalog_complete=catalog_complete)

@@ -2,7 +2,8 @@
 
 It comes from `scorecard.yaml` in the current folder (or `--config`); without one, the
 bundled demo workspace is used. Relative paths in the file are relative to the file.
-Command-line flags override it, and `SCORECARD_DATABASE_URL` overrides the database.
+Command-line flags override it, and `SCORECARD_DATABASE_URL` overrides the database
+(as `SCORECARD_GITHUB_API_URL` does `github.api_url`, when the GitHub client is built).
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from scorecard.catalog.backstage import BackstageSource
 from scorecard.problems import ConfigError, Problem
+from scorecard.sources.github import API_URL_ENV as GITHUB_API_URL_ENV
+from scorecard.sources.github import DEFAULT_API_URL as GITHUB_API_URL
+from scorecard.sources.github import TOKEN_ENV as GITHUB_TOKEN_ENV
 from scorecard.yamlfile import load_yaml
 
 CONFIG_FILE = "scorecard.yaml"
@@ -48,6 +53,28 @@ class GateEntry(BaseModel):
     require: str = Field(description="The level the entity must reach on it.")
 
 
+def _token_host(host: str) -> str:
+    text = host.strip()
+    try:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise ValueError(f"{host!r} is not a host") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path.strip("/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(f"{host!r} is not `host`, `host:port` or `http(s)://host:port`")
+    return text
+
+
+TokenHost = Annotated[str, AfterValidator(_token_host)]
+
+
 class RepositoriesConfig(BaseModel):
     """`repositories:`: how remote source locations (GitHub, GitLab, any git) are read."""
 
@@ -59,6 +86,37 @@ class RepositoriesConfig(BaseModel):
     max_cache_mb: float = Field(2048, gt=0, description="Least recently used clones go beyond.")
     token_env: str = Field(
         "SCORECARD_GIT_TOKEN", description="Environment variable holding an HTTPS git token."
+    )
+    token_hosts: list[TokenHost] = Field(
+        ["github.com"],
+        description="Hosts the token is sent to (`host[:port]`, over HTTPS; "
+        "`http://host:port` for plain HTTP); any other host gets no token.",
+    )
+
+
+def _api_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ValueError(f"{url!r} is not an http(s) URL such as https://ghe.example.com/api/v3")
+    return url.strip().rstrip("/")
+
+
+class GitHubConfig(BaseModel):
+    """`github:`: the GitHub API the `github` checks read. The token is never in the file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_url: Annotated[str, AfterValidator(_api_url)] = Field(
+        GITHUB_API_URL,
+        description=f"The REST API's base URL (GitHub Enterprise: https://HOST/api/v3); "
+        f"{GITHUB_API_URL_ENV} wins over it.",
+    )
+    token_env: str = Field(
+        GITHUB_TOKEN_ENV, description="Environment variable holding the GitHub token."
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds before a request gives up.")
+    max_wait: float = Field(
+        20.0, ge=0, description="Longest rate-limit wait in seconds; a longer one is unknown."
     )
 
 
@@ -87,6 +145,9 @@ class WorkspaceFile(BaseModel):
     repositories: RepositoriesConfig | None = Field(
         None, description="Clones of remote source locations; without it they are unknown."
     )
+    github: GitHubConfig | None = Field(
+        None, description="The GitHub API of the `github` checks; without it, the environment."
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +164,7 @@ class Workspace:
     gate: tuple[tuple[str, str], ...] = ()  # (track id, required level)
     source: str = DEMO_SOURCE
     repositories: RepositoriesConfig | None = None  # cache: an absolute folder
+    github: GitHubConfig | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -145,6 +207,7 @@ class Workspace:
             and config.repositories.model_copy(
                 update={"cache": _relative(base, config.repositories.cache)}
             ),
+            github=config.github,
         )
 
     @classmethod

@@ -87,6 +87,7 @@ def run_command(
                 problems=listing.problems,
                 progress=(lambda n: bar.advance(task, n)) if bar else None,
                 git_cache=git_cache_from(workspace.repositories),
+                github=workspace.github,
                 # A --catalog subset says nothing about what left the workspace's catalog.
                 catalog_complete=listing.shows_removals and not catalog,
             )

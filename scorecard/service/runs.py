@@ -118,6 +118,7 @@ class RunCoordinator:
                 problems=listing.problems,
                 only=None if entity is None else {entity},
                 git_cache=git_cache_from(workspace.repositories),
+                github=workspace.github,
                 catalog_complete=listing.shows_removals,
             )
             log.info(

@@ -4,7 +4,9 @@ A location (`url:https://github.com/org/repo/tree/main/services/x`) names a clon
 ref and a folder inside the repository. `GitCache.fetch_all` brings each distinct
 (url, ref) up to date once — a shallow clone the first time, a shallow fetch afterwards —
 with a bounded number of git processes at once, each under a timeout. A token is passed
-to git in its environment as an HTTP header, never in a URL, an argument or a message.
+to git in its environment as an HTTP header, never in a URL, an argument or a message, and
+only to the hosts it is configured for (`token_hosts`): a location is catalog data, which
+any team may write, so it must not be able to send the token to a host of its choosing.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from scorecard.entity import Entity
 from scorecard.inputs import MANAGED_BY_LOCATION, SOURCE_LOCATION
 
 DEFAULT_TOKEN_ENV = "SCORECARD_GIT_TOKEN"
+DEFAULT_TOKEN_HOSTS = ("github.com",)
 DEFAULT_MAX_BYTES = 2 << 30
 _SCP_LIKE = re.compile(r"^(?P<user>[\w.-]+@)(?P<host>[\w.-]+):(?!//)(?P<path>.+)$")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 _REMOTE_SCHEMES = ("http", "https", "ssh", "git", "file")
 _USED_MARK = ".scorecard-used"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +121,32 @@ def remote_location(entity: Entity) -> tuple[str, GitLocation] | None:
             if parsed is not None:
                 return location.strip(), parsed
             return None
-        if entity.source:
+        if entity.catalog_file:
             return None
     return None
+
+
+def http_origin(url: str, default_scheme: str | None = None) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL, lower-cased, without user or default port.
+
+    `default_scheme` is assumed for a bare `host[:port]`. None for anything else.
+    """
+    text = url.strip()
+    if default_scheme and "://" not in text:
+        text = f"{default_scheme}://{text}"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -149,6 +176,7 @@ class GitCache:
         timeout: float = 120.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
         token: str | None = None,
+        token_hosts: Iterable[str] = DEFAULT_TOKEN_HOSTS,
         git: str = "git",
     ) -> None:
         self.folder = Path(folder)
@@ -156,6 +184,10 @@ class GitCache:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._token = token
+        # A bare host means https; `http://host:port` allows plain HTTP to that one.
+        self._token_origins = frozenset(
+            origin for origin in (http_origin(h, "https") for h in token_hosts) if origin
+        )
         self.git = git
         self.clones = 0  # network operations, for tests and logs
         self.fetches = 0
@@ -198,7 +230,11 @@ class GitCache:
                     self._count("clones")
                     self._clone(target, url, ref)
             except GitError as error:
-                return redact(str(error), self._secrets())
+                reason = redact(str(error), self._secrets())
+                if self._token and http_origin(url) and self._token_origin(url) is None:
+                    hosts = ", ".join(sorted(self._token_origins)) or "none"
+                    reason += f" (the git token is sent only to repositories.token_hosts: {hosts})"
+                return reason
             (target / ".git" / _USED_MARK).touch()
             return target
 
@@ -262,20 +298,21 @@ class GitCache:
         env["GIT_TERMINAL_PROMPT"] = "0"  # never wait for a password nobody will type
         env["GIT_ASKPASS"] = "true"
         env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-        if remote is not None and self._token:
-            url = self._origin_url(remote)
-            parts = urlsplit(url)
-            if parts.scheme in ("http", "https"):
-                # Only to the repository's own host, and through the environment: never
-                # in the command line (visible to other users), the URL or .git/config.
-                credentials = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
-                index = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
-                env["GIT_CONFIG_COUNT"] = str(index + 1)
-                env[f"GIT_CONFIG_KEY_{index}"] = (
-                    f"http.{parts.scheme}://{parts.netloc}/.extraHeader"
-                )
-                env[f"GIT_CONFIG_VALUE_{index}"] = f"Authorization: Basic {credentials}"
+        origin = self._token_origin(self._origin_url(remote)) if remote and self._token else None
+        if origin is not None:
+            # Only to a host the token is for, and through the environment: never in the
+            # command line (visible to other users), the URL or .git/config.
+            credentials = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
+            index = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+            env["GIT_CONFIG_COUNT"] = str(index + 1)
+            env[f"GIT_CONFIG_KEY_{index}"] = f"http.{origin}/.extraHeader"
+            env[f"GIT_CONFIG_VALUE_{index}"] = f"Authorization: Basic {credentials}"
         return env
+
+    def _token_origin(self, url: str) -> str | None:
+        """The URL's origin when the token is for it; else None."""
+        origin = http_origin(url)
+        return origin if origin in self._token_origins else None
 
     def _origin_url(self, folder: Path) -> str:
         config = (folder / ".git" / "config").read_text(errors="replace")
@@ -350,14 +387,17 @@ def git_cache_from(settings: Any, environ: Mapping[str, str] | None = None) -> G
         timeout=settings.timeout,
         max_bytes=int(settings.max_cache_mb * (1 << 20)),
         token=environ.get(settings.token_env) or None,
+        token_hosts=settings.token_hosts,
     )
 
 
 __all__ = [
     "DEFAULT_TOKEN_ENV",
+    "DEFAULT_TOKEN_HOSTS",
     "GitCache",
     "GitLocation",
     "git_cache_from",
+    "http_origin",
     "parse_location",
     "redact",
     "remote_location",

@@ -6,7 +6,9 @@ does not count against the rate limit) and respects rate limits: when
 `X-RateLimit-Remaining` reaches 0 it waits until `X-RateLimit-Reset`, and on a 403/429
 secondary limit it waits `Retry-After` (or a minute) before a bounded number of retries.
 A wait longer than `max_wait` is not made: the fact is unavailable instead. Every failure
-raises `FactUnavailable`, which the executor reports as `unknown` with its sentence.
+raises `FactUnavailable`, which the executor reports as `unknown` with its sentence. Lists
+are read page by page, following the `Link: <...>; rel="next"` header (GitHub's cursor
+pagination) for at most `max_pages` pages, each page with its own ETag.
 
 `GitHubRepoFacts` is the input a check receives: one repository's facts, each fetched at
 most once per run. An entity's repository is its `github.com/project-slug` annotation
@@ -35,6 +37,9 @@ API_URL_ENV = "SCORECARD_GITHUB_API_URL"
 SLUG_ANNOTATION = "github.com/project-slug"
 # GitHub's advice for a secondary limit without Retry-After: wait at least a minute.
 _SECONDARY_WAIT = 60.0
+PER_PAGE = 100  # GitHub's largest page
+MAX_PAGES = 10
+SEVERITIES = ("low", "medium", "high", "critical")
 
 
 class FactUnavailable(InputUnavailable):
@@ -45,6 +50,15 @@ class FactUnavailable(InputUnavailable):
 class Reply:
     status: int
     body: Any
+    next: str | None = None  # the Link header's rel="next" URL
+
+
+class Alerts(list[dict[str, Any]]):
+    """Alerts read from GitHub; `complete` is False when more pages were left unread."""
+
+    def __init__(self, alerts: Any = (), *, complete: bool = True) -> None:
+        super().__init__(alerts)
+        self.complete = complete
 
 
 def _message(response: httpx.Response) -> str:
@@ -71,7 +85,8 @@ class GitHubClient:
         max_wait: float = 20.0,
         max_retries: int = 2,
         timeout: float = 10.0,
-        etags: dict[str, tuple[str, Any]] | None = None,
+        max_pages: int = MAX_PAGES,
+        etags: dict[str, tuple[str, Any, str | None]] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {
@@ -92,17 +107,28 @@ class GitHubClient:
         self._sleep = sleep
         self.max_wait = max_wait
         self.max_retries = max_retries
-        # URL → (ETag, body). Pass a dict of your own to keep it across runs.
-        self.etags: dict[str, tuple[str, Any]] = {} if etags is None else etags
+        self.max_pages = max(1, max_pages)
+        # URL → (ETag, body, next page). Pass a dict of your own to keep it across runs.
+        self.etags: dict[str, tuple[str, Any, str | None]] = {} if etags is None else etags
         self.not_modified = 0  # 304s answered from the cache
         self.requests = 0
         self._resume_at = 0.0  # the primary limit is spent until then
 
     @classmethod
-    def from_env(cls, environ: Any = None) -> GitHubClient:
-        """Token from `GITHUB_TOKEN`, API URL from `SCORECARD_GITHUB_API_URL`."""
+    def from_env(cls, environ: Any = None, settings: Any = None) -> GitHubClient:
+        """The client a workspace's `github:` settings (None: defaults) and the environment
+        describe.
+
+        The API URL is `SCORECARD_GITHUB_API_URL`, else `settings.api_url`, else
+        api.github.com; the token is in the variable `settings.token_env` names
+        (`GITHUB_TOKEN` by default), never in the file.
+        """
         env = os.environ if environ is None else environ
-        return cls(env.get(API_URL_ENV) or DEFAULT_API_URL, env.get(TOKEN_ENV) or None)
+        api_url = env.get(API_URL_ENV) or getattr(settings, "api_url", None) or DEFAULT_API_URL
+        token = env.get(getattr(settings, "token_env", None) or TOKEN_ENV) or None
+        if settings is None:
+            return cls(api_url, token)
+        return cls(api_url, token, timeout=settings.timeout, max_wait=settings.max_wait)
 
     @property
     def web_host(self) -> str:
@@ -156,7 +182,7 @@ class GitHubClient:
             status = response.status_code
             if status == 304 and cached:
                 self.not_modified += 1
-                return Reply(200, cached[1])
+                return Reply(200, cached[1], cached[2] if len(cached) > 2 else None)
             if status in (403, 429) and attempt < self.max_retries:
                 retry_after = response.headers.get("retry-after")
                 if retry_after is not None:
@@ -178,12 +204,49 @@ class GitHubClient:
                     raise FactUnavailable(
                         f"GitHub answered the {what} with something other than JSON."
                     ) from None
+                link = response.links.get("next", {}).get("url")
+                following = str(response.url.join(link)) if link else None
                 etag = response.headers.get("etag")
                 if status == 200 and etag:
-                    self.etags[url] = (etag, body)
-                return Reply(status, body)
+                    self.etags[url] = (etag, body, following)
+                return Reply(status, body, following)
             raise FactUnavailable(self._refusal(response, what))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def get_list(self, path: str, what: str) -> tuple[list[Any], bool]:
+        """Every item of a paginated list, and whether every page was read.
+
+        Follows `Link: <...>; rel="next"` for at most `max_pages` pages; a next page that
+        is not under the API's URL is not requested (it would get the token).
+        """
+        items: list[Any] = []
+        for _ in range(self.max_pages):
+            reply = await self.get(path, what)
+            if not isinstance(reply.body, list):
+                raise FactUnavailable(
+                    f"GitHub answered the {what} with something other than a list."
+                )
+            items.extend(reply.body)
+            if reply.next is None:
+                return items, True
+            following = self._api_path(reply.next)
+            if following is None:
+                raise FactUnavailable(
+                    f"GitHub's next page of the {what} is not under {self.base_url}."
+                )
+            path = following
+        return items, False
+
+    def _api_path(self, url: str) -> str | None:
+        """The path of `url` below the API's base URL, with its query; None if not below."""
+        link, base = httpx.URL(url), httpx.URL(self.base_url)
+        prefix = base.raw_path.split(b"?")[0].rstrip(b"/")
+        raw = link.raw_path
+        if (link.scheme, link.host, link.port) != (base.scheme, base.host, base.port):
+            return None
+        if not raw.startswith(prefix + b"/"):
+            return None
+        return raw[len(prefix) :].decode("ascii")
 
     def _refusal(self, response: httpx.Response, what: str) -> str:
         status, message = response.status_code, _message(response)
@@ -326,16 +389,30 @@ class GitHubRepoFacts:
 
         return await self._once("vulnerability-alerts", fetch)
 
-    async def dependabot_alerts(
-        self, state: str = "open", severity: str = "critical"
-    ) -> list[dict[str, Any]]:
-        """Dependabot alerts in a state and of a severity (the first 100)."""
+    async def dependabot_alerts(self, state: str = "open", severity: str = "critical") -> Alerts:
+        """Dependabot alerts in a state and of a severity, every page of them (up to the
+        client's `max_pages`; `.complete` says whether that was all).
 
-        async def fetch() -> list[dict[str, Any]]:
+        GitHub filters by severity; an alert that states another severity is dropped too,
+        for a server that ignores the filter.
+        """
+
+        async def fetch() -> Alerts:
             what = f"Dependabot alerts of {self.slug}"
-            query = f"?state={quote(state)}&severity={quote(severity)}&per_page=100"
-            reply = await self.client.get(self._path("dependabot", "alerts") + query, what)
-            body = reply.body if isinstance(reply.body, list) else []
-            return [alert for alert in body if isinstance(alert, dict)]
+            query = f"?state={quote(state)}&severity={quote(severity)}&per_page={PER_PAGE}"
+            path = self._path("dependabot", "alerts") + query
+            body, complete = await self.client.get_list(path, what)
+            alerts = [a for a in body if isinstance(a, dict) and _is_of(a, severity)]
+            return Alerts(alerts, complete=complete)
 
         return await self._once(f"dependabot:{state}:{severity}", fetch)
+
+
+def _is_of(alert: dict[str, Any], severity: str) -> bool:
+    """Whether an alert is of a severity: yes unless it names only others."""
+    stated = [
+        str(part.get("severity")).lower()
+        for part in (alert.get("security_advisory"), alert.get("security_vulnerability"))
+        if isinstance(part, dict) and part.get("severity")
+    ]
+    return not stated or severity.lower() in stated

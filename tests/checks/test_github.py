@@ -70,6 +70,13 @@ ALERT = {
     "html_url": "https://github.com/acme/payments/security/dependabot/7",
 }
 
+HIGH_ALERT = {
+    **ALERT,
+    "number": 8,
+    "security_advisory": {**ALERT["security_advisory"], "severity": "high"},
+    "security_vulnerability": {**ALERT["security_vulnerability"], "severity": "high"},
+}
+
 
 def github(routes: dict[str, tuple[int, Any]]) -> GitHubRepoFacts:
     """Facts over a fake API: path → (status, JSON body); an unlisted path is a 404."""
@@ -180,10 +187,16 @@ CASES = [
     case(no_critical_dependabot_alerts, {"/dependabot/alerts": (200, [ALERT])}, FAIL, "one"),
     case(
         no_critical_dependabot_alerts,
-        {"/dependabot/alerts": (200, [ALERT])},
+        {"/dependabot/alerts": (200, [HIGH_ALERT])},
         FAIL,
         "high",
         severity="high",
+    ),
+    case(
+        no_critical_dependabot_alerts,
+        {"/dependabot/alerts": (200, [HIGH_ALERT])},  # a server that ignores `severity`
+        PASS,
+        "only-high",
     ),
     case(
         no_critical_dependabot_alerts,
@@ -242,3 +255,47 @@ def test_review_counts_in_evidence() -> None:
     assert result.message == (
         "Pull requests to main in acme/payments need 2 approving reviews; at least 3 are required."
     )
+
+
+def _paged_alerts(pages: list[list[dict[str, Any]]], **client: Any) -> GitHubRepoFacts:
+    """Facts over a Dependabot alerts endpoint that answers `pages`, linked as GitHub
+    links them (`Link: <.../repositories/{id}/dependabot/alerts?...&after=CURSOR>;
+    rel="next"`), and ignores the severity filter, as a server without it does."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        index = int(request.url.params.get("after", "0"))
+        headers = {"etag": f'"page-{index}"'}
+        if index + 1 < len(pages):
+            query = dict(request.url.params) | {"after": str(index + 1)}
+            following = httpx.URL("https://api.github.com/repositories/1296269/dependabot/alerts")
+            headers["link"] = f'<{following.copy_with(params=query)}>; rel="next"'
+        return httpx.Response(200, json=pages[index], headers=headers)
+
+    transport = httpx.MockTransport(handler)
+    return GitHubRepoFacts(
+        GitHubClient(token="ghp_test", transport=transport, **client), "acme", "payments"
+    )
+
+
+def test_a_critical_alert_on_the_second_page_fails() -> None:
+    page_one = [{**HIGH_ALERT, "number": n} for n in range(100, 200)]
+    result = run_check(no_critical_dependabot_alerts, github=_paged_alerts([page_one, [ALERT]]))
+    assert result.outcome is FAIL, result.message
+    assert result.message == (
+        "acme/payments has 1 open critical Dependabot alert: lodash (GHSA-jf85-cpcp-j695)."
+    )
+    assert [a["number"] for a in result.evidence["alerts"]] == [7]
+
+
+def test_alerts_beyond_the_pages_read() -> None:
+    page = [{**HIGH_ALERT, "number": n} for n in range(100)]
+    unread = _paged_alerts([page, page, [ALERT]], max_pages=2)
+    result = run_check(no_critical_dependabot_alerts, github=unread)
+    assert result.outcome is UNKNOWN, result.message
+    assert "more Dependabot alerts" in result.message
+    many = [{**ALERT, "number": n} for n in range(100)]
+    result = run_check(
+        no_critical_dependabot_alerts, github=_paged_alerts([many, many], max_pages=1)
+    )
+    assert result.outcome is FAIL
+    assert result.message.startswith("acme/payments has 100 or more open critical")

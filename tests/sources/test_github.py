@@ -1,13 +1,17 @@
 """GitHubClient and GitHubRepoFacts over httpx.MockTransport, with GitHub's response shapes."""
 
 import asyncio
+import base64
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from scorecard.inputs import InputUnavailable
+from scorecard.problems import ConfigError
 from scorecard.sources.github import (
     FactUnavailable,
     GitHubClient,
@@ -15,6 +19,7 @@ from scorecard.sources.github import (
     repository_slug,
 )
 from scorecard.testing import make_entity
+from scorecard.workspace import Workspace
 
 DOCS = "https://docs.github.com/rest"
 REPO = {
@@ -292,6 +297,36 @@ def test_from_env() -> None:
     assert GitHubClient.from_env({}).base_url == "https://api.github.com"
 
 
+def test_the_workspace_file_configures_the_client(tmp_path: Path) -> None:
+    (tmp_path / "scorecard.yaml").write_text(
+        "catalog: [catalog/]\ngithub:\n  api_url: https://ghe.example.com/api/v3/\n"
+        "  token_env: GHE_TOKEN\n"
+        "  timeout: 3\n  max_wait: 0\n"
+    )
+    settings = Workspace.from_file(tmp_path / "scorecard.yaml").github
+    client = GitHubClient.from_env({"GHE_TOKEN": "ghe", "GITHUB_TOKEN": "other"}, settings)
+    assert client.base_url == "https://ghe.example.com/api/v3"
+    assert client.web_host == "ghe.example.com"
+    assert client._http.headers["authorization"] == "Bearer ghe"
+    assert client.max_wait == 0
+    # The environment's API URL wins over the file's.
+    overridden = GitHubClient.from_env(
+        {"SCORECARD_GITHUB_API_URL": "https://other.example.com/api/v3"}, settings
+    )
+    assert overridden.base_url == "https://other.example.com/api/v3"
+    assert "authorization" not in overridden._http.headers
+
+
+def test_a_github_section_that_is_wrong_names_its_place(tmp_path: Path) -> None:
+    (tmp_path / "scorecard.yaml").write_text(
+        "catalog: [catalog/]\ngithub:\n  api_url: ghe.example.com\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        Workspace.from_file(tmp_path / "scorecard.yaml")
+    assert "github.api_url" in str(caught.value)
+    assert "scorecard.yaml" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("annotations", "host", "expected"),
     [
@@ -345,7 +380,9 @@ def test_a_run_reports_unreadable_facts_as_unknown(
 
     made: list[GitHubClient] = []
 
-    def from_env(cls: type[GitHubClient], environ: Any = None) -> GitHubClient:
+    def from_env(
+        cls: type[GitHubClient], environ: Any = None, settings: Any = None
+    ) -> GitHubClient:
         made.append(GitHubClient(token="t", transport=httpx.MockTransport(handler)))
         return made[-1]
 
@@ -435,3 +472,134 @@ def test_a_body_that_is_not_json_is_unavailable() -> None:
     facts = GitHubRepoFacts(client_for(handler), "acme", "payments")
     with pytest.raises(FactUnavailable, match="other than JSON"):
         run(facts.repository())
+
+
+def _alert(number: int, severity: str) -> dict[str, Any]:
+    """A Dependabot alert in the shape GitHub documents (trimmed)."""
+    return {
+        "number": number,
+        "state": "open",
+        "dependency": {
+            "package": {"ecosystem": "pip", "name": f"package-{number}"},
+            "manifest_path": "requirements.txt",
+            "scope": "runtime",
+        },
+        "security_advisory": {"ghsa_id": f"GHSA-0000-0000-{number:04d}", "severity": severity},
+        "security_vulnerability": {
+            "package": {"ecosystem": "pip", "name": f"package-{number}"},
+            "severity": severity,
+        },
+        "html_url": f"https://github.com/acme/payments/security/dependabot/{number}",
+    }
+
+
+class FakeAlerts:
+    """GitHub's repository Dependabot alerts endpoint: cursor pages linked by `Link`.
+
+    The first page is asked at /repos/{owner}/{repo}/dependabot/alerts; GitHub's `next`
+    link names the repository by id (/repositories/{id}/...) and carries an `after`
+    cursor. Each page has an ETag; a matching If-None-Match gets 304 (without Link, which
+    GitHub does not promise on a 304). `ignore_severity` plays a server that ignores the
+    filter.
+    """
+
+    def __init__(
+        self, alerts: list[dict[str, Any]], *, per_page: int = 100, ignore_severity: bool = False
+    ) -> None:
+        self.alerts = alerts
+        self.per_page = per_page
+        self.ignore_severity = ignore_severity
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        assert path in (
+            "/repos/acme/payments/dependabot/alerts",
+            "/repositories/1/dependabot/alerts",
+        )
+        params = request.url.params
+        assert int(params["per_page"]) <= 100
+        wanted = params.get("severity")
+        alerts = [
+            a
+            for a in self.alerts
+            if self.ignore_severity or not wanted or a["security_advisory"]["severity"] == wanted
+        ]
+        start = int(base64.b64decode(params["after"])) if "after" in params else 0
+        page = alerts[start : start + self.per_page]
+        etag = f'W/"{hashlib.sha256(repr(page).encode()).hexdigest()[:16]}"'
+        if request.headers.get("if-none-match") == etag:
+            return httpx.Response(304, headers={"etag": etag})
+        headers = {"etag": etag}
+        end = start + self.per_page
+        if end < len(alerts):
+            cursor = base64.b64encode(str(end).encode()).decode()
+            query = {k: v for k, v in params.items() if k != "after"} | {"after": cursor}
+            following = httpx.URL("https://api.github.com/repositories/1/dependabot/alerts")
+            headers["link"] = f'<{following.copy_with(params=query)}>; rel="next"'
+        return httpx.Response(200, json=page, headers=headers)
+
+
+def test_dependabot_alerts_follow_the_link_header_page_by_page() -> None:
+    fake = FakeAlerts([_alert(n, "critical") for n in range(1, 251)])
+    client = client_for(fake)
+    alerts = run(GitHubRepoFacts(client, "acme", "payments").dependabot_alerts())
+    assert [a["number"] for a in alerts] == list(range(1, 251))
+    assert alerts.complete
+    assert [r.url.path for r in fake.requests] == [
+        "/repos/acme/payments/dependabot/alerts",
+        "/repositories/1/dependabot/alerts",
+        "/repositories/1/dependabot/alerts",
+    ]
+    for request in fake.requests:
+        assert request.url.params["state"] == "open"
+        assert request.url.params["severity"] == "critical"
+        assert request.url.params["per_page"] == "100"
+        assert request.headers["authorization"] == "Bearer ghp_test"
+    assert [r.url.params.get("after") for r in fake.requests][1:] == ["MTAw", "MjAw"]
+
+    # The next run: every page is asked with its own ETag; 304s reuse body and next link.
+    fake.requests.clear()
+    again = run(GitHubRepoFacts(client, "acme", "payments").dependabot_alerts())
+    assert again == alerts and again.complete
+    assert len(fake.requests) == 3
+    assert all(r.headers.get("if-none-match") for r in fake.requests)
+    assert client.not_modified == 3
+
+    # A page that changed is read again; the pages after it follow its new link.
+    fake.alerts.insert(150, _alert(999, "critical"))
+    fake.requests.clear()
+    changed = run(GitHubRepoFacts(client, "acme", "payments").dependabot_alerts())
+    assert len(changed) == 251 and changed[150]["number"] == 999
+    assert client.not_modified == 4  # page 1 was unchanged
+
+
+def test_dependabot_pages_are_bounded() -> None:
+    fake = FakeAlerts([_alert(n, "critical") for n in range(1, 51)], per_page=10)
+    alerts = run(
+        GitHubRepoFacts(client_for(fake, max_pages=3), "acme", "payments").dependabot_alerts()
+    )
+    assert len(fake.requests) == 3
+    assert [a["number"] for a in alerts] == list(range(1, 31))
+    assert not alerts.complete
+
+
+def test_a_next_link_off_the_api_is_not_followed() -> None:
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        link = '<https://evil.example/repositories/1/dependabot/alerts?after=MTAw>; rel="next"'
+        return httpx.Response(200, json=[_alert(1, "high")], headers={"link": link})
+
+    facts = GitHubRepoFacts(client_for(handler), "acme", "payments")
+    with pytest.raises(FactUnavailable, match=r"not under https://api\.github\.com"):
+        run(facts.dependabot_alerts(severity="high"))
+    assert hosts == ["api.github.com"]
+
+
+def test_alerts_of_another_severity_are_dropped() -> None:
+    fake = FakeAlerts([_alert(1, "high"), _alert(2, "critical")], ignore_severity=True)
+    alerts = run(GitHubRepoFacts(client_for(fake), "acme", "payments").dependabot_alerts())
+    assert [a["number"] for a in alerts] == [2]

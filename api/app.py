@@ -1,4 +1,5 @@
-"""The FastAPI application: `/api/v1` (JSON, OpenAPI at `/docs`) and `/badges`."""
+"""The FastAPI application: the pages (`/`), `/api/v1` (JSON, OpenAPI at `/docs`) and
+`/badges`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import RedirectResponse
 
-from api import errors
+from api import errors, pages
 from api.deps import require_reader
 from api.routes import admin, badges, entities, registry, rollups, runs
 from scorecard.service.service import Service
@@ -46,9 +46,7 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX, dependencies=readers)
     app.include_router(admin.router, prefix=API_PREFIX)
     app.router.routes.extend(badges.ROUTES)
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    # The pages check readers themselves: a person who is not signed in is sent to the
+    # sign-in form rather than answered 401.
+    pages.install(app)
     return app

@@ -21,6 +21,7 @@ from api.schemas import (
 )
 from scorecard.entity import parse_ref
 from scorecard.results import NON_BLOCKING, Outcome
+from scorecard.service.service import Service
 from scorecard.store import EntityRecord, ResultRecord
 from scorecard.tracks import ConfiguredCheck, Track
 
@@ -87,7 +88,11 @@ def list_entities(
 def get_scorecard(kind: str, namespace: str, name: str, service: ServiceDep) -> EntityScorecard:
     """The entity's scorecard on every track that applies to it: the level reached, the next
     one, what blocks it (with remediation), and every check's result by level."""
-    record = resolve(service, kind, namespace, name)
+    return build_scorecard(service, resolve(service, kind, namespace, name))
+
+
+def build_scorecard(service: Service, record: EntityRecord) -> EntityScorecard:
+    """A stored entity's scorecard, as the API serves it and the entity page shows it."""
     certifications = service.store.certifications(entity_ref=record.ref)
     results = {(r.track_id, r.check_id): r for r in service.store.results(entity_ref=record.ref)}
     config = service.config.current

@@ -49,7 +49,8 @@ def serve(
     if example is not None:
         kind, namespace, name, track = example
         stderr.print(
-            f"  a scorecard:       {base}/api/v1/entities/{kind}/{namespace}/{name}\n"
+            f"  a scorecard page:  {base}/catalog/{kind}/{namespace}/{name}\n"
+            f"  its JSON:          {base}/api/v1/entities/{kind}/{namespace}/{name}\n"
             f"  its badge:         {base}/badges/{kind}/{namespace}/{name}/{track}.svg",
             highlight=False,
         )

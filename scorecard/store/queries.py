@@ -131,6 +131,10 @@ def certifications_for(
     return found
 
 
+def track_rollups(session: Session) -> list[TrackRollup]:
+    return _rollups(session)
+
+
 def track_rollup(session: Session, track_id: str) -> TrackRollup:
     rollups = _rollups(session, track_id=track_id)
     return rollups[0] if rollups else TrackRollup(track_id, {}, [])

@@ -12,7 +12,8 @@ from sqlmodel import col
 
 from scorecard.report import RunReport
 from scorecard.results import Outcome
-from scorecard.store import queries
+from scorecard.store import browse, queries
+from scorecard.store.browse import Blocker, SortKey, TrackEntity, TrackEntityFilter
 from scorecard.store.database import create_store_engine, database_url, ensure_schema
 from scorecard.store.queries import OwnerLevels, OwnerTrackRollup, Page, TrackRollup
 from scorecard.store.tables import (
@@ -291,6 +292,11 @@ class Store:
         with self._sessions() as session:
             return queries.certifications_for(session, entity_refs)
 
+    def track_rollups(self) -> list[TrackRollup]:
+        """`track_rollup` of every track evaluated, by track id, in one query per count."""
+        with self._sessions() as session:
+            return queries.track_rollups(session)
+
     def track_rollup(self, track_id: str) -> TrackRollup:
         """Entities per level of a track, and the outcomes and pass rate of each of its
         checks over every entity, by check id; empty for a track never evaluated."""
@@ -331,6 +337,41 @@ class Store:
                 limit=limit,
                 offset=offset,
             )
+
+    def track_entities(
+        self,
+        track_id: str,
+        level_ids: list[str],
+        where: TrackEntityFilter | None = None,
+        *,
+        sort: SortKey = SortKey.NAME,
+        descending: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[TrackEntity]:
+        """A page of the entities certified on a track, with their levels; `level_ids`
+        is the track's ladder, lowest first, for sorting by level."""
+        with self._sessions() as session:
+            return browse.track_entities(
+                session,
+                track_id,
+                level_ids,
+                where or TrackEntityFilter(),
+                sort=sort,
+                descending=descending,
+                limit=limit,
+                offset=offset,
+            )
+
+    def track_menus(self, track_id: str) -> dict[str, list[str]]:
+        """The owners, kinds and types among a track's entities (for filter menus)."""
+        with self._sessions() as session:
+            return browse.track_menus(session, track_id)
+
+    def owner_blockers(self, owner_ref: str) -> list[Blocker]:
+        """The required checks failing at the next level of each of an owner's entities."""
+        with self._sessions() as session:
+            return browse.owner_blockers(session, owner_ref)
 
     def find_runs(self, limit: int = 50, offset: int = 0) -> Page[RunRecord]:
         """A page of runs, newest first."""

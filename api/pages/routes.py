@@ -1,0 +1,450 @@
+"""The pages: overview, track, entity, owner and runs, server-rendered with Jinja2.
+
+Each handler reads what its page shows through bounded queries (pages of 50, roll-ups
+counted in the database) and renders one template; nothing ships the whole catalog.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import ServiceDep
+from api.pages import present
+from api.pages.signin import (
+    COOKIE,
+    is_writer,
+    read_form,
+    require_reader,
+    safe_next,
+    same_origin,
+)
+from api.pages.templating import render
+from api.routes.entities import build_scorecard
+from scorecard.entity import parse_ref
+from scorecard.results import Outcome
+from scorecard.service.runs import RunConflict
+from scorecard.store import CheckRollup, EntityRecord
+from scorecard.store.browse import SortKey, TrackEntityFilter
+from scorecard.store.queries import NO_LEVEL
+from scorecard.tracks import Track
+
+router = APIRouter(include_in_schema=False)
+
+PER_PAGE = 50
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+MenuValue = Annotated[str | None, Query(max_length=300)]
+
+
+class PageNotFound(Exception):
+    """A page about something that does not exist: rendered as the friendly 404 page."""
+
+    def __init__(self, what: str, hint: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Page `number` of `total` items, `PER_PAGE` at a time, with links that keep the
+    other query parameters."""
+
+    number: int
+    total: int
+    request: Request
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / PER_PAGE))
+
+    @property
+    def first(self) -> int:
+        return 0 if self.total == 0 else (self.number - 1) * PER_PAGE + 1
+
+    @property
+    def last(self) -> int:
+        return min(self.number * PER_PAGE, self.total)
+
+    def link(self, number: int) -> str:
+        return str(self.request.url.include_query_params(page=number))
+
+
+def _offset(number: int) -> int:
+    return (number - 1) * PER_PAGE
+
+
+def _entity_path(ref: str) -> str:
+    kind, _, rest = ref.partition(":")
+    namespace, _, name = rest.partition("/")
+    return f"/catalog/{kind}/{namespace}/{name}"
+
+
+def _owner_path(ref: str | None) -> str | None:
+    return f"/owners/{ref}" if ref else None
+
+
+def _track_or_404(service: ServiceDep, track_id: str) -> Track:
+    track = service.config.current.track(track_id)
+    if track is None:
+        known = ", ".join(t.id for t in service.config.current.tracks)
+        raise PageNotFound(f"There is no track “{track_id}”.", f"The tracks are: {known}.")
+    return track
+
+
+# --- overview ---------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, service: ServiceDep) -> Response:
+    require_reader(request, service)
+    tracks = service.config.current.tracks
+    rollups = {r.track_id: r for r in service.store.track_rollups()}
+    rows = []
+    failing: list[tuple[Track, CheckRollup]] = []
+    passed = applicable = 0
+    for track in tracks:
+        rollup = rollups.get(track.id)
+        levels = rollup.levels if rollup else {}
+        rows.append(
+            {"track": track, "bar": _level_bar(track, levels), "total": sum(levels.values())}
+        )
+        for check in rollup.checks if rollup else []:
+            passed += check.counts[Outcome.PASS]
+            applicable += check.total - check.counts[Outcome.NOT_APPLICABLE]
+            if check.counts[Outcome.FAIL]:
+                failing.append((track, check))
+    failing.sort(key=lambda pair: (-pair[1].counts[Outcome.FAIL], pair[0].id, pair[1].check_id))
+    titles = {(t.id, c.id): c.title for t in tracks for c in t.checks}
+    return render(
+        request,
+        "overview.html",
+        tracks=rows,
+        pass_rate=passed / applicable if applicable else None,
+        results=applicable,
+        failing=[
+            {"track": t, "check": c, "title": titles.get((t.id, c.check_id), c.check_id)}
+            for t, c in failing[:10]
+        ],
+        last_run=service.store.latest_run(),
+        entities=service.store.find_entities(
+            kind=None,
+            owner=None,
+            track=None,
+            level=None,
+            outcome=None,
+            query=None,
+            limit=1,
+            offset=0,
+        ).total,
+    )
+
+
+def _level_bar(track: Track, levels: dict[str | None, int]) -> list[dict[str, Any]]:
+    """The segments of a track's stacked bar, highest level first, none last."""
+    total = sum(levels.values())
+    order: list[str | None] = [*(lvl.id for lvl in reversed(track.levels)), None]
+    segments = []
+    for level in order:
+        count = levels.get(level, 0)
+        if count:
+            segments.append(
+                {
+                    "level": level,
+                    "label": level or "none",
+                    "count": count,
+                    "share": count / total,
+                    "colour": present.level_colour(level, track),
+                    "link": f"/tracks/{track.id}?level={level or NO_LEVEL}",
+                }
+            )
+    return segments
+
+
+# --- track ------------------------------------------------------------------------------
+
+
+@router.get("/tracks/{track_id}", response_class=HTMLResponse)
+def track_page(
+    request: Request,
+    service: ServiceDep,
+    track_id: str,
+    owner: MenuValue = None,
+    kind: MenuValue = None,
+    type: MenuValue = None,
+    level: MenuValue = None,
+    sort: SortKey = SortKey.NAME,
+    desc: bool = False,
+    page: PageNumber = 1,
+) -> Response:
+    require_reader(request, service)
+    track = _track_or_404(service, track_id)
+    where = TrackEntityFilter(
+        owner=owner or None, kind=kind or None, type=type or None, level=level or None
+    )
+    found = service.store.track_entities(
+        track.id,
+        [lvl.id for lvl in track.levels],
+        where,
+        sort=sort,
+        descending=desc,
+        limit=PER_PAGE,
+        offset=_offset(page),
+    )
+    rollup = service.store.track_rollup(track.id)
+    check_rollups = {(c.level_id, c.check_id): c for c in rollup.checks}
+    return render(
+        request,
+        "track.html",
+        track=track,
+        bar=_level_bar(track, rollup.levels),
+        evaluated=sum(rollup.levels.values()),
+        check_rollups=check_rollups,
+        rows=[
+            {"entity": item.entity, "level": item.level, "next": item.next_level}
+            for item in found.items
+        ],
+        pager=Pager(page, found.total, request),
+        menus=service.store.track_menus(track.id),
+        where=where,
+        sort=sort.value,
+        desc=desc,
+        level_menu=[*(lvl.id for lvl in track.levels), NO_LEVEL],
+        sort_link=lambda key: _sort_link(request, key, sort.value, desc),
+    )
+
+
+def _sort_link(request: Request, key: str, current: str, descending: bool) -> str:
+    flip = key == current and not descending
+    return str(request.url.include_query_params(sort=key, desc=str(flip).lower(), page=1))
+
+
+# --- entity -----------------------------------------------------------------------------
+
+
+def _entity_or_404(service: ServiceDep, kind: str, namespace: str, name: str) -> EntityRecord:
+    ref = f"{kind.lower()}:{namespace.lower()}/{name}"
+    record = service.store.entity(ref)
+    if record is None:
+        raise PageNotFound(
+            f"No entity {ref} has been evaluated.",
+            "It may not be in the catalog, no track may apply to it, or no run has read it yet.",
+        )
+    return record
+
+
+@router.get("/catalog/{kind}/{namespace}/{name}", response_class=HTMLResponse)
+def entity_page(
+    request: Request, service: ServiceDep, kind: str, namespace: str, name: str
+) -> Response:
+    require_reader(request, service)
+    record = _entity_or_404(service, kind, namespace, name)
+    card = build_scorecard(service, record)
+    now = datetime.now(UTC)
+    history = defaultdict(list)
+    for change in service.store.certification_history(record.ref):
+        history[change.track_id].append(present.LevelPoint(change.at, change.level))
+    config = service.config.current
+    base = str(request.base_url).rstrip("/")
+    tracks = []
+    for track_card in card.tracks:
+        track = config.track(track_card.track)
+        assert track is not None  # build_scorecard keeps configured tracks only
+        badge = f"{base}{track_card.badge}"
+        page_url = f"{base}{_entity_path(record.ref)}"
+        tracks.append(
+            {
+                "card": track_card,
+                "track": track,
+                "chart": present.history_chart(track, history[track.id][-200:], now),
+                "badge": track_card.badge,
+                "markdown": f"[![{track.title}]({badge})]({page_url})",
+                "html": f'<a href="{page_url}"><img alt="{track.title}" src="{badge}"></a>',
+            }
+        )
+    return render(
+        request,
+        "entity.html",
+        entity=record,
+        card=card,
+        tracks=tracks,
+        owner_link=_owner_path(record.owner),
+        api_link=f"/api/v1/entities/{kind}/{namespace}/{name}",
+        can_run=is_writer(request, service),
+        queued=request.query_params.get("run"),
+    )
+
+
+@router.post("/catalog/{kind}/{namespace}/{name}/run")
+async def rerun_entity(
+    request: Request, service: ServiceDep, kind: str, namespace: str, name: str
+) -> Response:
+    """The page's "re-run now" button: every track, for this entity only."""
+    page = f"/catalog/{kind}/{namespace}/{name}"
+    if not is_writer(request, service) or not same_origin(request):
+        return RedirectResponse(f"/signin?next={page}", status_code=303)
+    record = _entity_or_404(service, kind, namespace, name)
+    try:
+        started = service.runs.trigger(None, entity=record.ref, trigger="page")
+        note = f"{started.run_id}"
+    except RunConflict as conflict:
+        note = f"busy-{conflict.run_id}"
+    return RedirectResponse(f"{page}?run={note}", status_code=303)
+
+
+# --- owner ------------------------------------------------------------------------------
+
+
+@router.get("/owners/{ref:path}", response_class=HTMLResponse)
+def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber = 1) -> Response:
+    require_reader(request, service)
+    try:
+        owner = str(parse_ref(ref, default_kind="group"))
+    except ValueError:
+        raise PageNotFound(
+            f"“{ref}” is not an owner reference.", "Try group:default/name."
+        ) from None
+    found = service.store.find_entities(
+        kind=None,
+        owner=owner,
+        track=None,
+        level=None,
+        outcome=None,
+        query=None,
+        limit=PER_PAGE,
+        offset=_offset(page),
+    )
+    if found.total == 0:
+        raise PageNotFound(f"No evaluated entity is owned by {owner}.")
+    config = service.config.current
+    tracks = {t.id: t for t in config.tracks}
+    certifications = service.store.certifications_for([e.ref for e in found.items])
+    rollups = [r for r in service.store.owner_rollup(owner) if r.track_id in tracks]
+    return render(
+        request,
+        "owner.html",
+        owner=owner,
+        entity_owner=found.items[0].owner or owner,
+        rows=[
+            {"entity": e, "levels": {c.track_id: c.level for c in certifications.get(e.ref, [])}}
+            for e in found.items
+        ],
+        pager=Pager(page, found.total, request),
+        tracks=tracks,
+        rollups=[
+            {"track": tracks[r.track_id], "bar": _level_bar(tracks[r.track_id], r.levels)}
+            for r in rollups
+        ],
+        moves=_moves(service, owner, tracks),
+    )
+
+
+def _moves(service: ServiceDep, owner: str, tracks: dict[str, Track]) -> list[dict[str, Any]]:
+    """The fixes that would move the most of an owner's entities up a level.
+
+    A check that is the *only* thing between an entity and its next level moves that
+    entity up when fixed; one of several blockers moves it nowhere on its own. So checks
+    rank by the entities they alone hold back, then by all those they hold back.
+    """
+    blockers = service.store.owner_blockers(owner)
+    per_pair: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for blocker in blockers:
+        per_pair[blocker.entity_ref, blocker.track_id].append(blocker.check_id)
+    alone: dict[tuple[str, str], int] = defaultdict(int)
+    among: dict[tuple[str, str], int] = defaultdict(int)
+    level_of: dict[tuple[str, str], str] = {}
+    for blocker in blockers:
+        key = (blocker.track_id, blocker.check_id)
+        among[key] += 1
+        level_of[key] = blocker.next_level
+        if len(per_pair[blocker.entity_ref, blocker.track_id]) == 1:
+            alone[key] += 1
+    moves = []
+    for (track_id, check_id), count in among.items():
+        track = tracks.get(track_id)
+        if track is None:
+            continue
+        configured = next((c for c in track.checks if c.id == check_id), None)
+        moves.append(
+            {
+                "track": track,
+                "check_id": check_id,
+                "title": configured.title if configured else check_id,
+                "remediation": configured.remediation if configured else None,
+                "level": level_of[track_id, check_id],
+                "alone": alone[track_id, check_id],
+                "among": count,
+            }
+        )
+    moves.sort(key=lambda m: (-m["alone"], -m["among"], m["track"].id, m["check_id"]))
+    return moves[:10]
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request, service: ServiceDep, page: PageNumber = 1) -> Response:
+    require_reader(request, service)
+    found = service.store.find_runs(limit=PER_PAGE, offset=_offset(page))
+    return render(request, "runs.html", runs=found.items, pager=Pager(page, found.total, request))
+
+
+# --- signing in -------------------------------------------------------------------------
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, service: ServiceDep, next: str | None = None) -> Response:
+    return render(
+        request,
+        "signin.html",
+        next=safe_next(next),
+        writes_enabled=service.workspace.api_token is not None,
+        failed=False,
+    )
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request, service: ServiceDep) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    expected = service.workspace.api_token
+    token = form.get("token", "").strip()
+    accepted = (
+        expected is not None
+        and same_origin(request)
+        and secrets.compare_digest(token.encode(), expected.encode())
+    )
+    if not accepted:
+        return render(
+            request,
+            "signin.html",
+            next=target,
+            writes_enabled=expected is not None,
+            failed=True,
+            status_code=403,
+        )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=30 * 86400,
+    )
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response

@@ -1,0 +1,44 @@
+"""The Jinja2 environment of the pages, with the presentation helpers as filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.pages import present
+from api.pages.signin import is_writer
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+templates = Jinja2Templates(directory=TEMPLATES)
+templates.env.filters.update(
+    icon=present.outcome_icon,
+    outcome=present.outcome_label,
+    percent=present.percent,
+    evidence=present.evidence_value,
+    ago=present.ago,
+    utc=present.utc,
+)
+templates.env.globals.update(
+    level_colour=present.level_colour,
+    duration=present.duration,
+)
+
+
+def entity_path(ref: str) -> str:
+    kind, _, rest = ref.partition(":")
+    namespace, _, name = rest.partition("/")
+    return f"/catalog/{kind}/{namespace}/{name}"
+
+
+templates.env.globals["entity_path"] = entity_path
+
+
+def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    service = request.app.state.service
+    context.setdefault("signed_in", is_writer(request, service))
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import errors
 from api.pages.routes import PageNotFound, router
 from api.pages.signin import SignInRequired
 from api.pages.templating import render
@@ -25,6 +27,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PageNotFound, _not_found)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
 
 
 async def _not_found(request: Request, error: Exception) -> Response:
@@ -37,16 +40,37 @@ async def _sign_in(request: Request, error: Exception) -> Response:
     return RedirectResponse(f"/signin?next={error.next_path}", status_code=303)
 
 
-async def _http_error(request: Request, error: Exception) -> Response:
-    """A 404 for a person (a browser asking for HTML, off the API) is the friendly page;
-    every other error keeps FastAPI's JSON `detail`."""
-    assert isinstance(error, StarletteHTTPException)
+def _for_a_person(request: Request) -> bool:
+    """A browser asking for HTML, off the paths programs read."""
     wants_html = "text/html" in request.headers.get("accept", "")
-    if (
-        error.status_code == 404
-        and wants_html
-        and not request.url.path.startswith(_MACHINE_PREFIXES)
-    ):
+    return wants_html and not request.url.path.startswith(_MACHINE_PREFIXES)
+
+
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    """A page address with a bad query (`?page=0`, an unknown sort) is a 400 page for a
+    person; the API keeps its JSON 422."""
+    assert isinstance(error, RequestValidationError)
+    if not _for_a_person(request):
+        return await errors.invalid_request(request, error)
+    problems = [
+        f"{'.'.join(str(p) for p in item['loc'] if p != 'query')}: {item['msg']}"
+        for item in error.errors()
+    ]
+    return render(
+        request,
+        "not_found.html",
+        heading="Bad request",
+        what=f"This address cannot be shown: {'; '.join(problems)}.",
+        hint="",
+        status_code=400,
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """A 404 for a person is the friendly page; every other error keeps FastAPI's JSON
+    `detail`."""
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 404 and _for_a_person(request):
         return render(
             request,
             "not_found.html",

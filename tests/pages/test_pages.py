@@ -226,6 +226,14 @@ def test_unknown_entities_tracks_and_paths_get_a_friendly_404(site, page: Page, 
         expect(page.locator("main")).to_contain_text(text)
     page.get_by_role("link", name="Back to the overview").click()
     expect(page).to_have_url(f"{site.url}/")
+
+    # A bad query on a page address is a page too, saying what is wrong.
+    page_errors.allow("400")
+    response = page.goto(f"{site.url}/tracks/{TRACK}?page=0&sort=colour")
+    assert response is not None and response.status == 400
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bad request")
+    expect(page.locator("main")).to_contain_text("page: Input should be greater than or equal to 1")
+    expect(page.locator("main")).to_contain_text("sort: Input should be")
     # Programs still get JSON from the API.
     with site.client() as client:
         response = client.get("/api/v1/entities/component/default/no-such-service")

@@ -21,11 +21,20 @@ class InputUnavailable(Exception):
 
 
 class Repo:
-    """A read-only view of a repository's files. Paths are relative, with `/` separators."""
+    """A read-only view of a repository's files. Paths are relative, with `/` separators.
+
+    A Repo lives for one run and is shared by every entity and check that reads its folder,
+    so it remembers what it has looked up: five entities of one repository, six checks
+    each, ask for the same few paths, and resolving a path (a system call per component,
+    to keep symlinks from leading outside) cost more than the checks themselves.
+    """
 
     def __init__(self, root: Path, label: str | None = None) -> None:
         self.root = root.resolve()
         self.label = label or self.root.name
+        self._kinds: dict[str, str | None] = {}  # path → "file", "dir", "other" or None
+        self._globs: dict[str, list[str]] = {}
+        self._texts: dict[str, str | None] = {}
 
     def __repr__(self) -> str:
         return f"Repo({self.label!r})"
@@ -34,16 +43,36 @@ class Repo:
         candidate = (self.root / path).resolve()
         return candidate if candidate.is_relative_to(self.root) else None
 
-    def is_file(self, path: str) -> bool:
+    def _kind(self, path: str) -> str | None:
+        """What is at a path inside the repository: "file", "dir", "other" or None."""
+        if path in self._kinds:
+            return self._kinds[path]
         target = self._inside(path)
-        return target is not None and target.is_file()
+        kind = None
+        if target is not None:
+            if target.is_file():
+                kind = "file"
+            elif target.is_dir():
+                kind = "dir"
+            elif target.exists():
+                kind = "other"
+        self._kinds[path] = kind
+        return kind
+
+    def is_file(self, path: str) -> bool:
+        return self._kind(path) == "file"
 
     def is_dir(self, path: str) -> bool:
-        target = self._inside(path)
-        return target is not None and target.is_dir()
+        return self._kind(path) == "dir"
 
     def glob(self, pattern: str) -> list[str]:
         """Files and folders matching a glob (`**` spans folders), sorted."""
+        found = self._globs.get(pattern)
+        if found is None:
+            found = self._globs[pattern] = self._glob(pattern)
+        return list(found)
+
+    def _glob(self, pattern: str) -> list[str]:
         if not pattern.strip(" ./") or pattern.startswith("/") or ".." in Path(pattern).parts:
             return []
         found = []
@@ -58,8 +87,7 @@ class Repo:
     def exists(self, pattern: str) -> bool:
         """True when a file or folder matches the path or glob."""
         if not any(ch in pattern for ch in "*?["):
-            target = self._inside(pattern)
-            return target is not None and target.exists()
+            return self._kind(pattern) is not None
         return bool(self.glob(pattern))
 
     def read_text(self, path: str) -> str | None:
@@ -68,11 +96,16 @@ class Repo:
         Only the first MiB is read (catalog checks look at config files, not data), and
         undecodable bytes are replaced rather than failing the check.
         """
-        target = self._inside(path)
-        if target is None or not target.is_file():
-            return None
-        with target.open("rb") as handle:
-            return handle.read(_MAX_READ).decode("utf-8", errors="replace")
+        if path in self._texts:
+            return self._texts[path]
+        text = None
+        if self.is_file(path):
+            target = self._inside(path)
+            assert target is not None  # is_file: inside the repository
+            with target.open("rb") as handle:
+                text = handle.read(_MAX_READ).decode("utf-8", errors="replace")
+        self._texts[path] = text
+        return text
 
     def first(self, *paths: str) -> str | None:
         """The first of several candidate paths or globs that exists."""

@@ -243,13 +243,50 @@ class GitCache:
         # clone where the next run would take it for a cached one.
         staging = self.folder / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
         try:
-            self._git(None, "init", "--quiet", str(staging))
-            self._git(staging, "remote", "add", "origin", url)
-            self._fetch(staging, url, ref)
+            if ref is not None and (_FULL_SHA.match(ref) or ref.startswith("refs/")):
+                # `clone --branch` takes a branch or tag name only; any other ref is fetched.
+                self._clone_by_fetch(staging, url, ref)
+            else:
+                self._clone_branch(staging, url, ref)
             shutil.rmtree(target, ignore_errors=True)
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _clone_branch(self, staging: Path, url: str, ref: str | None) -> None:
+        """The default branch, or a branch or tag: one `git clone`, as a person would run it.
+
+        One git process where init, remote, fetch, reset and clean take six: on a cold
+        cache of many small repositories, starting processes is most of the time.
+        """
+        branch = ["--branch", ref] if ref else []
+        try:
+            self._git(
+                None,
+                "clone",
+                "--quiet",
+                "--depth",
+                "1",
+                "--no-tags",
+                "--single-branch",
+                *branch,
+                "--",
+                url,
+                str(staging),
+                remote=url,
+            )
+        except GitError as error:
+            # Not a branch or a tag; `git fetch` resolves more names (`pull/1/head` is
+            # refs/pull/1/head), so it is asked before the ref is called missing.
+            if not ref or "not found in upstream" not in str(error):
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+            self._clone_by_fetch(staging, url, ref)
+
+    def _clone_by_fetch(self, staging: Path, url: str, ref: str) -> None:
+        self._git(None, "init", "--quiet", str(staging))
+        self._git(staging, "remote", "add", "origin", url)
+        self._fetch(staging, url, ref)
 
     def _fetch(self, folder: Path, url: str, ref: str | None) -> None:
         self._git(folder, "remote", "set-url", "origin", url)
@@ -262,15 +299,16 @@ class GitCache:
             "--no-tags",
             "origin",
             ref or "HEAD",
-            network=True,
+            remote=url,
         )
         self._git(folder, "reset", "--quiet", "--hard", "FETCH_HEAD")
         self._git(folder, "clean", "--quiet", "-ffdx")
 
-    def _git(self, folder: Path | None, *args: str, network: bool = False) -> str:
+    def _git(self, folder: Path | None, *args: str, remote: str | None = None) -> str:
+        """Run git in `folder`; `remote` is the URL a network command talks to."""
         command = [self.git] if folder is None else [self.git, "-C", str(folder)]
         command += args
-        env = self._environment(folder if network else None)
+        env = self._environment(remote)
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -293,12 +331,13 @@ class GitCache:
             raise GitError(f"git {args[0]} failed: {detail}")
         return out
 
-    def _environment(self, remote: Path | None) -> dict[str, str]:
+    def _environment(self, remote: str | None) -> dict[str, str]:
         env = dict(os.environ)
+        env["LC_ALL"] = "C"  # messages in English: the cache reads some of them
         env["GIT_TERMINAL_PROMPT"] = "0"  # never wait for a password nobody will type
         env["GIT_ASKPASS"] = "true"
         env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-        origin = self._token_origin(self._origin_url(remote)) if remote and self._token else None
+        origin = self._token_origin(remote) if remote and self._token else None
         if origin is not None:
             # Only to a host the token is for, and through the environment: never in the
             # command line (visible to other users), the URL or .git/config.
@@ -313,11 +352,6 @@ class GitCache:
         """The URL's origin when the token is for it; else None."""
         origin = http_origin(url)
         return origin if origin in self._token_origins else None
-
-    def _origin_url(self, folder: Path) -> str:
-        config = (folder / ".git" / "config").read_text(errors="replace")
-        match = re.search(r'\[remote "origin"\][^\[]*?url\s*=\s*(\S+)', config)
-        return match.group(1) if match else ""
 
     def _secrets(self) -> list[str]:
         if not self._token:

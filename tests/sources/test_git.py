@@ -620,3 +620,39 @@ def test_a_token_host_that_is_not_one_names_its_place(tmp_path: Path) -> None:
         f"{path}:3:29: repositories.token_hosts[1]: 'github.com/org' is not `host`, "
         "`host:port` or `http(s)://host:port`"
     ]
+
+
+def test_a_clone_at_a_branch_a_tag_a_commit_or_a_full_ref(tmp_path: Path) -> None:
+    """Branches and tags are cloned directly; a commit or a `refs/` name is fetched; each
+    checks out what it names, on the first run and on the refresh of the next."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _git("init", "-q", "-b", "main", cwd=origin)
+    _commit(origin, {"VERSION": "1\n"})
+    first = _git("rev-parse", "HEAD", cwd=origin).strip()
+    _git("tag", "v1", cwd=origin)
+    _git("checkout", "-q", "-b", "release", cwd=origin)
+    _commit(origin, {"VERSION": "release\n"})
+    _git("checkout", "-q", "main", cwd=origin)
+    _commit(origin, {"VERSION": "2\n"})
+    url = f"file://{origin}"
+    expected = {
+        None: "2\n",
+        "main": "2\n",
+        "release": "release\n",
+        "v1": "1\n",
+        first: "1\n",
+        "refs/heads/release": "release\n",
+    }
+    for run in range(2):
+        cache = GitCache(tmp_path / "cache")
+        fetched = cache.fetch_all([(url, ref) for ref in [*expected, "no-such-ref"]])
+        for ref, text in expected.items():
+            clone = fetched[url, ref]
+            assert isinstance(clone, Path), f"{ref}: {clone}"
+            assert (clone / "VERSION").read_text() == text, ref
+        assert isinstance(fetched[url, "no-such-ref"], str)
+        assert "no-such-ref" in fetched[url, "no-such-ref"]
+        # A cold cache clones each; the next run refreshes each clone it kept.
+        operations = (cache.clones, cache.fetches)
+        assert operations == ((len(expected) + 1, 0) if run == 0 else (1, len(expected)))

@@ -26,7 +26,7 @@ from api.pages.signin import (
     safe_next,
     same_origin,
 )
-from api.pages.templating import render
+from api.pages.templating import entity_path, render
 from api.routes.entities import build_scorecard
 from scorecard.entity import parse_ref
 from scorecard.results import Outcome
@@ -79,12 +79,6 @@ class Pager:
 
 def _offset(number: int) -> int:
     return (number - 1) * PER_PAGE
-
-
-def _entity_path(ref: str) -> str:
-    kind, _, rest = ref.partition(":")
-    namespace, _, name = rest.partition("/")
-    return f"/catalog/{kind}/{namespace}/{name}"
 
 
 def _owner_path(ref: str | None) -> str | None:
@@ -258,7 +252,7 @@ def entity_page(
         track = config.track(track_card.track)
         assert track is not None  # build_scorecard keeps configured tracks only
         badge = f"{base}{track_card.badge}"
-        page_url = f"{base}{_entity_path(record.ref)}"
+        page_url = f"{base}{entity_path(record.ref)}"
         tracks.append(
             {
                 "card": track_card,

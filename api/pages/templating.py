@@ -30,6 +30,7 @@ templates.env.globals.update(
 
 
 def entity_path(ref: str) -> str:
+    """The page of an entity ref (`kind:namespace/name`)."""
     kind, _, rest = ref.partition(":")
     namespace, _, name = rest.partition("/")
     return f"/catalog/{kind}/{namespace}/{name}"

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import errors
+from api.pages.memo import PageMemo
 from api.pages.routes import PageNotFound, router
 from api.pages.signin import SignInRequired
 from api.pages.templating import render
@@ -22,6 +23,7 @@ _MACHINE_PREFIXES = ("/api/", "/badges/", "/static/")
 
 
 def install(app: FastAPI) -> None:
+    app.state.page_memo = PageMemo()
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageNotFound, _not_found)

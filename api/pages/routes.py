@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import ServiceDep
 from api.pages import present
+from api.pages.memo import PageMemo
 from api.pages.signin import (
     COOKIE,
     is_writer,
@@ -85,6 +86,10 @@ def _owner_path(ref: str | None) -> str | None:
     return f"/owners/{ref}" if ref else None
 
 
+def _memo(request: Request) -> PageMemo:
+    return request.app.state.page_memo
+
+
 def _track_or_404(service: ServiceDep, track_id: str) -> Track:
     track = service.config.current.track(track_id)
     if track is None:
@@ -100,7 +105,8 @@ def _track_or_404(service: ServiceDep, track_id: str) -> Track:
 def overview(request: Request, service: ServiceDep) -> Response:
     require_reader(request, service)
     tracks = service.config.current.tracks
-    rollups = {r.track_id: r for r in service.store.track_rollups()}
+    all_rollups = _memo(request).get(service, "rollups", service.store.track_rollups)
+    rollups = {r.track_id: r for r in all_rollups}
     rows = []
     failing: list[tuple[Track, CheckRollup]] = []
     passed = applicable = 0
@@ -192,7 +198,8 @@ def track_page(
         limit=PER_PAGE,
         offset=_offset(page),
     )
-    rollup = service.store.track_rollup(track.id)
+    memo = _memo(request)
+    rollup = memo.get(service, ("rollup", track.id), lambda: service.store.track_rollup(track.id))
     check_rollups = {(c.level_id, c.check_id): c for c in rollup.checks}
     return render(
         request,
@@ -206,7 +213,7 @@ def track_page(
             for item in found.items
         ],
         pager=Pager(page, found.total, request),
-        menus=service.store.track_menus(track.id),
+        menus=memo.get(service, ("menus", track.id), lambda: service.store.track_menus(track.id)),
         where=where,
         sort=sort.value,
         desc=desc,

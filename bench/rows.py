@@ -12,6 +12,7 @@ import gc
 import json
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -53,6 +54,9 @@ REPOSITORIES = 200
 SMOKE_REPOSITORIES = 20
 CLONE_SLACK = 1.5
 CLONE_ROUNDS = 3
+PAGE_ROWS = 50  # the pages' rows per page
+PAGE_SLACK = 2.0
+MAX_PAGE_KB = 200
 
 
 @dataclass
@@ -552,6 +556,85 @@ def row_9(ctx: Context) -> Row:
     )
 
 
+def _median_get(url: str, times: int) -> tuple[float, int]:
+    """The median seconds of `times` GETs of `url`, and the size of its answer."""
+    seconds, size = [], 0
+    for _ in range(times):
+        start = time.perf_counter()
+        status, body = load.get(url)
+        seconds.append(time.perf_counter() - start)
+        if status != 200:
+            raise RuntimeError(f"GET {url} answered {status}: {body[:200]!r}")
+        size = len(body)
+    return statistics.median(seconds), size
+
+
+def row_10(ctx: Context) -> Row:
+    """Web pages over the stored catalog, against the JSON API's reads of the same data."""
+    cold, track = ctx.cold, ctx.track_id
+    what = f"web pages, {ctx.size:,} entities stored"
+    target = f"every page ≤ {PAGE_SLACK}× the JSON API's page of 50 entities, ≤ {MAX_PAGE_KB} kB"
+    sample = ctx.entities[len(ctx.entities) // 2]
+    owner = next(e.owner for e in ctx.entities if e.owner)
+    middle = max(1, ctx.size // PAGE_ROWS // 2)
+    pages = {
+        "track page 1": f"/tracks/{track}",
+        f"track page {middle:,}": f"/tracks/{track}?page={middle}",
+        "track, level filter, by level": f"/tracks/{track}?level=none&sort=level&desc=true",
+        "owner": f"/owners/{owner}",
+        "entity": f"/catalog/{sample.kind.lower()}/{sample.namespace}/{sample.name}",
+        "runs": "/runs",
+    }
+    json_page = (
+        f"/api/v1/entities?track={track}&limit={PAGE_ROWS}&offset={(middle - 1) * PAGE_ROWS}"
+    )
+    times = 3 if ctx.smoke else 7
+    args = ["badge", "--db", cold.database, "--tracks", str(TRACK_FILE)]
+    with load.server(args) as url:
+        ctx.log("pages: the overview's first view, then every page warm")
+        # The first view of the overview counts the levels and pass rates; later views
+        # reuse them until a run finishes. The JSON roll-up counts every time.
+        start = time.perf_counter()
+        status, body = load.get(f"{url}/")
+        first_view = time.perf_counter() - start
+        if status != 200:
+            raise RuntimeError(f"GET / answered {status}: {body[:200]!r}")
+        rollup, _ = _median_get(f"{url}/api/v1/tracks/{track}/rollup", times)
+        api_page, _ = _median_get(url + json_page, times)
+        measured = {"overview": _median_get(f"{url}/", times)}
+        for name, path in pages.items():
+            measured[name] = _median_get(url + path, times)
+    slowest = max(measured, key=lambda name: measured[name][0])
+    largest = max(size for _, size in measured.values())
+    page_ratio = measured[slowest][0] / api_page
+    first_ratio = first_view / rollup
+    passed = page_ratio <= PAGE_SLACK and largest <= MAX_PAGE_KB * 1000
+    detail = (
+        ", ".join(f"{name} {sec * 1000:.1f} ms" for name, (sec, _) in measured.items())
+        + f"; JSON page of 50 {api_page * 1000:.1f} ms, JSON roll-up {rollup * 1000:.1f} ms, "
+        f"the overview's first view (counting, templates compiled) {first_view * 1000:.1f} ms "
+        f"= {first_ratio:.2f}× the roll-up; medians of {times} over loopback"
+    )
+    return Row(
+        "10",
+        what,
+        f"slowest ({slowest}) {measured[slowest][0] * 1000:.1f} ms = {page_ratio:.2f}× the "
+        f"JSON page, {largest / 1000:.0f} kB",
+        target,
+        passed,
+        detail,
+        {
+            "pages_ms": {name: sec * 1000 for name, (sec, _) in measured.items()},
+            "page_bytes": {name: size for name, (_, size) in measured.items()},
+            "json_page_ms": api_page * 1000,
+            "json_rollup_ms": rollup * 1000,
+            "first_view_ms": first_view * 1000,
+            "page_ratio": page_ratio,
+            "first_view_ratio": first_ratio,
+        },
+    )
+
+
 def row_floor_loop(ctx: Context) -> Row:
     """Floor: the ten predicates as a plain Python loop."""
     documents = ctx.documents
@@ -609,6 +692,7 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "7": row_7,
     "8": row_8,
     "9": row_9,
+    "10": row_10,
     "F1": row_floor_loop,
     "F2": row_floor_sqlite,
 }

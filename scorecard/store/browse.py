@@ -44,8 +44,8 @@ class TrackEntityFilter:
     type: str | None = None
     level: str | None = None  # NO_LEVEL: evaluated, at no level
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        e, c = _entity.c, _certification.c
+    def entity_conditions(self) -> list[ColumnElement[bool]]:
+        e = _entity.c
         found: list[ColumnElement[bool]] = []
         if self.owner:
             found.append(func.lower(e.owner) == self.owner.lower())
@@ -53,11 +53,15 @@ class TrackEntityFilter:
             found.append(func.lower(e.kind) == self.kind.lower())
         if self.type:
             found.append(func.lower(e.type) == self.type.lower())
-        if self.level == NO_LEVEL:
-            found.append(c.level.is_(None))
-        elif self.level:
-            found.append(c.level == self.level)
         return found
+
+    def level_conditions(self) -> list[ColumnElement[bool]]:
+        c = _certification.c
+        if self.level == NO_LEVEL:
+            return [c.level.is_(None)]
+        if self.level:
+            return [c.level == self.level]
+        return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +98,36 @@ def track_entities(
     (no level lowest), not by the level's name.
     """
     e, c = _entity.c, _certification.c
-    conditions = [c.track_id == track_id, e.gone_run.is_(None), *where.conditions()]
-    joined = _certification.join(_entity, e.ref == c.entity_ref)
-    total = session.scalar(select(func.count()).select_from(joined).where(*conditions)) or 0
-    rank = case({level: i for i, level in enumerate(level_ids, 1)}, value=c.level, else_=0)
+    # Entities that hold a certification on the track, read from the entity table with
+    # the certification looked up per row (as the JSON API's entity list does): in
+    # reference order a page is read off the primary key, with no sort of the catalog.
+    certified = (
+        select(c.entity_ref)
+        .where(c.entity_ref == e.ref, c.track_id == track_id, *where.level_conditions())
+        .exists()
+    )
+    conditions = [e.gone_run.is_(None), certified, *where.entity_conditions()]
+    total = session.scalar(select(func.count()).select_from(_entity).where(*conditions)) or 0
+
+    def certification(column: ColumnElement[str | None]) -> ColumnElement[str | None]:
+        lookup = select(column).where(c.entity_ref == e.ref, c.track_id == track_id)
+        return lookup.scalar_subquery()
+
+    level, next_level = certification(c.level), certification(c.next_level)
+    rank = case({lvl: i for i, lvl in enumerate(level_ids, 1)}, value=level, else_=0)
     key: ColumnElement[object] = {
-        SortKey.NAME: e.name,
+        # By reference (kind:namespace/name): the name order within a kind and namespace.
+        SortKey.NAME: e.ref,
         SortKey.OWNER: e.owner,
         SortKey.KIND: e.kind,
         SortKey.TYPE: e.type,
         SortKey.LEVEL: rank,
     }[sort]
-    order = [key.desc() if descending else key.asc(), e.ref]
+    order = [key.desc() if descending else key.asc()]
+    if sort is not SortKey.NAME:
+        order.append(e.ref)
     query = (
-        select(EntityRecord, c.level, c.next_level)
-        .select_from(joined)
+        select(EntityRecord, level, next_level)
         .where(*conditions)
         .order_by(*order)
         .limit(limit)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,11 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from api import create_app
 from scorecard.service.service import Service
 from scorecard.workspace import DEMO_DIR, Workspace, bundled_tracks
+from tests.serving import ServedApp, free_port
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -65,15 +62,9 @@ class Server:
         raise AssertionError(f"run {run_id} did not finish within {timeout} s")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def free_port() -> int:
-    return _free_port()
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> int:
+    return free_port()
 
 
 def make_workspace(root: Path, database: str) -> Workspace:
@@ -112,32 +103,16 @@ def start_server() -> type[RunningServer]:
 
 
 class RunningServer:
-    """uvicorn in a thread with the service, stopped (gracefully) on exit."""
+    """A served app over `workspace` as a context manager yielding a `Server`."""
 
     def __init__(self, workspace: Workspace, root: Path, *, schedule: bool = False) -> None:
-        self.service = Service.create(workspace, schedule=schedule)
-        port = _free_port()
-        config = uvicorn.Config(
-            create_app(self.service), host="127.0.0.1", port=port, log_level="warning"
-        )
-        self.uvicorn = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.uvicorn.run, daemon=True)
-        self.running = Server(f"http://127.0.0.1:{port}", self.service, root)
+        self.served = ServedApp(workspace, schedule=schedule)
+        self.service = self.served.service
+        self.running = Server(self.served.url, self.service, root)
 
     def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.uvicorn.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        # An empty store gets a first run at start; tests begin once it has finished.
-        while self.service.runs.running():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the first run did not finish")
-            time.sleep(0.02)
+        self.served.start(timeout=20)
         return self.running
 
     def __exit__(self, *exc: object) -> None:
-        self.uvicorn.should_exit = True
-        self.thread.join(30)
+        self.served.stop()

@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
+from tests.serving import free_port
 
 HARNESS = Path(__file__).resolve().parent
 NATIVE_MODULE = HARNESS / "node_modules/better-sqlite3/build/Release/better_sqlite3.node"
@@ -63,12 +64,6 @@ def _install() -> None:
         done = subprocess.run(command, cwd=HARNESS, capture_output=True, text=True, timeout=900)
         if done.returncode != 0:
             pytest.fail(f"`{' '.join(command)}` in {HARNESS} failed:\n{done.stderr[-3000:]}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_catalog(folder: Path) -> int:
@@ -177,7 +172,7 @@ def backstage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backstage]:
     _install()
     catalog_dir = tmp_path_factory.mktemp("backstage-catalog")
     generated = write_catalog(catalog_dir)
-    port = _free_port()
+    port = free_port()
     token = secrets.token_urlsafe(24)
     url = f"http://127.0.0.1:{port}"
     log = (tmp_path_factory.mktemp("backstage-log") / "backend.log").open("w+")

@@ -23,9 +23,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +31,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
-from api import create_app
 from scorecard.service.service import Service
 from scorecard.workspace import DEMO_DIR, Workspace, bundled_tracks
+from tests.serving import ServedApp
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Request
@@ -271,12 +267,6 @@ class Site:
         return self.service.runs.trigger(trigger="api", wait=True, **kwargs).run_id
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def make_workspace(root: Path) -> Workspace:
     """A copy of the demo workspace in `root`, with its database there too."""
     shutil.copytree(DEMO_DIR / "catalog", root / "catalog")
@@ -292,36 +282,6 @@ def make_workspace(root: Path) -> Workspace:
     )
 
 
-class _Server:
-    """uvicorn in a thread with the service (no schedules), stopped gracefully."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.service = Service.create(workspace, schedule=False)
-        self.port = _free_port()
-        config = uvicorn.Config(
-            create_app(self.service), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.uvicorn = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.uvicorn.run, daemon=True, name="pages-site")
-
-    def start(self, timeout: float = 30) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.uvicorn.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        # An empty store gets a first run at start; the site is ready once it has finished.
-        while self.service.runs.running():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the first run did not finish")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.uvicorn.should_exit = True
-        self.thread.join(30)
-
-
 def _level(service: Service, entity: str, track: str) -> str | None:
     record = service.store.certification(entity, track)
     return None if record is None else record.level
@@ -331,7 +291,7 @@ def _level(service: Service, entity: str, track: str) -> str | None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A server over the demo workspace with two runs: checkout-web's runbook came between."""
     root = tmp_path_factory.mktemp("site")
-    server = _Server(make_workspace(root))
+    server = ServedApp(make_workspace(root))
     server.start()
     try:
         service = server.service
@@ -352,7 +312,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             f"{len(history)} history rows"
         )
         yield Site(
-            url=f"http://127.0.0.1:{server.port}",
+            url=server.url,
             token=TOKEN,
             service=service,
             workspace_dir=root,

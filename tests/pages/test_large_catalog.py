@@ -11,7 +11,8 @@ import yaml
 from playwright.sync_api import Page, expect
 
 from scorecard.workspace import Workspace
-from tests.pages.conftest import TOKEN, _Server
+from tests.pages.conftest import TOKEN
+from tests.serving import ServedApp
 
 ENTITIES = 10_000
 OWNERS = 40
@@ -79,10 +80,10 @@ def large_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         api_token=TOKEN,
         reload_interval=0,
     )
-    server = _Server(workspace)
+    server = ServedApp(workspace)
     server.start(timeout=180)
     try:
-        yield f"http://127.0.0.1:{server.port}"
+        yield server.url
     finally:
         server.stop()
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.pages.conftest import TOKEN, _Server, make_workspace
+from tests.pages.conftest import TOKEN, make_workspace
+from tests.serving import ServedApp
 
 ENTITY = "/catalog/component/default/checkout-web"
 
@@ -17,10 +18,10 @@ ENTITY = "/catalog/component/default/checkout-web"
 def private_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server whose reads need the token (`public_reads: false`)."""
     workspace = make_workspace(tmp_path_factory.mktemp("private"))
-    server = _Server(dataclasses.replace(workspace, public_reads=False))
+    server = ServedApp(dataclasses.replace(workspace, public_reads=False))
     server.start()
     try:
-        yield f"http://127.0.0.1:{server.port}"
+        yield server.url
     finally:
         server.stop()
 

@@ -22,6 +22,7 @@ from scorecard.results import Outcome
 from scorecard.runner import evaluate
 from scorecard.sources.git import GitCache, GitLocation, parse_location
 from scorecard.tracks import Track, load_track
+from tests.serving import free_port
 
 TRACK = """\
 apiVersion: scorecard/v1
@@ -72,12 +73,6 @@ def _entity(name: str, location: str) -> Entity:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def track(tmp_path: Path, registry: CheckRegistry) -> Track:
     path = tmp_path / "repos.yaml"
@@ -96,7 +91,7 @@ def origins(tmp_path: Path) -> Path:
 @pytest.fixture
 def daemon(origins: Path) -> Iterator[str]:
     """`git daemon` serving the origins on loopback; yields the base URL."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             "git",
@@ -387,7 +382,7 @@ def test_one_fetch_per_repository_per_run_then_reuse_and_refresh(
 
 
 def test_an_unreachable_remote_is_unknown_with_the_reason(tmp_path: Path, track: Track) -> None:
-    port = _free_port()  # nothing listens on it
+    port = free_port()  # nothing listens on it
     token = "fake-token-0123456789abcdef"
     entities = [
         _entity("down", f"url:http://127.0.0.1:{port}/org/repo.git"),
@@ -408,7 +403,7 @@ def test_an_unreachable_remote_is_unknown_with_the_reason(tmp_path: Path, track:
 
 def test_credentials_never_appear_in_messages(tmp_path: Path) -> None:
     token = "s3cret-token-value-abcdef"
-    port = _free_port()
+    port = free_port()
     cache = GitCache(tmp_path / "cache", timeout=20, token=token)
     spec = (f"http://user:{token}@127.0.0.1:{port}/x.git", None)
     (reason,) = cache.fetch_all([spec]).values()

@@ -7,25 +7,27 @@ counted in the database) and renders one template; nothing ships the whole catal
 from __future__ import annotations
 
 import math
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import ServiceDep
 from api.pages import present
 from api.pages.memo import PageMemo
 from api.pages.signin import (
-    COOKIE,
+    end_session,
     is_writer,
     read_form,
     require_reader,
     safe_next,
     same_origin,
+    start_session,
+    token_matches,
 )
 from api.pages.templating import entity_path, render
 from api.routes.entities import build_scorecard
@@ -416,36 +418,33 @@ def signin_form(request: Request, service: ServiceDep, next: str | None = None) 
 async def signin(request: Request, service: ServiceDep) -> Response:
     form = await read_form(request)
     target = safe_next(form.get("next"))
-    expected = service.workspace.api_token
-    token = form.get("token", "").strip()
-    accepted = (
-        expected is not None
-        and same_origin(request)
-        and secrets.compare_digest(token.encode(), expected.encode())
-    )
-    if not accepted:
+    if not (same_origin(request) and token_matches(service, form.get("token", "").strip())):
         return render(
             request,
             "signin.html",
             next=target,
-            writes_enabled=expected is not None,
+            writes_enabled=service.workspace.api_token is not None,
             failed=True,
             status_code=403,
         )
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=30 * 86400,
-    )
+    # Off the event loop: on SQLite the write may wait for a run's transaction.
+    await run_in_threadpool(start_session, request, service, response)
     return response
 
 
-@router.post("/signout")
-async def signout(request: Request) -> Response:
+@router.post("/signout", response_class=HTMLResponse)
+async def signout(request: Request, service: ServiceDep) -> Response:
+    if not same_origin(request):
+        # Another site may not sign a visitor out: the session stays as it was.
+        return render(
+            request,
+            "not_found.html",
+            heading="Forbidden",
+            what="Signing out works from this server's own pages only; nothing was changed.",
+            hint="",
+            status_code=403,
+        )
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
+    await run_in_threadpool(end_session, request, service, response)
     return response

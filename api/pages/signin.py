@@ -1,21 +1,28 @@
-"""Signing in to the pages: the server's API token, kept in a cookie.
+"""Signing in to the pages: the server's API token, sent once, opens a session.
 
 The token that writes through the API also lets a person re-run an entity from its
-page (and read the pages when `public_reads` is off). It is sent once through a form
-and kept in an HttpOnly, SameSite=Strict cookie: scripts cannot read it and other sites
-cannot post with it, which is what stands in for a CSRF token on the page forms.
+page (and read the pages when `public_reads` is off). It is sent once through a form;
+the server answers with a session (`scorecard.store.sessions`) whose random id is kept
+in an HttpOnly, SameSite=Strict cookie: scripts cannot read it and other sites cannot
+post with it, which is what stands in for a CSRF token on the page forms, together with
+the `Origin` check of every page post. The token itself is never in a cookie.
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from scorecard.service.service import Service
+from scorecard.store import sessions
 
-COOKIE = "scorecard_token"
+COOKIE = "scorecard_session"
+# How long a sign-in lasts: a working day, so that a forgotten browser does not stay
+# signed in for long.
+SESSION_LIFETIME = timedelta(hours=12)
 MAX_FORM_BYTES = 16_384
 
 
@@ -27,12 +34,65 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
-def is_writer(request: Request, service: Service) -> bool:
+def token_matches(service: Service, token: str) -> bool:
+    """Whether `token` is the server's API token (compared in constant time)."""
     expected = service.workspace.api_token
-    given = request.cookies.get(COOKIE)
-    if not expected or not given:
+    return expected is not None and secrets.compare_digest(token.encode(), expected.encode())
+
+
+def is_writer(request: Request, service: Service) -> bool:
+    """Whether the visitor holds a live session; read once per request (a page asks
+    again when it renders)."""
+    known: bool | None = getattr(request.state, "writer", None)
+    if known is None:
+        known = request.state.writer = _has_session(request, service)
+    return known
+
+
+def _has_session(request: Request, service: Service) -> bool:
+    token = service.workspace.api_token
+    session_id = request.cookies.get(COOKIE)
+    if not token or not session_id:
         return False
-    return secrets.compare_digest(given.encode(), expected.encode())
+    fingerprint = sessions.token_fingerprint(token)
+    return sessions.lookup(service.store.engine, session_id, fingerprint, datetime.now(UTC))
+
+
+def start_session(request: Request, service: Service, response: Response) -> None:
+    """Sign the visitor in (the caller checked the token): a new session in the cookie.
+
+    Stale sessions go first, expired or of another token, so the table stays the size of
+    the sessions in use; so does the one this browser held before, if any.
+    """
+    token = service.workspace.api_token
+    assert token is not None, "start_session without an API token"
+    fingerprint = sessions.token_fingerprint(token)
+    engine = service.store.engine
+    now = datetime.now(UTC)
+    sessions.prune(engine, fingerprint, now)
+    previous = request.cookies.get(COOKIE)
+    if previous:
+        sessions.revoke(engine, previous)
+    session_id = sessions.create(engine, fingerprint, now, SESSION_LIFETIME)
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+    )
+
+
+def end_session(request: Request, service: Service, response: Response) -> None:
+    """Sign the visitor out: the session is deleted, so its id opens nothing even if a
+    copy of the cookie is replayed; the cookie is cleared."""
+    session_id = request.cookies.get(COOKIE)
+    if session_id:
+        sessions.revoke(service.store.engine, session_id)
+    response.delete_cookie(
+        COOKIE, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
 
 
 def require_reader(request: Request, service: Service) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from scorecard.service.config import LiveConfig, LoadedConfig
 from scorecard.service.runs import RunCoordinator
 from scorecard.service.scheduler import TrackScheduler
-from scorecard.store import Store
+from scorecard.store import Store, sessions
 from scorecard.workspace import Workspace
 
 log = logging.getLogger("scorecard.service")
@@ -53,6 +54,11 @@ class Service:
         abandoned = self.store.abandon_running()
         if abandoned:
             log.warning("marked %d runs of a previous process as abandoned", abandoned)
+        # Sign-in sessions of another API token than this one (all, without a token) are
+        # deleted, so that going back to an old token does not bring its sessions back.
+        token = self.workspace.api_token
+        fingerprint = sessions.token_fingerprint(token) if token else None
+        sessions.prune(self.store.engine, fingerprint, datetime.now(UTC))
         # The first run is claimed before the scheduler starts, so a missed scheduled fire
         # cannot take a track first and make it conflict.
         if evaluate_if_empty and self.store.is_empty():

@@ -6,9 +6,11 @@ cheaply; an unknown entity or track still gets a valid badge saying so, with a 4
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,29 +30,56 @@ class BadgeCache:
     An entry is valid while no run has finished and the configuration has not been
     reloaded in this process since it was made; `ttl` bounds it too, for runs made by
     another process (`scorecard run` on the same database).
+
+    A badge is looked up once at a time (single flight): requests for a badge already
+    being looked up wait for that lookup, and one past its `ttl` is served as it is while
+    one request looks it up anew, as the pages' memo does (api/pages/memo.py says why).
+    Badge handlers are async and all of this runs on the event loop, so the flights are
+    tasks and need no lock; a lookup that raises reaches all its waiters and is not kept.
     """
 
     def __init__(self, ttl: float = 60.0, size: int = 100_000) -> None:
         self.ttl = ttl
         self.size = size
         self._entries: dict[Hashable, tuple[float, Badge, int]] = {}
+        self._flights: dict[Hashable, asyncio.Future[tuple[Badge, int]]] = {}
         self._state: Hashable = None
 
-    def get(self, state: Hashable, key: Hashable) -> tuple[Badge, int] | None:
+    async def get(
+        self,
+        state: Hashable,
+        key: Hashable,
+        look_up: Callable[[], Awaitable[tuple[Badge, int]]],
+    ) -> tuple[Badge, int]:
         if state != self._state:
             self._entries.clear()
+            self._flights.clear()  # lookups begun before the change are not kept
             self._state = state
-            return None
         entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self.ttl:
-            return None
-        return entry[1], entry[2]
+        if entry is not None and time.monotonic() - entry[0] <= self.ttl:
+            return entry[1], entry[2]
+        flight = self._flights.get(key)
+        if flight is None:
+            # A task of its own: a client that hangs up cancels its wait, not the lookup
+            # the others wait for.
+            flight = self._flights[key] = asyncio.ensure_future(look_up())
+            flight.add_done_callback(partial(self._landed, key, time.monotonic()))
+        elif entry is not None:
+            return entry[1], entry[2]  # stale, while another request looks it up
+        return await asyncio.shield(flight)
 
-    def put(self, state: Hashable, key: Hashable, badge: Badge, status: int) -> None:
-        if state != self._state or len(self._entries) >= self.size:
+    def _landed(
+        self, key: Hashable, started: float, flight: asyncio.Future[tuple[Badge, int]]
+    ) -> None:
+        if self._flights.get(key) is not flight:
+            return  # a run finished meanwhile
+        del self._flights[key]
+        if flight.cancelled() or flight.exception() is not None:
+            return
+        if len(self._entries) >= self.size:
             self._entries.clear()
-            self._state = state
-        self._entries[key] = (time.monotonic(), badge, status)
+        badge, status = flight.result()
+        self._entries[key] = (started, badge, status)
 
 
 async def _cached_badge(request: Request) -> tuple[Badge, int]:
@@ -63,13 +92,10 @@ async def _cached_badge(request: Request) -> tuple[Badge, int]:
     cache: BadgeCache = request.app.state.badges
     state = (service.runs.completed, service.config.current.loaded_at)
     key = (kind.lower(), namespace.lower(), name, track)
-    hit = cache.get(state, key)
-    if hit is not None:
-        return hit
     # The store is synchronous: look it up off the event loop.
-    badge, status = await run_in_threadpool(_badge, service, kind, namespace, name, track)
-    cache.put(state, key, badge, status)
-    return badge, status
+    return await cache.get(
+        state, key, partial(run_in_threadpool, _badge, service, kind, namespace, name, track)
+    )
 
 
 def _badge(

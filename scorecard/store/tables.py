@@ -217,3 +217,18 @@ class SessionRecord(StoreModel, table=True):
     token_fingerprint: str
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SessionRecord(StoreModel, table=True):
+    """A person signed in to the pages. The cookie holds a random id and this row only its
+    SHA-256, so a copy of the database signs nobody in. No last-seen time: a page view
+    reads its session by primary key and writes nothing."""
+
+    __tablename__ = "session"
+
+    id_hash: str = Field(primary_key=True)
+    # A fingerprint of the API token the session was made with, never the token: once the
+    # server's token changes, sessions made with the old one are refused.
+    token_fingerprint: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

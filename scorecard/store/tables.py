@@ -14,10 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from scorecard.results import Outcome
 
-# The hand-kept schema version of the releases before migrations, frozen at 3 since the
-# revision in `alembic_version` took over: a scorecard of those releases refuses any
-# version above its own 2, so it refuses a database that migrations have changed.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2  # 2: entity.gone_run
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -46,7 +43,7 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     FINISHED = "finished"
     FAILED = "failed"
-    # Still `running` with a stale `heartbeat_at`: its process died mid-run.
+    # Still `running` when a new process opened the store: its process died mid-run.
     ABANDONED = "abandoned"
 
 
@@ -95,9 +92,6 @@ class RunRecord(StoreModel, table=True):
     changed: int = 0  # results that changed, i.e. result history rows written
     problems: list[str] = Field(default_factory=list, sa_type=_JSON)
     failure: str | None = None  # why the run failed
-    # Written every few seconds while the run goes on (`store.heartbeat`); a `running`
-    # run whose mark is stale is abandoned by the next process that opens the store.
-    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class EntityRecord(StoreModel, table=True):
@@ -202,21 +196,6 @@ class CertificationChange(StoreModel, table=True):
     previous_level: str | None = None
     run_id: int = Field(foreign_key="run.id")
     at: datetime = Field(sa_type=UTCDateTime)
-
-
-class SessionRecord(StoreModel, table=True):
-    """A person signed in to the pages. The cookie holds a random id and this row only its
-    SHA-256, so a copy of the database signs nobody in. No last-seen time: a page view
-    reads its session by primary key and writes nothing."""
-
-    __tablename__ = "session"
-
-    id_hash: str = Field(primary_key=True)
-    # A fingerprint of the API token the session was made with, never the token: once the
-    # server's token changes, sessions made with the old one are refused.
-    token_fingerprint: str
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class SessionRecord(StoreModel, table=True):

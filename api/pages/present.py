@@ -4,7 +4,7 @@ chart. Pure functions of their arguments, registered as Jinja filters and global
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -22,6 +22,40 @@ OUTCOME_MARKS: dict[str | None, tuple[str, str]] = {
     Outcome.ERROR: ("⚠", "error"),
     None: ("…", "not evaluated"),
 }
+
+# A check that gave no answer: it crashed or timed out (error), or what it reads could not
+# be read (unknown). It holds a level back as a failure does but says nothing about the
+# entity, so the pages count it apart, call it "could not be checked" with the reason from
+# its result, and never suggest a fix: what the fix would add may well be there already.
+COULD_NOT_CHECK = frozenset({Outcome.ERROR, Outcome.UNKNOWN})
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """How many checks hold something back in one way: failing, could not be checked, or
+    not evaluated yet. `mark` is the outcome whose icon and colour show it."""
+
+    mark: str | None
+    words: str
+    count: int
+
+
+def holding_back(outcomes: Iterable[str | None]) -> list[HeldBack]:
+    """The outcomes of blocking checks, counted as failing, could not be checked and not
+    evaluated yet (in that order, the empty ones left out)."""
+    found = list(outcomes)
+    unchecked = [o for o in found if o in COULD_NOT_CHECK]
+    groups = [
+        HeldBack(Outcome.FAIL, "fail", found.count(Outcome.FAIL)),
+        HeldBack(
+            Outcome.ERROR if Outcome.ERROR in unchecked else Outcome.UNKNOWN,
+            "could not be checked",
+            len(unchecked),
+        ),
+        HeldBack(None, "not evaluated yet", found.count(None)),
+    ]
+    return [group for group in groups if group.count]
+
 
 # Colours for the usual level names; any other level gets one by its rank on the ladder.
 _NAMED_LEVELS = {"bronze": "#b0703c", "silver": "#8a949e", "gold": "#c9a227", "platinum": "#5b8fa8"}

@@ -35,7 +35,7 @@ from scorecard.entity import parse_ref
 from scorecard.results import Outcome
 from scorecard.service.runs import RunConflict
 from scorecard.store import CheckRollup, EntityRecord
-from scorecard.store.browse import SortKey, TrackEntityFilter
+from scorecard.store.browse import Blocker, SortKey, TrackEntityFilter
 from scorecard.store.queries import NO_LEVEL
 from scorecard.tracks import Track
 
@@ -111,6 +111,7 @@ def overview(request: Request, service: ServiceDep) -> Response:
     rollups = {r.track_id: r for r in all_rollups}
     rows = []
     failing: list[tuple[Track, CheckRollup]] = []
+    unchecked: list[tuple[Track, CheckRollup]] = []
     passed = applicable = 0
     for track in tracks:
         rollup = rollups.get(track.id)
@@ -123,7 +124,10 @@ def overview(request: Request, service: ServiceDep) -> Response:
             applicable += check.total - check.counts[Outcome.NOT_APPLICABLE]
             if check.counts[Outcome.FAIL]:
                 failing.append((track, check))
+            if _unchecked(check):
+                unchecked.append((track, check))
     failing.sort(key=lambda pair: (-pair[1].counts[Outcome.FAIL], pair[0].id, pair[1].check_id))
+    unchecked.sort(key=lambda pair: (-_unchecked(pair[1]), pair[0].id, pair[1].check_id))
     titles = {(t.id, c.id): c.title for t in tracks for c in t.checks}
     return render(
         request,
@@ -131,22 +135,38 @@ def overview(request: Request, service: ServiceDep) -> Response:
         tracks=rows,
         pass_rate=passed / applicable if applicable else None,
         results=applicable,
+        unchecked_results=sum(_unchecked(check) for _, check in unchecked),
         failing=[
             {"track": t, "check": c, "title": titles.get((t.id, c.check_id), c.check_id)}
             for t, c in failing[:10]
         ],
+        unchecked=[
+            {"track": t, "check": c, "title": titles.get((t.id, c.check_id), c.check_id)}
+            for t, c in unchecked[:10]
+        ],
         last_run=service.store.latest_run(),
-        entities=service.store.find_entities(
-            kind=None,
-            owner=None,
-            track=None,
-            level=None,
-            outcome=None,
-            query=None,
-            limit=1,
-            offset=0,
-        ).total,
+        # Counting the catalog is a roll-up like the others: at 100,000 entities it costs
+        # more than the rest of the page, and it changes only when a run finishes.
+        entities=_memo(request).get(service, "entities", lambda: _count_entities(service)),
     )
+
+
+def _unchecked(check: CheckRollup) -> int:
+    """How many of a check's results could not be checked (error or unknown)."""
+    return sum(check.counts[outcome] for outcome in present.COULD_NOT_CHECK)
+
+
+def _count_entities(service: ServiceDep) -> int:
+    return service.store.find_entities(
+        kind=None,
+        owner=None,
+        track=None,
+        level=None,
+        outcome=None,
+        query=None,
+        limit=1,
+        offset=0,
+    ).total
 
 
 def _level_bar(track: Track, levels: dict[str | None, int]) -> list[dict[str, Any]]:
@@ -268,6 +288,7 @@ def entity_page(
                 "track": track,
                 "chart": present.history_chart(track, history[track.id][-200:], now),
                 "badge": track_card.badge,
+                "holding": present.holding_back(c.outcome for c in track_card.blocking),
                 "markdown": f"[![{track.title}]({badge})]({page_url})",
                 "html": f'<a href="{page_url}"><img alt="{track.title}" src="{badge}"></a>',
             }
@@ -345,49 +366,56 @@ def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber
             {"track": tracks[r.track_id], "bar": _level_bar(tracks[r.track_id], r.levels)}
             for r in rollups
         ],
-        moves=_moves(service, owner, tracks),
+        **_moves(service.store.owner_blockers(owner), tracks),
     )
 
 
-def _moves(service: ServiceDep, owner: str, tracks: dict[str, Track]) -> list[dict[str, Any]]:
-    """The fixes that would move the most of an owner's entities up a level.
+def _moves(blockers: list[Blocker], tracks: dict[str, Track]) -> dict[str, list[dict[str, Any]]]:
+    """The fixes that would move the most of an owner's entities up a level (`moves`), and
+    the checks that could not be checked for some of them (`unchecked`).
 
     A check that is the *only* thing between an entity and its next level moves that
     entity up when fixed; one of several blockers moves it nowhere on its own. So checks
-    rank by the entities they alone hold back, then by all those they hold back.
+    rank by the entities they alone hold back, then by all those they hold back. Only a
+    failure has a fix: a check that could not be checked is listed apart, with the reason
+    its results give, since what its fix would add may be there already.
     """
-    blockers = service.store.owner_blockers(owner)
-    per_pair: dict[tuple[str, str], list[str]] = defaultdict(list)
+    per_pair: dict[tuple[str, str], int] = defaultdict(int)
     for blocker in blockers:
-        per_pair[blocker.entity_ref, blocker.track_id].append(blocker.check_id)
+        per_pair[blocker.entity_ref, blocker.track_id] += 1
     alone: dict[tuple[str, str], int] = defaultdict(int)
     among: dict[tuple[str, str], int] = defaultdict(int)
+    reasons: dict[tuple[str, str], list[Blocker]] = defaultdict(list)
     level_of: dict[tuple[str, str], str] = {}
     for blocker in blockers:
         key = (blocker.track_id, blocker.check_id)
-        among[key] += 1
         level_of[key] = blocker.next_level
-        if len(per_pair[blocker.entity_ref, blocker.track_id]) == 1:
-            alone[key] += 1
-    moves = []
-    for (track_id, check_id), count in among.items():
-        track = tracks.get(track_id)
-        if track is None:
+        if blocker.outcome in present.COULD_NOT_CHECK:
+            reasons[key].append(blocker)
             continue
-        configured = next((c for c in track.checks if c.id == check_id), None)
-        moves.append(
-            {
-                "track": track,
-                "check_id": check_id,
-                "title": configured.title if configured else check_id,
-                "remediation": configured.remediation if configured else None,
-                "level": level_of[track_id, check_id],
-                "alone": alone[track_id, check_id],
-                "among": count,
-            }
-        )
+        among[key] += 1
+        if per_pair[blocker.entity_ref, blocker.track_id] == 1:
+            alone[key] += 1
+
+    def row(key: tuple[str, str], **counts: Any) -> dict[str, Any] | None:
+        track = tracks.get(key[0])
+        if track is None:
+            return None  # a track removed from the configuration
+        configured = next((c for c in track.checks if c.id == key[1]), None)
+        return {
+            "track": track,
+            "check_id": key[1],
+            "title": configured.title if configured else key[1],
+            "remediation": configured.remediation if configured else None,
+            "level": level_of[key],
+            **counts,
+        }
+
+    moves = [m for k, n in among.items() if (m := row(k, alone=alone[k], among=n))]
     moves.sort(key=lambda m: (-m["alone"], -m["among"], m["track"].id, m["check_id"]))
-    return moves[:10]
+    unchecked = [u for k, found in reasons.items() if (u := row(k, results=found))]
+    unchecked.sort(key=lambda u: (-len(u["results"]), u["track"].id, u["check_id"]))
+    return {"moves": moves[:10], "unchecked": unchecked[:10]}
 
 
 # --- runs -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from scorecard.results import NON_BLOCKING
+from scorecard.results import NON_BLOCKING, Outcome
 from scorecard.store.queries import NO_LEVEL, Page
 from scorecard.store.tables import CertificationRecord, EntityRecord, ResultRecord
 
@@ -73,12 +73,15 @@ class TrackEntity:
 
 @dataclass(frozen=True, slots=True)
 class Blocker:
-    """A required check failing at the next level of one entity on one track."""
+    """A required check that does not pass at the next level of one entity on one track:
+    it fails, or it could not be checked (`error`, `unknown`; `message` says why)."""
 
     entity_ref: str
     track_id: str
     next_level: str
     check_id: str
+    outcome: Outcome
+    message: str
 
 
 def track_entities(
@@ -156,14 +159,15 @@ def track_menus(session: Session, track_id: str) -> dict[str, list[str]]:
 
 
 def owner_blockers(session: Session, owner: str) -> list[Blocker]:
-    """Every required check that fails at the next level of one of the owner's entities.
+    """Every required check that blocks the next level of one of the owner's entities,
+    with its outcome: failing and could-not-be-checked are not the same news.
 
     An entity certified at a level has passed every required check up to it, so what
     stands between it and the next level is exactly the next level's blocking results.
     """
     e, c, r = _entity.c, _certification.c, _result.c
     query = (
-        select(r.entity_ref, r.track_id, c.next_level, r.check_id)
+        select(r.entity_ref, r.track_id, c.next_level, r.check_id, r.outcome, r.message)
         .join_from(
             _result,
             _certification,
@@ -179,4 +183,7 @@ def owner_blockers(session: Session, owner: str) -> list[Blocker]:
         )
         .order_by(r.track_id, r.entity_ref, r.check_id)
     )
-    return [Blocker(*row) for row in session.execute(query)]
+    return [
+        Blocker(ref, track, level, check, Outcome(outcome), message)
+        for ref, track, level, check, outcome, message in session.execute(query)
+    ]

@@ -10,6 +10,7 @@ import re
 import time
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 TRACK = "production-readiness"
@@ -137,7 +138,9 @@ def test_the_entity_page_shows_levels_what_fails_and_how_to_fix_it(site, page: P
                 if check["outcome"] in ("fail", "error", "unknown"):
                     row = section.locator("tr", has=page.get_by_text(check["id"], exact=True))
                     expect(row).to_contain_text(check["message"])
-                    if check["remediation"]:
+                    if check["outcome"] != "fail":
+                        expect(row).to_contain_text("Could not be checked")
+                    elif check["remediation"]:
                         first_line = check["remediation"].split("\n")[0].strip()
                         expect(row).to_contain_text(first_line)
 
@@ -272,3 +275,134 @@ def test_a_signed_in_writer_re_runs_an_entity_from_its_page(
     page.get_by_role("button", name="Sign out").click()
     page.goto(f"{site.url}{entity_path(change.entity)}")
     expect(page.get_by_role("button", name="Re-run now")).to_have_count(0)
+
+
+# --- checks that could not give an answer ----------------------------------------------
+# In the demo, fraud-scoring's slo.yaml is not valid YAML, so slo_defined crashes (error),
+# and ledger's repository lives on a host the demo does not configure, so every repository
+# check on it is unknown. Neither is a failure, and no fix is offered for either.
+
+UNCHECKED = ("error", "unknown")
+
+
+def _scorecard(site: Any, ref: str) -> dict[str, Any]:
+    return api(site, f"/entities/{entity_path(ref).removeprefix('/catalog/')}")
+
+
+def _first_line(text: str) -> str:
+    return text.split("\n")[0].strip()
+
+
+@pytest.mark.parametrize(
+    ("ref", "track", "outcome"),
+    [
+        ("component:default/fraud-scoring", TRACK, "error"),
+        ("component:default/ledger", TRACK, "unknown"),
+        ("component:default/ledger", "security-hygiene", "unknown"),
+    ],
+)
+def test_a_check_that_could_not_give_an_answer_is_not_called_a_failure(
+    site, page: Page, screenshot, ref: str, track: str, outcome: str
+):
+    card = next(t for t in _scorecard(site, ref)["tracks"] if t["track"] == track)
+    blocking = card["blocking"]
+    # What the demo is known for: every check in the way gave no answer.
+    assert blocking and {c["outcome"] for c in blocking} == {outcome}, blocking
+    page.goto(f"{site.url}{entity_path(ref)}")
+
+    # The summary counts them as could not be checked, not as failing.
+    summary = page.locator(
+        "table.summary-table tr", has=page.get_by_role("link", name=card["title"])
+    )
+    held = summary.locator("td").nth(2)
+    count, icon = len(blocking), "⚠" if outcome == "error" else "?"
+    checks = "1 check" if count == 1 else f"{count} checks"
+    expect(held).to_have_text(f"{icon} could not be checked {checks}")
+    expect(held).not_to_contain_text("fail")
+
+    # "To reach <level>" gives each one's reason, and no fix.
+    section = page.locator(f"#track-{track}")
+    to_reach = section.locator(".blocking")
+    expect(to_reach.get_by_role("heading")).to_have_text(f"To reach {card['next_level']}")
+    items = to_reach.locator("li")
+    expect(items).to_have_count(count)
+    for index, check in enumerate(blocking):
+        item = items.nth(index)
+        expect(item).to_contain_text(
+            f"{outcome} {check['title']}: could not be checked: {check['message']}"
+        )
+        expect(item).not_to_contain_text(_first_line(check["remediation"]))
+        # Nor does the level's table tell the team to add what may be there already.
+        row = section.locator("tr", has=page.get_by_text(check["id"], exact=True))
+        expect(row.locator("td.remedy")).to_have_text("Could not be checked: the result says why.")
+    screenshot(page, f"could-not-be-checked-{ref.split('/')[-1]}-{track}")
+
+
+def test_the_owner_page_keeps_what_could_not_be_checked_apart_from_the_fixes(
+    site, page: Page, screenshot
+):
+    ref = "component:default/ledger"
+    owner = _scorecard(site, ref)["entity"]["owner"]
+    failing: dict[str, int] = {}
+    unchecked: dict[str, list[tuple[str, str]]] = {}
+    for entity in api(site, f"/entities?owner={owner}&limit=100")["items"]:
+        for track in _scorecard(site, entity["ref"])["tracks"]:
+            for check in track["blocking"]:
+                if check["outcome"] == "fail":
+                    failing[check["id"]] = failing.get(check["id"], 0) + 1
+                elif check["outcome"] in UNCHECKED:
+                    unchecked.setdefault(check["id"], []).append((entity["ref"], check["message"]))
+    assert "has_readme" in unchecked, unchecked  # the premise: ledger's README is unknown
+
+    page.goto(f"{site.url}/owners/{owner}")
+    moves = page.locator("section", has_text="What would move the most entities up a level")
+    rows = moves.locator("tbody tr")
+    expect(rows).to_have_count(min(len(failing), 10))
+    for check_id, count in failing.items():
+        row = rows.filter(has=page.get_by_text(check_id, exact=True))
+        expect(row.locator("td.num").nth(1)).to_have_text(str(count))
+    # A check that only could not be checked offers no fix among the moves.
+    for check_id in unchecked.keys() - failing.keys():
+        expect(moves.get_by_text(check_id, exact=True)).to_have_count(0)
+
+    section = page.locator(
+        "section", has=page.get_by_role("heading", name="What could not be checked")
+    )
+    for check_id, results in unchecked.items():
+        row = section.locator("tbody tr", has=page.get_by_text(check_id, exact=True))
+        expect(row.locator("td.num")).to_have_text(str(len(results)))
+        for entity_ref, message in results[:3]:
+            expect(row).to_contain_text(f"{entity_ref}: could not be checked: {message}")
+    expect(section).not_to_contain_text("Add a README.md")
+    screenshot(page, "owner-could-not-be-checked")
+
+
+def test_the_overview_and_the_track_page_count_could_not_be_checked_apart(site, page: Page):
+    rollups = {t["id"]: api(site, f"/tracks/{t['id']}/rollup") for t in api(site, "/tracks")}
+    counts = {(track, c["check"]): c["counts"] for track, r in rollups.items() for c in r["checks"]}
+    total = sum(sum(n[o] for o in UNCHECKED) for n in counts.values())
+    assert total, "the demo has checks that could not be checked"
+
+    page.goto(f"{site.url}/")
+    expect(page.locator(".stat").nth(1).locator(".label")).to_contain_text(
+        f"{total:,} could not be checked"
+    )
+    section = page.locator(
+        "section", has=page.get_by_role("heading", name="Checks that could not be checked")
+    )
+    listed = [(t, c) for (t, c), n in counts.items() if any(n[o] for o in UNCHECKED)]
+    expect(section.locator("tbody tr")).to_have_count(min(len(listed), 10))
+
+    page.goto(f"{site.url}/tracks/{TRACK}")
+    for (track, check_id), n in counts.items():
+        if track != TRACK:
+            continue
+        row = page.locator(f"tr[id$='-{check_id}']")
+        cell = row.locator("td.num")
+        unchecked = n["error"] + n["unknown"]
+        if unchecked:
+            expect(cell).to_contain_text(f"could not be checked {unchecked}")
+        else:
+            expect(cell).not_to_contain_text("could not be checked")
+        if n["fail"]:
+            expect(cell).to_contain_text(f"✗ fail {n['fail']}")

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import errors, pages
+from api import errors, metrics, pages
 from api.deps import require_reader
 from api.routes import admin, badges, entities, registry, rollups, runs
 from scorecard.service.service import Service
@@ -49,4 +49,5 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     # The pages check readers themselves: a person who is not signed in is sent to the
     # sign-in form rather than answered 401.
     pages.install(app)
+    metrics.install(app, service)
     return app

@@ -44,6 +44,7 @@ class BadgeCache:
         self._entries: dict[Hashable, tuple[float, Badge, int]] = {}
         self._flights: dict[Hashable, asyncio.Future[tuple[Badge, int]]] = {}
         self._state: Hashable = None
+        self.hits = self.misses = 0  # answered from an entry; waited for a lookup (metrics)
 
     async def get(
         self,
@@ -57,6 +58,7 @@ class BadgeCache:
             self._state = state
         entry = self._entries.get(key)
         if entry is not None and time.monotonic() - entry[0] <= self.ttl:
+            self.hits += 1
             return entry[1], entry[2]
         flight = self._flights.get(key)
         if flight is None:
@@ -65,7 +67,9 @@ class BadgeCache:
             flight = self._flights[key] = asyncio.ensure_future(look_up())
             flight.add_done_callback(partial(self._landed, key, time.monotonic()))
         elif entry is not None:
+            self.hits += 1
             return entry[1], entry[2]  # stale, while another request looks it up
+        self.misses += 1
         return await asyncio.shield(flight)
 
     def _landed(

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scorecard.catalog import pushdown_filters, read_sources
+from scorecard.metrics import Metrics
 from scorecard.runner import complete_run
 from scorecard.service.config import LiveConfig, select_tracks
 from scorecard.sources.git import git_cache_from
@@ -49,9 +51,10 @@ class StartedRun:
 
 
 class RunCoordinator:
-    def __init__(self, config: LiveConfig, store: Store) -> None:
+    def __init__(self, config: LiveConfig, store: Store, metrics: Metrics | None = None) -> None:
         self.config = config
         self.store = store
+        self.metrics = Metrics() if metrics is None else metrics
         self._lock = threading.Lock()
         self._busy: dict[str, int] = {}  # track id -> the run evaluating it
         self._threads: dict[int, threading.Thread] = {}
@@ -100,6 +103,7 @@ class RunCoordinator:
 
     def _execute(self, run_id: int, tracks: list[Track], entity: str | None) -> None:
         workspace = self.config.workspace
+        started = time.monotonic()
         try:
             try:
                 listing = read_sources(
@@ -121,6 +125,7 @@ class RunCoordinator:
                 github=workspace.github,
                 catalog_complete=listing.shows_removals,
             )
+            self.metrics.run_finished(stored.report, time.monotonic() - started)
             log.info(
                 "run %d finished: %d results, %d changes",
                 run_id,
@@ -128,6 +133,7 @@ class RunCoordinator:
                 stored.stats.history_rows,
             )
         except Exception:
+            self.metrics.run_failed(time.monotonic() - started)
             log.exception("run %d failed", run_id)
         finally:
             with self._lock:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from scorecard.metrics import Metrics
 from scorecard.service.config import LiveConfig, LoadedConfig
 from scorecard.service.runs import RunCoordinator
 from scorecard.service.scheduler import TrackScheduler
@@ -22,6 +23,7 @@ class Service:
     config: LiveConfig
     runs: RunCoordinator
     scheduler: TrackScheduler | None
+    metrics: Metrics
 
     @classmethod
     def create(cls, workspace: Workspace, *, schedule: bool = True) -> Service:
@@ -38,7 +40,8 @@ class Service:
         except BaseException:
             store.close()
             raise
-        runs = RunCoordinator(config, store)
+        metrics = Metrics(store)
+        runs = RunCoordinator(config, store, metrics)
         scheduler = None
         if schedule:
             scheduler = TrackScheduler(
@@ -48,7 +51,7 @@ class Service:
                 poll_interval=workspace.reload_interval,
             )
             holder.append(scheduler)
-        return cls(workspace, store, config, runs, scheduler)
+        return cls(workspace, store, config, runs, scheduler, metrics)
 
     def start(self, *, evaluate_if_empty: bool = True) -> None:
         abandoned = self.store.abandon_running()

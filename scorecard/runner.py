@@ -165,25 +165,28 @@ def complete_run(
     catalog_complete: bool = False,
 ) -> StoredRun:
     """Evaluate and save as the started run `run_id`; a failure marks the run failed
-    and keeps every earlier result. `catalog_complete`: see `Store.save_run`."""
-    try:
-        report = evaluate(
-            entities,
-            tracks,
-            concurrency=concurrency,
-            timeout=timeout,
-            problems=problems,
-            progress=progress,
-            only=only,
-            git_cache=git_cache,
-            github=github,
-        )
-        with gc_paused():
-            stats = store.save_run(run_id, report, catalog_complete=catalog_complete)
-    except BaseException as error:
-        # The original error is the one to report; a store that cannot even record the
-        # failure (a database gone away) must not replace it.
-        with contextlib.suppress(Exception):
-            store.fail_run(run_id, f"{type(error).__name__}: {error}")
-        raise
-    return StoredRun(run_id, report, stats)
+    and keeps every earlier result. `catalog_complete`: see `Store.save_run`.
+
+    The run's liveness mark is kept fresh meanwhile (`Store.heartbeat`)."""
+    with store.heartbeat(run_id):
+        try:
+            report = evaluate(
+                entities,
+                tracks,
+                concurrency=concurrency,
+                timeout=timeout,
+                problems=problems,
+                progress=progress,
+                only=only,
+                git_cache=git_cache,
+                github=github,
+            )
+            with gc_paused():
+                stats = store.save_run(run_id, report, catalog_complete=catalog_complete)
+        except BaseException as error:
+            # The original error is the one to report; a store that cannot even record the
+            # failure (a database gone away) must not replace it.
+            with contextlib.suppress(Exception):
+                store.fail_run(run_id, f"{type(error).__name__}: {error}")
+            raise
+        return StoredRun(run_id, report, stats)

@@ -120,6 +120,19 @@ class GitHubConfig(BaseModel):
     )
 
 
+class DatabaseConfig(BaseModel):
+    """`database:` as a mapping, when more than its URL is set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(DEFAULT_DATABASE, description="A SQLAlchemy database URL.")
+    auto_upgrade: bool = Field(
+        True,
+        description="Upgrade the schema when `serve` or `run` opens an older database; "
+        "false: refuse it until `scorecard db upgrade` has run.",
+    )
+
+
 class WorkspaceFile(BaseModel):
     """The schema of `scorecard.yaml`."""
 
@@ -131,7 +144,9 @@ class WorkspaceFile(BaseModel):
     )
     tracks: Paths = Field(["tracks"], description="Track files or folders.")
     checks: Paths = Field([], description="Folders of the platform team's own check modules.")
-    database: str = Field(DEFAULT_DATABASE, description="A SQLAlchemy database URL.")
+    database: str | DatabaseConfig = Field(
+        DEFAULT_DATABASE, description="A SQLAlchemy database URL, or {url:, auto_upgrade:}."
+    )
     concurrency: int = Field(16, ge=1, le=1024, description="Entities evaluated at once.")
     check_timeout: float = Field(30.0, gt=0, description="Seconds before a check is an error.")
     api_token: str | None = Field(
@@ -165,6 +180,7 @@ class Workspace:
     source: str = DEMO_SOURCE
     repositories: RepositoriesConfig | None = None  # cache: an absolute folder
     github: GitHubConfig | None = None
+    auto_upgrade: bool = True  # database.auto_upgrade
 
     @property
     def is_demo(self) -> bool:
@@ -191,11 +207,14 @@ class Workspace:
         document = load_yaml(path)
         config: WorkspaceFile = document.validate(WorkspaceFile)
         base = path.parent
+        database = config.database
+        if isinstance(database, str):
+            database = DatabaseConfig(url=database)
         return cls(
             catalog=[_relative(base, p) if isinstance(p, str) else p for p in config.catalog],
             tracks=[Path(_relative(base, p)) for p in config.tracks],
             checks=[Path(_relative(base, p)) for p in config.checks],
-            database=_sqlite_relative(base, config.database),
+            database=_sqlite_relative(base, database.url),
             concurrency=config.concurrency,
             check_timeout=config.check_timeout,
             api_token=config.api_token,
@@ -208,6 +227,7 @@ class Workspace:
                 update={"cache": _relative(base, config.repositories.cache)}
             ),
             github=config.github,
+            auto_upgrade=database.auto_upgrade,
         )
 
     @classmethod

@@ -1,9 +1,9 @@
 """The `scorecard` command line."""
 
-from scorecard.cli import browse, gate, run, serve, validate
+from scorecard.cli import browse, db, gate, run, serve, validate
 from scorecard.cli.app import app
 
-__all__ = ["app", "browse", "gate", "main", "run", "serve", "validate"]
+__all__ = ["app", "browse", "db", "gate", "main", "run", "serve", "validate"]
 
 
 def main() -> None:

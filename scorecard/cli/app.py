@@ -30,8 +30,10 @@ app = typer.Typer(
 )
 checks_app = typer.Typer(help="The checks that tracks can use.", no_args_is_help=True)
 tracks_app = typer.Typer(help="The tracks of the workspace.", no_args_is_help=True)
+db_app = typer.Typer(help="The workspace's database and its schema.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
 app.add_typer(tracks_app, name="tracks")
+app.add_typer(db_app, name="db")
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -70,6 +72,19 @@ def config_errors() -> Iterator[None]:
         for problem in error.problems:
             stderr.print(str(problem), markup=False, highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Exit 2 with the message of a database whose schema cannot be used as it is (newer
+    than this scorecard, or older with upgrades turned off)."""
+    # Imported here: only commands that open the database pay for SQLAlchemy.
+    from scorecard.store.database import SchemaVersionError
+
+    try:
+        yield
+    except SchemaVersionError as error:
+        raise fail(str(error)) from None
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -18,6 +18,7 @@ from scorecard.cli.app import (
     app,
     checks_app,
     config_errors,
+    database_errors,
     fail,
     stdout,
     tracks_app,
@@ -137,7 +138,9 @@ def entity(
     with config_errors():
         workspace = state.workspace()
     tracks = {t.id: t for t in _tracks(ctx)}
-    with Store(db or workspace.database) as store:
+    with database_errors():
+        store = Store(db or workspace.database, upgrade=workspace.auto_upgrade)
+    with store:
         stored = store.entity(wanted)
         wanted = stored.ref if stored else wanted
         certifications = store.certifications(entity_ref=wanted)

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scorecard.cli.app import EXIT_OK, State, app, config_errors, stderr, stdout
+from scorecard.cli.app import (
+    EXIT_OK,
+    State,
+    app,
+    config_errors,
+    database_errors,
+    stderr,
+    stdout,
+)
 from scorecard.cli.render import print_problems, report_json, report_table
 from scorecard.problems import ConfigError, Problem
 from scorecard.workspace import Workspace
@@ -73,7 +81,9 @@ def run_command(
             loaded = _select(loaded, track)
         listing = read_sources(workspace.catalog, backstage_filters=pushdown_filters(loaded))
     print_problems(listing.problems)
-    with Store(workspace.database) as store:
+    with database_errors():
+        store = Store(workspace.database, upgrade=workspace.auto_upgrade)
+    with store:
         progress = _progress_bar(len(listing.entities))
         with progress as bar:
             task = bar.add_task("Evaluating", total=len(listing.entities)) if bar else None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scorecard.cli.app import State, app, config_errors, stderr
+from scorecard.cli.app import State, app, config_errors, database_errors, stderr
 
 if TYPE_CHECKING:
     from scorecard.service.service import Service
@@ -35,7 +35,7 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     state: State = ctx.obj
-    with config_errors():
+    with config_errors(), database_errors():
         workspace = state.workspace()
         service = Service.create(workspace, schedule=schedule)
     server = uvicorn.Server(

@@ -3,9 +3,10 @@
 A run asked for while another one covers any of the same tracks is refused with
 `RunConflict`, naming the run in progress: the caller (API, scheduler) decides whether to
 wait for it, and no track is ever evaluated twice at once. Shutdown waits for runs in
-progress for a grace period; a run still going then is left `running`, and the next start
-marks it abandoned — no half-written run is ever marked finished, since a run's results
-and its `finished` status are written in one transaction.
+progress for a grace period; a run still going then is left `running`, its liveness mark
+stops, and the next process to open the store marks it abandoned — no half-written run
+is ever marked finished, since a run's results and its `finished` status are written in
+one transaction.
 """
 
 from __future__ import annotations
@@ -106,9 +107,10 @@ class RunCoordinator:
         started = time.monotonic()
         try:
             try:
-                listing = read_sources(
-                    workspace.catalog, backstage_filters=pushdown_filters(tracks)
-                )
+                with self.store.heartbeat(run_id):
+                    listing = read_sources(
+                        workspace.catalog, backstage_filters=pushdown_filters(tracks)
+                    )
             except Exception as error:
                 self.store.fail_run(run_id, f"reading the catalog failed: {error}")
                 raise

@@ -27,8 +27,10 @@ class Service:
 
     @classmethod
     def create(cls, workspace: Workspace, *, schedule: bool = True) -> Service:
-        """Open the store and load the configuration; raises ConfigError if it is invalid."""
-        store = Store(workspace.database)
+        """Open the store (upgrading its schema unless the workspace turns that off) and
+        load the configuration; raises ConfigError if it is invalid, SchemaVersionError if
+        the database cannot be used as it is."""
+        store = Store(workspace.database, upgrade=workspace.auto_upgrade)
         holder: list[TrackScheduler] = []
 
         def on_reload(loaded: LoadedConfig) -> None:
@@ -47,16 +49,13 @@ class Service:
             scheduler = TrackScheduler(
                 runs,
                 store.engine,
-                poll=config.reload_if_changed,
+                poll=lambda: _poll(config, store),
                 poll_interval=workspace.reload_interval,
             )
             holder.append(scheduler)
         return cls(workspace, store, config, runs, scheduler, metrics)
 
     def start(self, *, evaluate_if_empty: bool = True) -> None:
-        abandoned = self.store.abandon_running()
-        if abandoned:
-            log.warning("marked %d runs of a previous process as abandoned", abandoned)
         # Sign-in sessions of another API token than this one (all, without a token) are
         # deleted, so that going back to an old token does not bring its sessions back.
         token = self.workspace.api_token
@@ -76,6 +75,16 @@ class Service:
         unfinished = self.runs.shutdown(grace)
         if unfinished:
             # Their results are written in one transaction with the `finished` status, so
-            # none is half-written; the next start marks them abandoned.
+            # none is half-written; once their liveness marks are stale, the next process
+            # to open the store marks them abandoned.
             log.warning("stopping with runs %s unfinished; they will show as abandoned", unfinished)
         self.store.close()
+
+
+def _poll(config: LiveConfig, store: Store) -> None:
+    """The server's periodic housekeeping: reload a changed configuration, and mark runs
+    abandoned whose process died while this one was serving (e.g. a killed
+    `scorecard run`), which opening the store at start could not see."""
+    config.reload_if_changed()
+    for run_id in store.abandon_stale():
+        log.warning("run %d was abandoned: the process running it stopped", run_id)

@@ -1,6 +1,6 @@
 """Storage: runs, entities, latest results and certifications, and their history."""
 
-from scorecard.store.database import SchemaVersionError
+from scorecard.store.database import SchemaOutOfDateError, SchemaUpgrade, SchemaVersionError
 from scorecard.store.queries import (
     CheckRollup,
     OwnerLevels,
@@ -34,6 +34,8 @@ __all__ = [
     "ResultRecord",
     "RunRecord",
     "RunStatus",
+    "SchemaOutOfDateError",
+    "SchemaUpgrade",
     "SchemaVersionError",
     "Store",
     "TrackRollup",

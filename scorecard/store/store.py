@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import col
 
@@ -14,7 +16,13 @@ from scorecard.report import RunReport
 from scorecard.results import Outcome
 from scorecard.store import browse, queries
 from scorecard.store.browse import Blocker, SortKey, TrackEntity, TrackEntityFilter
-from scorecard.store.database import create_store_engine, database_url, ensure_schema
+from scorecard.store.database import (
+    SchemaUpgrade,
+    create_store_engine,
+    database_url,
+    prepare_schema,
+)
+from scorecard.store.heartbeat import HEARTBEAT_INTERVAL, STALE_AFTER, Heartbeat
 from scorecard.store.queries import OwnerLevels, OwnerTrackRollup, Page, TrackRollup
 from scorecard.store.tables import (
     CertificationChange,
@@ -26,6 +34,8 @@ from scorecard.store.tables import (
     RunStatus,
 )
 from scorecard.store.writes import WriteStats, write_run
+
+log = logging.getLogger("scorecard.store")
 
 T = TypeVar("T")
 Change = TypeVar("Change", ResultChange, CertificationChange)
@@ -39,16 +49,19 @@ class Store:
     and changing them changes nothing stored.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
         """Open the database at `url` (`sqlite:///path.db` or `postgresql://...`), creating
-        the file's folder and the tables when missing.
+        the file's folder, and bring its schema up to date unless `upgrade` is False.
+        Runs that a dead process left `running` are marked abandoned (see `abandon_stale`).
 
-        Raises `SchemaVersionError` for a database written by a newer scorecard.
+        Raises `SchemaVersionError` for a database written by a newer scorecard, and
+        `SchemaOutOfDateError` for an older or empty one when not `upgrade`.
         """
         self.engine = create_store_engine(database_url(url))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
-            ensure_schema(self.engine)
+            self.schema: SchemaUpgrade = prepare_schema(self.engine, upgrade=upgrade)
+            self._abandon_stale_on_open()
         except BaseException:
             self.engine.dispose()
             raise
@@ -76,12 +89,30 @@ class Store:
         `trigger` says what started it (`cli`, `schedule`, `api`, ...); `scope` what it
         covers, e.g. `{"tracks": [...] or None, "entity": ref or None}`.
         """
+        now = datetime.now(UTC)
         with self._sessions.begin() as session:
             return session.execute(
                 insert(RunRecord)
-                .values(started_at=datetime.now(UTC), trigger=trigger, scope=scope, problems=[])
+                .values(started_at=now, heartbeat_at=now, trigger=trigger, scope=scope, problems=[])
                 .returning(col(RunRecord.id))
             ).scalar_one()
+
+    def heartbeat(
+        self, run_id: int, interval: float = HEARTBEAT_INTERVAL.total_seconds()
+    ) -> Heartbeat:
+        """A context manager that keeps run `run_id`'s liveness mark fresh while it is
+        open (every `interval` seconds, in a daemon thread): hold it while the run goes
+        on, so that no other process takes the run for dead."""
+
+        def beat() -> None:
+            with self._sessions.begin() as session:
+                session.execute(
+                    update(RunRecord)
+                    .where(col(RunRecord.id) == run_id, col(RunRecord.status) == RunStatus.RUNNING)
+                    .values(heartbeat_at=datetime.now(UTC))
+                )
+
+        return Heartbeat(beat, interval, name=f"run-{run_id}-heartbeat")
 
     def save_run(
         self, run_id: int, report: RunReport, *, catalog_complete: bool = False
@@ -117,18 +148,43 @@ class Store:
             if failed.rowcount != 1:
                 raise LookupError(f"there is no run {run_id}")
 
-    def abandon_running(self) -> int:
-        """Mark runs still `running` as abandoned and return how many there were.
+    def abandon_stale(self, now: datetime | None = None) -> list[int]:
+        """Mark `running` runs whose liveness mark is older than `STALE_AFTER` (at `now`)
+        abandoned, and return their ids, oldest first.
 
-        Call it when a process starts: such runs belong to a process that died. Their
-        `finished_at` stays empty, since when that process stopped is not known.
+        Their processes died: a live run's mark is kept fresh by `heartbeat`. Their
+        `finished_at` stays empty, since when those processes stopped is not known. A run
+        of the releases before liveness marks has none, and counts as stale.
         """
+        cutoff = (now or datetime.now(UTC)) - STALE_AFTER
+        stale = (col(RunRecord.status) == RunStatus.RUNNING) & or_(
+            col(RunRecord.heartbeat_at).is_(None), col(RunRecord.heartbeat_at) < cutoff
+        )
+        # Read first: opening a store with no dead run to mark takes no write lock.
+        with self._sessions() as session:
+            if session.scalar(select(RunRecord.id).where(stale).limit(1)) is None:
+                return []
         with self._sessions.begin() as session:
-            return session.execute(
+            # The condition is checked again as the rows are written: a run that beat or
+            # finished meanwhile is left alone.
+            marked = session.scalars(
                 update(RunRecord)
-                .where(col(RunRecord.status) == RunStatus.RUNNING)
+                .where(stale)
                 .values(status=RunStatus.ABANDONED)
-            ).rowcount
+                .returning(col(RunRecord.id))
+            )
+            return sorted(marked)
+
+    def _abandon_stale_on_open(self) -> None:
+        try:
+            abandoned = self.abandon_stale()
+        except OperationalError as error:
+            # Housekeeping only: a database busy past the timeout must not stop the
+            # command that opened it; the next process to open it tries again.
+            log.warning("could not look for abandoned runs now: %s", error)
+            return
+        for run_id in abandoned:
+            log.warning("run %d was abandoned: the process running it stopped", run_id)
 
     # Reads
 

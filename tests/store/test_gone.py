@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 from scorecard.catalog import CatalogListing
 from scorecard.entity import Entity
 from scorecard.problems import Problem
 from scorecard.registry import CheckRegistry
 from scorecard.runner import run_and_store
-from scorecard.store import SCHEMA_VERSION, Store
+from scorecard.store import Store
 from scorecard.tracks import load_tracks
 from scorecard.workspace import bundled_tracks
 
@@ -65,19 +63,3 @@ def test_a_listing_with_problems_shows_no_removals() -> None:
     assert CatalogListing([], []).shows_removals
     assert not CatalogListing([], [], complete=False).shows_removals
     assert not CatalogListing([], [Problem("x.yaml", "invalid YAML")]).shows_removals
-
-
-def test_a_version_1_database_gains_the_column(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    Store(url).close()
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("ALTER TABLE entity DROP COLUMN gone_run"))
-        connection.execute(text("UPDATE schema_version SET version = 1"))
-    with Store(url) as store:
-        assert store.entities() == []
-    with engine.connect() as connection:
-        columns = [row[1] for row in connection.execute(text("PRAGMA table_info(entity)"))]
-        versions = list(connection.execute(text("SELECT version FROM schema_version")).scalars())
-    engine.dispose()
-    assert "gone_run" in columns and versions == [SCHEMA_VERSION]

@@ -1,14 +1,13 @@
-"""Opening a database: URLs, SQLite settings, and the schema version."""
+"""Opening a database: URLs and SQLite settings (schema revisions: test_migrations.py)."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from scorecard.results import Outcome
-from scorecard.store import SCHEMA_VERSION, SchemaVersionError, Store
+from scorecard.store import SCHEMA_VERSION, Store
 from scorecard.store.database import database_url
-from scorecard.store.tables import SchemaVersion
 
 
 @pytest.mark.parametrize(
@@ -47,11 +46,3 @@ def test_reopening_keeps_what_was_stored(store_url, save, make_report):
         assert len(reopened.results()) == 1
         versions = connection.execute(text("SELECT version FROM schema_version")).scalars()
         assert list(versions) == [SCHEMA_VERSION]
-
-
-def test_a_database_from_a_newer_scorecard_is_refused(store_url):
-    with Store(store_url) as store, store.engine.begin() as connection:
-        connection.execute(update(SchemaVersion).values(version=SCHEMA_VERSION + 1))
-
-    with pytest.raises(SchemaVersionError, match=f"schema version {SCHEMA_VERSION + 1}"):
-        Store(store_url)

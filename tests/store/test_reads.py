@@ -142,17 +142,6 @@ def test_fail_run_keeps_earlier_results(filled):
         filled.fail_run(9999, "no such run")
 
 
-def test_abandon_running_marks_runs_of_a_dead_process(store, save, make_report):
-    save(make_report(RESULTS))
-    crashed = [store.start_run("schedule"), store.start_run("cli")]
-
-    assert store.abandon_running() == 2
-    assert [store.run(i).status for i in crashed] == [RunStatus.ABANDONED] * 2
-    assert store.run(crashed[0]).finished_at is None
-    assert store.runs()[-1].status is RunStatus.FINISHED
-    assert store.abandon_running() == 0
-
-
 def test_times_are_aware_utc(filled):
     run = filled.latest_run()
     times = [

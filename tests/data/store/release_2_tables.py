@@ -1,0 +1,198 @@
+"""The store's tables: the latest state per entity, track and check, and its history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect, Enum, Index, func, literal_column
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from scorecard.results import Outcome
+
+SCHEMA_VERSION = 2  # 2: entity.gone_run
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out: SQLite keeps no time zone, so reads restore it."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            # A naive time is ambiguous: refuse it rather than store the wrong instant.
+            raise ValueError(f"datetime {value.isoformat()} has no time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    # Still `running` when a new process opened the store: its process died mid-run.
+    ABANDONED = "abandoned"
+
+
+def _string_enum(enum: type[StrEnum]) -> Enum:
+    # Stored as the plain value in a VARCHAR: no PostgreSQL enum type to migrate when a
+    # value is added, and rows read the same in any SQL client.
+    return Enum(
+        enum,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+# JSONB on PostgreSQL so that documents can be queried and indexed there.
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+class StoreModel(SQLModel, registry=registry()):
+    """Base of the store's tables, on a metadata of their own: `Store` creates exactly
+    these, never another module's SQLModel tables."""
+
+
+class SchemaVersion(StoreModel, table=True):
+    __tablename__ = "schema_version"
+
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+
+
+class RunRecord(StoreModel, table=True):
+    """One evaluation: when, why, over what, and how it went."""
+
+    __tablename__ = "run"
+    # The fingerprint counts finished runs from this index alone.
+    __table_args__ = (Index("ix_run_status_id", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: RunStatus = Field(default=RunStatus.RUNNING, sa_type=_string_enum(RunStatus))
+    trigger: str  # cli, schedule, api, ...
+    scope: dict[str, Any] | None = Field(default=None, sa_type=_JSON)
+    entities: int = 0
+    results: int = 0
+    errors: int = 0
+    changed: int = 0  # results that changed, i.e. result history rows written
+    problems: list[str] = Field(default_factory=list, sa_type=_JSON)
+    failure: str | None = None  # why the run failed
+
+
+class EntityRecord(StoreModel, table=True):
+    """The latest stored document of a catalog entity."""
+
+    __tablename__ = "entity"
+    __table_args__ = (
+        # Lookups by ref, kind and owner ignore case, as Backstage's do.
+        Index("ix_entity_ref_lower", func.lower(literal_column("ref"))),
+        Index("ix_entity_kind_lower", func.lower(literal_column("kind"))),
+        Index("ix_entity_owner_lower", func.lower(literal_column("owner"))),
+    )
+
+    ref: str = Field(primary_key=True)  # component:default/payments
+    kind: str
+    namespace: str
+    name: str
+    title: str | None = None
+    owner: str | None = None  # a full entity ref
+    type: str | None = None
+    lifecycle: str | None = None
+    raw: dict[str, Any] = Field(sa_type=_JSON)
+    source: str | None = None
+    # Hash of the document and its source: an unchanged entity costs no write per run.
+    digest: str
+    first_seen_run: int = Field(foreign_key="run.id")
+    updated_run: int = Field(foreign_key="run.id")
+    # The run whose complete catalog listing no longer had the entity; None while listed.
+    # A gone entity's results stay stored but count in no roll-up or entity list.
+    gone_run: int | None = None
+
+
+class ResultRecord(StoreModel, table=True):
+    """The latest result of one check of one track on one entity."""
+
+    __tablename__ = "result"
+    __table_args__ = (
+        Index("ix_result_track_outcome", "track_id", "outcome"),
+        # Roll-ups count a track's outcomes per check from this index alone, and result
+        # pages of one check find their rows with it.
+        Index("ix_result_track_check", "track_id", "check_id", "level_id", "outcome"),
+    )
+
+    entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
+    track_id: str = Field(primary_key=True)
+    check_id: str = Field(primary_key=True)
+    level_id: str
+    required: bool
+    outcome: Outcome = Field(sa_type=_string_enum(Outcome))
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=_JSON)
+    run_id: int = Field(foreign_key="run.id")  # the run in which it last changed
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ResultChange(StoreModel, table=True):
+    """A result that changed (or appeared) in a run; never updated or deleted."""
+
+    __tablename__ = "result_change"
+    __table_args__ = (Index("ix_result_change_entity_at", "entity_ref", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_ref: str = Field(foreign_key="entity.ref")
+    track_id: str
+    check_id: str
+    outcome: Outcome = Field(sa_type=_string_enum(Outcome))
+    previous_outcome: Outcome | None = Field(default=None, sa_type=_string_enum(Outcome))
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=_JSON)
+    run_id: int = Field(foreign_key="run.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CertificationRecord(StoreModel, table=True):
+    """The level an entity holds on a track (None: not even the first)."""
+
+    __tablename__ = "certification"
+    # Roll-ups count a track's levels from this index alone, and filter by level.
+    __table_args__ = (Index("ix_certification_track_level", "track_id", "level"),)
+
+    entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
+    track_id: str = Field(primary_key=True)
+    level: str | None = None
+    next_level: str | None = None
+    run_id: int = Field(foreign_key="run.id")  # the run in which it last changed
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+    # A hash of the results behind this certification: a re-run whose results hash the
+    # same needs no result of the pair read back or compared.
+    results_digest: str | None = None
+
+
+class CertificationChange(StoreModel, table=True):
+    """A level gained or lost (or first held) in a run; never updated or deleted."""
+
+    __tablename__ = "certification_change"
+    __table_args__ = (Index("ix_certification_change_entity_at", "entity_ref", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_ref: str = Field(foreign_key="entity.ref")
+    track_id: str
+    level: str | None = None
+    previous_level: str | None = None
+    run_id: int = Field(foreign_key="run.id")
+    at: datetime = Field(sa_type=UTCDateTime)

@@ -418,11 +418,13 @@ class _TimedGitCache(GitCache):
             self.fetch_seconds += time.perf_counter() - start
 
 
-def _cold_cache(folder: Path, git: str) -> _TimedGitCache:
-    """An empty cache configured as a workspace's `repositories: {cache: folder}` would be:
-    every other setting (the number of git processes at once among them) at its default."""
+def _cold_cache(folder: Path, git: str, origins: Path) -> _TimedGitCache:
+    """An empty cache configured as a workspace's `repositories: {cache: folder,
+    local_roots: [origins]}` would be: every other setting (the number of git processes at
+    once among them) at its default."""
     shutil.rmtree(folder, ignore_errors=True)
-    configured = git_cache_from(RepositoriesConfig(cache=str(folder)), environ={})
+    settings = RepositoriesConfig(cache=str(folder), local_roots=[str(origins)])
+    configured = git_cache_from(settings, environ={})
     if configured is None:
         raise RuntimeError("repositories: settings made no cache")
     return _TimedGitCache(
@@ -430,6 +432,7 @@ def _cold_cache(folder: Path, git: str) -> _TimedGitCache:
         max_concurrent=configured.max_concurrent,
         timeout=configured.timeout,
         max_bytes=configured.max_bytes,
+        local_roots=configured.local_roots,
         git=git,
     )
 
@@ -472,7 +475,8 @@ def row_9(ctx: Context) -> Row:
         return Row("9", what, "—", target, None, f"skipped: {error}")
     layouts = repos.layouts(count)
     ctx.log(f"creating {count} git repositories")
-    urls = repos.create_origins(ctx.workdir / "origins", layouts, git)
+    origins = ctx.workdir / "origins"
+    urls = repos.create_origins(origins, layouts, git)
     tracks = [load_track(repos.TRACK_FILE, build_registry(plugins=False))]
     checks = [c.id for c in tracks[0].checks]
     expected = {
@@ -488,7 +492,7 @@ def row_9(ctx: Context) -> Row:
     work = ctx.workdir / "row-9-runs"
     shutil.rmtree(work, ignore_errors=True)
     # The baseline runs as many clones at once as the cache runs git processes.
-    concurrency = _cold_cache(work / "probe", git).max_concurrent
+    concurrency = _cold_cache(work / "probe", git, origins).max_concurrent
     plain_times: list[float] = []
     runs: list[tuple[float, float]] = []  # (run seconds, of which fetch_all)
     operations: set[tuple[int, int]] = set()  # each run's (clones, re-fetches)
@@ -502,7 +506,7 @@ def row_9(ctx: Context) -> Row:
                 if side == "plain":
                     plain_times.append(repos.plain_clones(urls, folder, concurrency, git))
                     continue
-                cache = _cold_cache(folder, git)
+                cache = _cold_cache(folder, git, origins)
                 entities = repos.entities(urls)
                 gc.collect()
                 start = time.perf_counter()

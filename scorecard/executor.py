@@ -23,7 +23,7 @@ from scorecard.inputs import CatalogView, InputUnavailable, Repo, repository_roo
 from scorecard.planner import EntityPlan
 from scorecard.report import CheckResult
 from scorecard.results import Outcome, Result
-from scorecard.sources.git import GitCache, redact, remote_location
+from scorecard.sources.git import GitCache, allowed_roots, redact, remote_location
 from scorecard.tracks import ConfiguredCheck
 
 Progress = Callable[[int], None]
@@ -47,6 +47,7 @@ class RunInputs:
         self.github_settings = github
         self._fetched: dict[tuple[str, str | None], Path | str] = {}
         self._repos: dict[Path, Repo] = {}
+        self._roots = allowed_roots(git_cache)  # where local source locations may lead
         self._labels: dict[Path, str] = {}  # remote folders: the repository's name
         self._http: Any = None
         self._github: Any = None  # one GitHubClient per run, made when a check needs it
@@ -122,7 +123,7 @@ class RunInputs:
         return facts
 
     def repo(self, entity: Entity) -> Repo:
-        root = self._remote_root(entity) or repository_root(entity).resolve()
+        root = self._remote_root(entity) or repository_root(entity, self._roots)
         repo = self._repos.get(root)
         if repo is None:
             repo = self._repos[root] = Repo(root, self._labels.get(root))

@@ -10,6 +10,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from scorecard.entity import Entity, parse_ref
+from scorecard.sources.globbing import (
+    MAX_GLOB_ENTRIES,
+    MAX_GLOB_SECONDS,
+    GlobLimitReached,
+    confined_glob,
+    is_glob,
+)
+from scorecard.sources.roots import OUTSIDE, AllowedRoots, inside, real
 
 SOURCE_LOCATION = "backstage.io/source-location"
 MANAGED_BY_LOCATION = "backstage.io/managed-by-location"
@@ -18,6 +26,10 @@ _MAX_READ = 1 << 20
 
 class InputUnavailable(Exception):
     """An input could not be built for an entity; its checks report `unknown` with this."""
+
+
+class GlobTooLarge(InputUnavailable):
+    """A glob stopped at its limit: a check would judge on part of the repository."""
 
 
 class Repo:
@@ -29,11 +41,20 @@ class Repo:
     to keep symlinks from leading outside) cost more than the checks themselves.
     """
 
-    def __init__(self, root: Path, label: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        label: str | None = None,
+        *,
+        max_glob_entries: int = MAX_GLOB_ENTRIES,
+        max_glob_seconds: float = MAX_GLOB_SECONDS,
+    ) -> None:
         self.root = root.resolve()
         self.label = label or self.root.name
+        self.max_glob_entries = max_glob_entries
+        self.max_glob_seconds = max_glob_seconds
         self._kinds: dict[str, str | None] = {}  # path → "file", "dir", "other" or None
-        self._globs: dict[str, list[str]] = {}
+        self._globs: dict[str, list[str] | GlobTooLarge] = {}
         self._texts: dict[str, str | None] = {}
 
     def __repr__(self) -> str:
@@ -66,27 +87,35 @@ class Repo:
         return self._kind(path) == "dir"
 
     def glob(self, pattern: str) -> list[str]:
-        """Files and folders matching a glob (`**` spans folders), sorted."""
+        """Files and folders matching a glob (`**` spans folders), sorted.
+
+        Never outside the repository (see `scorecard.sources.globbing`); raises
+        GlobTooLarge, which makes the check `unknown`, when the walk hits its limit.
+        """
         found = self._globs.get(pattern)
         if found is None:
             found = self._globs[pattern] = self._glob(pattern)
+        if isinstance(found, GlobTooLarge):
+            raise found
         return list(found)
 
-    def _glob(self, pattern: str) -> list[str]:
-        if not pattern.strip(" ./") or pattern.startswith("/") or ".." in Path(pattern).parts:
-            return []
-        found = []
-        for path in self.root.glob(pattern):
-            relative = path.relative_to(self.root)
-            # A symlink may point outside the repository; such paths are not its files.
-            if ".git" in relative.parts or not path.resolve().is_relative_to(self.root):
-                continue
-            found.append(relative.as_posix())
-        return sorted(found)
+    def _glob(self, pattern: str) -> list[str] | GlobTooLarge:
+        try:
+            return confined_glob(
+                self.root,
+                pattern,
+                max_entries=self.max_glob_entries,
+                max_seconds=self.max_glob_seconds,
+            )
+        except GlobLimitReached as limit:
+            return GlobTooLarge(
+                f"the glob {pattern} in {self.label} stopped before the end: {limit} "
+                "(the limit of one glob), so it is not judged on part of the repository"
+            )
 
     def exists(self, pattern: str) -> bool:
         """True when a file or folder matches the path or glob."""
-        if not any(ch in pattern for ch in "*?["):
+        if not is_glob(pattern):
             return self._kind(pattern) is not None
         return bool(self.glob(pattern))
 
@@ -110,7 +139,7 @@ class Repo:
     def first(self, *paths: str) -> str | None:
         """The first of several candidate paths or globs that exists."""
         for path in paths:
-            matches = self.glob(path) if any(ch in path for ch in "*?[") else None
+            matches = self.glob(path) if is_glob(path) else None
             if matches:
                 return matches[0]
             if matches is None and self.exists(path):
@@ -118,40 +147,54 @@ class Repo:
         return None
 
 
-def repository_root(entity: Entity) -> Path:
+def repository_root(entity: Entity, roots: AllowedRoots | None = None) -> Path:
     """The local folder holding an entity's source, or InputUnavailable saying why not.
 
     A `dir:` or `file:` source location (relative to the entity's catalog file) wins;
-    otherwise the folder holding the entity's catalog file is its repository.
+    otherwise the folder holding the entity's catalog file is its repository. Either is
+    catalog data, so it is used only inside the allowed roots (`scorecard.sources.roots`):
+    an entity read from a file may reach that file's folder and git work tree, the git
+    cache and the listed roots; an entity from a catalog API only the listed roots.
     """
+    roots = roots or AllowedRoots()
     location = entity.annotations.get(SOURCE_LOCATION)
-    catalog_file = entity.catalog_file or _managed_by_file(entity)
-    base = catalog_file.parent if catalog_file else None
+    if entity.catalog_file is not None:
+        base, allowed = entity.catalog_file.parent, roots.of_file(entity.catalog_file)
+        named = f"the folder of the catalog file of {entity.ref}"
+    else:
+        managed = _managed_by_file(entity)
+        base, allowed = (managed.parent if managed else None), roots.listed
+        managed_by = entity.annotations.get(MANAGED_BY_LOCATION)
+        named = f"the managed-by location {managed_by} of {entity.ref}"
     if isinstance(location, str) and location.strip():
         kind, _, target = location.strip().partition(":")
-        if kind in ("dir", "file") and target:
-            path = Path(target.removeprefix("//"))
-            if not path.is_absolute():
-                if base is None:
-                    raise InputUnavailable(
-                        f"{entity.ref} has a relative source location {location!r} "
-                        "but no catalog file to resolve it against"
-                    )
-                path = base / path
-            if kind == "file":
-                path = path.parent
-            if not path.is_dir():
+        if kind not in ("dir", "file") or not target:
+            raise InputUnavailable(
+                f"{entity.ref} has a remote source location {location!r}; "
+                "only local dir: and file: locations can be read"
+            )
+        path = Path(target.removeprefix("//"))
+        if not path.is_absolute():
+            if base is None:
                 raise InputUnavailable(
-                    f"source location {location!r} of {entity.ref} does not exist"
+                    f"{entity.ref} has a relative source location {location!r} "
+                    "but no catalog file to resolve it against"
                 )
-            return path
-        raise InputUnavailable(
-            f"{entity.ref} has a remote source location {location!r}; "
-            "only local dir: and file: locations can be read"
-        )
-    if base is None:
+            path = base / path
+        if kind == "file":
+            path = path.parent
+        named = f"the source location {location.strip()} of {entity.ref}"
+    elif base is None:
         raise InputUnavailable(f"{entity.ref} has no source location and no catalog file")
-    return base
+    else:
+        path = base
+    # Containment before existence: a refusal says nothing about what is on the machine.
+    if not inside(path, allowed):
+        raise InputUnavailable(f"{named} {OUTSIDE}")
+    resolved = real(path)
+    if not resolved.is_dir():
+        raise InputUnavailable(f"{named} does not exist")
+    return resolved
 
 
 def _managed_by_file(entity: Entity) -> Path | None:

@@ -1,9 +1,10 @@
 """Test a check in one line: `run_check(has_readme, repo={"README.md": "# Hi"})`.
 
 Inputs are given as plain data: `entity` as a dict (missing fields are filled with a
-minimal valid Component), `repo` as a folder or a {path: text} mapping written to a
-temporary folder, `catalog` as a list of entity dicts, `params` as a dict validated by the
-check's params model, `github` as a `GitHubRepoFacts` (over an `httpx.MockTransport`, say).
+minimal valid Component), `repo` as a folder, a {path: text} mapping written to a
+temporary folder or a `Repo`, `catalog` as a list of entity dicts, `params` as a dict
+validated by the check's params model, `github` as a `GitHubRepoFacts` (over an
+`httpx.MockTransport`, say).
 Exceptions propagate, so a crashing check shows its traceback; `InputUnavailable` (and
 GitHub's `FactUnavailable`) becomes `unknown`, as in a run.
 """
@@ -46,7 +47,7 @@ def run_check(
     entity: Mapping[str, Any] | Entity | None = None,
     *,
     params: Mapping[str, Any] | None = None,
-    repo: Path | str | Mapping[str, str | bytes] | None = None,
+    repo: Path | str | Mapping[str, str | bytes] | Repo | None = None,
     catalog: Iterable[Mapping[str, Any] | Entity] = (),
     http: Any = None,
     github: Any = None,
@@ -72,9 +73,11 @@ def run_check(
         return ensure_result(check.id, value)
 
 
-def _repo(repo: Path | str | Mapping[str, str | bytes] | None, scratch: Path) -> Repo:
+def _repo(repo: Path | str | Mapping[str, str | bytes] | Repo | None, scratch: Path) -> Repo:
     if repo is None:
         return Repo(scratch, label="example")
+    if isinstance(repo, Repo):
+        return repo
     if isinstance(repo, str | Path):
         return Repo(Path(repo))
     for relative, content in repo.items():

@@ -21,7 +21,7 @@ from scorecard.problems import ConfigError, Problem
 from scorecard.sources.github import API_URL_ENV as GITHUB_API_URL_ENV
 from scorecard.sources.github import DEFAULT_API_URL as GITHUB_API_URL
 from scorecard.sources.github import TOKEN_ENV as GITHUB_TOKEN_ENV
-from scorecard.yamlfile import load_yaml
+from scorecard.yamlfile import YamlDocument, load_yaml
 
 CONFIG_FILE = "scorecard.yaml"
 DATABASE_ENV = "SCORECARD_DATABASE_URL"
@@ -91,6 +91,11 @@ class RepositoriesConfig(BaseModel):
         ["github.com"],
         description="Hosts the token is sent to (`host[:port]`, over HTTPS; "
         "`http://host:port` for plain HTTP); any other host gets no token.",
+    )
+    local_roots: list[Annotated[str, Field(min_length=1)]] = Field(
+        [],
+        description="Folders outside the catalog that source locations, `file://` remotes "
+        "and Location targets may name; catalog data reaches nothing else on this machine.",
     )
 
 
@@ -178,13 +183,18 @@ class Workspace:
     reload_interval: float = 30.0
     gate: tuple[tuple[str, str], ...] = ()  # (track id, required level)
     source: str = DEMO_SOURCE
-    repositories: RepositoriesConfig | None = None  # cache: an absolute folder
+    repositories: RepositoriesConfig | None = None  # cache, local_roots: absolute folders
     github: GitHubConfig | None = None
     auto_upgrade: bool = True  # database.auto_upgrade
 
     @property
     def is_demo(self) -> bool:
         return self.source == DEMO_SOURCE
+
+    @property
+    def local_roots(self) -> tuple[str, ...]:
+        """`repositories.local_roots`: where catalog data may reach outside the catalog."""
+        return tuple(self.repositories.local_roots) if self.repositories else ()
 
     @classmethod
     def load(cls, path: Path | None = None) -> Workspace:
@@ -210,6 +220,12 @@ class Workspace:
         database = config.database
         if isinstance(database, str):
             database = DatabaseConfig(url=database)
+        repositories = config.repositories and config.repositories.model_copy(
+            update={
+                "cache": _relative(base, config.repositories.cache),
+                "local_roots": _local_roots(document, base, config.repositories.local_roots),
+            }
+        )
         return cls(
             catalog=[_relative(base, p) if isinstance(p, str) else p for p in config.catalog],
             tracks=[Path(_relative(base, p)) for p in config.tracks],
@@ -222,10 +238,7 @@ class Workspace:
             reload_interval=config.reload_interval,
             gate=tuple((entry.track, entry.require) for entry in config.gate),
             source=str(path),
-            repositories=config.repositories
-            and config.repositories.model_copy(
-                update={"cache": _relative(base, config.repositories.cache)}
-            ),
+            repositories=repositories,
             github=config.github,
             auto_upgrade=database.auto_upgrade,
         )
@@ -248,6 +261,26 @@ def bundled_tracks() -> Path:
 
 def _relative(base: Path, path: str) -> str:
     return path if Path(path).is_absolute() else str(base / path)
+
+
+def _local_roots(document: YamlDocument, base: Path, roots: list[str]) -> list[str]:
+    """The listed roots as absolute folders; one that is not a folder, or that would let
+    catalog data reach every file, is a configuration error."""
+    absolute = [_relative(base, root) for root in roots]
+    problems = []
+    for index, root in enumerate(absolute):
+        loc = ("repositories", "local_roots", index)
+        if not Path(root).is_dir():
+            problems.append(document.problem(loc, f"{root} is not a folder"))
+        elif Path(os.path.realpath(root)).parent == Path(os.path.realpath(root)):
+            problems.append(
+                document.problem(
+                    loc, f"{root} is the file system root: every file would be allowed"
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+    return absolute
 
 
 def _sqlite_relative(base: Path, url: str) -> str:

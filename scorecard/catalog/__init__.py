@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from scorecard.catalog.backstage import (
@@ -29,18 +29,22 @@ def read_sources(
     sources: Iterable[str | Path | BackstageSource],
     *,
     backstage_filters: Sequence[str] | None = None,
+    on_failure: Callable[[str], None] | None = None,
+    local_roots: Iterable[str | Path] = (),
 ) -> CatalogListing:
     """Read a workspace's `catalog:` entries: files, folders and globs, and Backstage backends.
 
     `backstage_filters` (from `pushdown_filters`) are sent to every Backstage backend, so
     that it lists only what the run's tracks apply to; files are read whole either way.
+    `local_roots` (`repositories.local_roots`) may hold Location targets besides the
+    catalog's own folders.
     The listing is complete only when every source was read to the end. An entity ref a
     later source lists again is a problem and skipped, as within the file source. Raises
     `CatalogUnavailable` when a Backstage backend cannot be read at all.
     """
     items = list(sources)
     paths = [s for s in items if not isinstance(s, BackstageSource)]
-    listing = read_catalog(paths) if paths else CatalogListing([], [])
+    listing = read_catalog(paths, local_roots=local_roots) if paths else CatalogListing([], [])
     entities, problems, complete = listing.entities, listing.problems, listing.complete
     seen = {e.ref.lower() for e in entities}
     for source in items:
@@ -53,6 +57,7 @@ def read_sources(
             page_size=source.page_size,
             timeout=source.timeout,
             retries=source.retries,
+            on_failure=on_failure,
         )
         complete = complete and part.complete
         problems.extend(part.problems)

@@ -15,6 +15,7 @@ import yaml
 
 from scorecard.entity import Entity, InvalidEntity
 from scorecard.problems import Problem
+from scorecard.sources.roots import AllowedRoots, inside
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -27,6 +28,11 @@ except ImportError:  # PyYAML built without libyaml: same results, several times
 
 _SUFFIXES = (".yaml", ".yml")
 _REMOTE = "remote location targets are not read by the file source"
+_OUTSIDE_CATALOG = (
+    "is outside the catalog's roots (the folders of the catalog paths and their git "
+    "repositories), so this Location target is not read; an operator can allow it with "
+    "repositories.local_roots"
+)
 
 
 @dataclass(slots=True)
@@ -51,17 +57,45 @@ class CatalogListing:
         return self.complete and not self.filtered and not self.problems
 
 
-def read_catalog(paths: Iterable[str | Path]) -> CatalogListing:
+def read_catalog(
+    paths: Iterable[str | Path], *, local_roots: Iterable[str | Path] = ()
+) -> CatalogListing:
     """Read entities from catalog files, folders and globs, following `Location` entities.
 
     Bad input never raises: a path that matches nothing, invalid YAML, a document that is
     not a valid entity, a duplicate entity ref and a remote location target each become a
-    problem, and the rest of the catalog is still read.
+    problem, and the rest of the catalog is still read. A Location target is read only
+    inside the catalog's roots (the folders of `paths` and their git work trees) or the
+    operator's `local_roots`; any other is a problem naming it, and is not opened.
     """
+    names = [str(path) for path in paths]
     reader = _Reader()
-    for path in paths:
-        reader.read_path(str(path))
+    reader.target_roots = _catalog_roots(names, local_roots)
+    for path in names:
+        reader.read_path(path)
     return CatalogListing(reader.entities, reader.problems)
+
+
+def _catalog_roots(paths: list[str], local_roots: Iterable[str | Path]) -> tuple[Path, ...]:
+    """The folders of the catalog paths (a glob's folder before its first wildcard), their
+    git work trees, and the listed roots."""
+    allowed = AllowedRoots(local_roots)
+    roots: dict[Path, None] = dict.fromkeys(allowed.listed)
+    for path in paths:
+        folder = _static_prefix(path)
+        if not os.path.isdir(folder):
+            folder = os.path.dirname(folder) or "."
+        roots.update(dict.fromkeys(allowed.of_folder(folder)))
+    return tuple(roots)
+
+
+def _static_prefix(path: str) -> str:
+    """The part of a path before its first component with a wildcard."""
+    parts = Path(path).parts
+    for i, part in enumerate(parts):
+        if glob.has_magic(part):
+            return str(Path(*parts[:i])) if i else "."
+    return path
 
 
 class _Reader:
@@ -141,6 +175,9 @@ class _Reader:
         self.entities.append(entity)
         return entity
 
+    # Where Location targets may lead; read_catalog sets it (see `_follow_inside`).
+    target_roots: tuple[Path, ...] = ()
+
     def _follow(self, location: Entity) -> None:
         file = str(location.source)
         targets = list(_targets(location))
@@ -154,7 +191,23 @@ class _Reader:
                 self._problem(file, f"{target}: {_REMOTE}", key=key)
             else:
                 path = os.path.normpath(os.path.join(os.path.dirname(file), target.strip()))
-                self.read_path(path, named_in=file, key=key)
+                self._follow_inside(path, file, key)
+
+    def _follow_inside(self, path: str, file: str, key: str) -> None:
+        """Read a Location's target, or each file it matches, that lies (symlinks resolved)
+        inside the catalog's roots; the rest is a problem, and is not opened: a catalog
+        file may name any path, and its problems are published with the run."""
+        if not inside(_static_prefix(path), self.target_roots):
+            self._problem(file, f"{path} {_OUTSIDE_CATALOG}", key=key)
+            return
+        matches = sorted(glob.glob(path, recursive=True))
+        if not matches:  # reported as matching nothing, as any missing target is
+            self.read_path(path, named_in=file, key=key)
+        for match in matches:
+            if inside(match, self.target_roots):
+                self.read_path(glob.escape(match), named_in=file, key=key)
+            else:
+                self._problem(file, f"{match} {_OUTSIDE_CATALOG}", key=key)
 
 
 def _targets(location: Entity) -> Iterator[tuple[str, Any]]:

@@ -79,7 +79,11 @@ def run_command(
         loaded = load_tracks(workspace.tracks, registry)
         if track:
             loaded = _select(loaded, track)
-        listing = read_sources(workspace.catalog, backstage_filters=pushdown_filters(loaded))
+        listing = read_sources(
+            workspace.catalog,
+            backstage_filters=pushdown_filters(loaded),
+            local_roots=workspace.local_roots,
+        )
     print_problems(listing.problems)
     with database_errors():
         store = Store(workspace.database, upgrade=workspace.auto_upgrade)

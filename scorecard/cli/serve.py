@@ -70,7 +70,8 @@ def _example(service: Service) -> tuple[str, str, str, str] | None:
     tracks = service.config.current.tracks
     # Files only: a Backstage source is read by the runs, not to print a start banner.
     paths = [c for c in service.workspace.catalog if isinstance(c, str)]
-    for item in plan(read_catalog(paths).entities, tracks):
+    listing = read_catalog(paths, local_roots=service.workspace.local_roots)
+    for item in plan(listing.entities, tracks):
         entity = item.entity
         return entity.kind.lower(), entity.namespace.lower(), entity.name, item.tracks[-1].id
     return None

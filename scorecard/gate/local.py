@@ -103,7 +103,11 @@ def _verdicts(
 ) -> list[TrackVerdict]:
     subjects = gated_entities(catalog_file)
     # Checks that look other entities up (an owner group) see the workspace's catalog too.
-    context = [] if workspace.is_demo else read_sources(workspace.catalog).entities
+    context = (
+        []
+        if workspace.is_demo
+        else read_sources(workspace.catalog, local_roots=workspace.local_roots).entities
+    )
     refs = {e.ref for e in subjects}
     everyone = subjects + [e for e in context if e.ref not in refs]
     report = evaluate(everyone, list(tracks.values()), only=refs, timeout=workspace.check_timeout)

@@ -109,7 +109,10 @@ class RunCoordinator:
             try:
                 with self.store.heartbeat(run_id):
                     listing = read_sources(
-                        workspace.catalog, backstage_filters=pushdown_filters(tracks)
+                        workspace.catalog,
+                        backstage_filters=pushdown_filters(tracks),
+                        on_failure=self.metrics.source_failed,
+                        local_roots=workspace.local_roots,
                     )
             except Exception as error:
                 self.store.fail_run(run_id, f"reading the catalog failed: {error}")
@@ -123,7 +126,9 @@ class RunCoordinator:
                 timeout=workspace.check_timeout,
                 problems=listing.problems,
                 only=None if entity is None else {entity},
-                git_cache=git_cache_from(workspace.repositories),
+                git_cache=git_cache_from(
+                    workspace.repositories, on_failure=self.metrics.source_failed
+                ),
                 github=workspace.github,
                 catalog_complete=listing.shows_removals,
             )

@@ -6,7 +6,9 @@ ref and a folder inside the repository. `GitCache.fetch_all` brings each distinc
 with a bounded number of git processes at once, each under a timeout. A token is passed
 to git in its environment as an HTTP header, never in a URL, an argument or a message, and
 only to the hosts it is configured for (`token_hosts`): a location is catalog data, which
-any team may write, so it must not be able to send the token to a host of its choosing.
+any team may write, so it must not be able to send the token to a host of its choosing,
+nor to clone a repository of this machine's: a local remote (`file://`, a plain path) is
+cloned only from the folders listed in `repositories.local_roots`.
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ import signal
 import subprocess
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from scorecard.entity import Entity
 from scorecard.inputs import MANAGED_BY_LOCATION, SOURCE_LOCATION
+from scorecard.sources.roots import OUTSIDE, AllowedRoots, inside
 
 DEFAULT_TOKEN_ENV = "SCORECARD_GIT_TOKEN"
 DEFAULT_TOKEN_HOSTS = ("github.com",)
@@ -40,6 +43,8 @@ _USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECA
 _REMOTE_SCHEMES = ("http", "https", "ssh", "git", "file")
 _USED_MARK = ".scorecard-used"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# What git may speak; remote helpers such as `ext::` (which runs a command) never.
+_GIT_PROTOCOLS = "http:https:ssh:git:file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +182,13 @@ class GitCache:
         max_bytes: int = DEFAULT_MAX_BYTES,
         token: str | None = None,
         token_hosts: Iterable[str] = DEFAULT_TOKEN_HOSTS,
+        local_roots: Iterable[str | Path] = (),
         git: str = "git",
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.folder = Path(folder)
+        # Folders whose repositories may be cloned as local remotes, and read in place.
+        self.local_roots = AllowedRoots(local_roots).listed
         self.max_concurrent = max(1, max_concurrent)
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -189,6 +198,7 @@ class GitCache:
             origin for origin in (http_origin(h, "https") for h in token_hosts) if origin
         )
         self.git = git
+        self.on_failure = on_failure  # told "git" for each clone or fetch that fails
         self.clones = 0  # network operations, for tests and logs
         self.fetches = 0
         self._count_lock = threading.Lock()
@@ -220,6 +230,12 @@ class GitCache:
 
     def _update(self, spec: tuple[str, str | None]) -> Path | str:
         url, ref = spec
+        local = _local_path(url)
+        # A relative path would be relative to wherever git runs: never a listed root.
+        if local is not None and not all(
+            os.path.isabs(p) and inside(p, self.local_roots) for p in local
+        ):
+            return f"it {OUTSIDE}"
         target = self.path_for(url, ref)
         with self._lock_for(target):
             try:
@@ -230,6 +246,8 @@ class GitCache:
                     self._count("clones")
                     self._clone(target, url, ref)
             except GitError as error:
+                if self.on_failure is not None:
+                    self.on_failure("git")
                 reason = redact(str(error), self._secrets())
                 if self._token and http_origin(url) and self._token_origin(url) is None:
                     hosts = ", ".join(sorted(self._token_origins)) or "none"
@@ -336,6 +354,7 @@ class GitCache:
         env["LC_ALL"] = "C"  # messages in English: the cache reads some of them
         env["GIT_TERMINAL_PROMPT"] = "0"  # never wait for a password nobody will type
         env["GIT_ASKPASS"] = "true"
+        env["GIT_ALLOW_PROTOCOL"] = _GIT_PROTOCOLS
         env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
         origin = self._token_origin(remote) if remote and self._token else None
         if origin is not None:
@@ -393,6 +412,22 @@ class GitCache:
                 lock.release()
 
 
+def _local_path(url: str) -> list[str] | None:
+    """The folders a git remote names on this machine (as written and percent-decoded),
+    or None for a network remote."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        # `file://host/x` is no host git would ask: read it as the path it may become.
+        host = "" if parts.netloc.lower() in ("", "localhost") else parts.netloc
+        path = host + parts.path
+    elif "://" in url or _SCP_LIKE.match(url):
+        return None
+    else:
+        path = url  # a plain path, as git takes one
+    return [path, unquote(path)]
+
+
 def _size(folder: Path) -> int:
     total = 0
     for root, _, files in os.walk(folder):
@@ -410,7 +445,19 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
     process.communicate()
 
 
-def git_cache_from(settings: Any, environ: Mapping[str, str] | None = None) -> GitCache | None:
+def allowed_roots(cache: GitCache | None) -> AllowedRoots:
+    """The roots a run's local source locations may lie in: with a cache, its folder and
+    `repositories.local_roots` besides each catalog file's own. A fresh memo per run."""
+    if cache is None:
+        return AllowedRoots()
+    return AllowedRoots(cache.local_roots, cache=cache.folder)
+
+
+def git_cache_from(
+    settings: Any,
+    environ: Mapping[str, str] | None = None,
+    on_failure: Callable[[str], None] | None = None,
+) -> GitCache | None:
     """The cache a workspace's `repositories:` settings describe; None without them."""
     if settings is None:
         return None
@@ -422,6 +469,8 @@ def git_cache_from(settings: Any, environ: Mapping[str, str] | None = None) -> G
         max_bytes=int(settings.max_cache_mb * (1 << 20)),
         token=environ.get(settings.token_env) or None,
         token_hosts=settings.token_hosts,
+        on_failure=on_failure,
+        local_roots=settings.local_roots,
     )
 
 
@@ -430,6 +479,7 @@ __all__ = [
     "DEFAULT_TOKEN_HOSTS",
     "GitCache",
     "GitLocation",
+    "allowed_roots",
     "git_cache_from",
     "http_origin",
     "parse_location",

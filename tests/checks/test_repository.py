@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from checks.repository import (
     has_readme,
     has_security_policy,
 )
+from scorecard.inputs import Repo
 from scorecard.results import Outcome
 from scorecard.sdk import Check
 from scorecard.testing import run_check
@@ -258,3 +260,45 @@ def test_file_matches_remediation_follows_must_match(must_match: bool, text: str
     assert file_matches.remediation_for(params) == (
         f"Edit `Dockerfile` so that it {text} the regular expression `USER`."
     )
+
+
+SECRET = "s3cr3t-line-of-a-file"
+# Every repository check, with params where it needs them, and a glob in the first two.
+EVERY_CHECK = [
+    pytest.param(has_file, {"path": "**/Dockerfile"}, id="has-file"),
+    pytest.param(file_matches, {"path": "**/*.md", "pattern": "^s3cr3t"}, id="file-matches"),
+    pytest.param(has_readme, {}, id="readme"),
+    pytest.param(has_license, {}, id="license"),
+    pytest.param(has_codeowners, {}, id="codeowners"),
+    pytest.param(has_ci, {}, id="ci"),
+    pytest.param(has_security_policy, {}, id="security"),
+]
+
+
+# has_ci's globs name their folders (.github/workflows/*.yml): absent, nothing is walked.
+@pytest.mark.parametrize(("check", "params"), [p for p in EVERY_CHECK if p.id != "ci"])
+def test_a_glob_past_its_limit_is_unknown_never_a_verdict_on_part_of_the_tree(
+    check: Check, params: dict[str, Any], tmp_path: Path
+) -> None:
+    for i in range(40):
+        (tmp_path / f"file-{i}.md").write_text(SECRET)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "Dockerfile").write_text(SECRET)
+
+    result = run_check(check, repo=Repo(tmp_path, max_glob_entries=20), params=params or None)
+
+    assert result.outcome is Outcome.UNKNOWN
+    assert "stopped before the end: it looked at more than 20 entries" in result.message
+    assert SECRET not in result.message + repr(result.evidence)
+
+
+@pytest.mark.parametrize(("check", "params"), EVERY_CHECK)
+def test_no_repository_check_quotes_what_a_file_holds(check: Check, params: dict[str, Any]) -> None:
+    names = ["README.md", "LICENSE", "CODEOWNERS", "SECURITY.md", "Jenkinsfile", "Dockerfile"]
+    files = {name: f"{SECRET}\n" for name in names}
+    files["package.json"] = f'{{"renovate": "{SECRET}"}}'
+
+    result = run_check(check, repo=files, params=params or None)
+
+    assert result.outcome is Outcome.PASS
+    assert SECRET not in result.message + repr(result.evidence)

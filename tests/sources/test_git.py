@@ -346,7 +346,7 @@ def test_one_fetch_per_repository_per_run_then_reuse_and_refresh(
         _entity("b", f"url:{base}/beta"),
         _entity("b-again", f"url:{base}/beta"),
     ]
-    cache = GitCache(tmp_path / "cache", max_concurrent=2, timeout=30)
+    cache = GitCache(tmp_path / "cache", max_concurrent=2, timeout=30, local_roots=[origins])
 
     report = evaluate(entities, [track], git_cache=cache)
     outcomes = _outcomes(report)
@@ -366,14 +366,14 @@ def test_one_fetch_per_repository_per_run_then_reuse_and_refresh(
     assert "beta" in missing.result.message  # the repository's name, not the cache folder's
 
     # The next run reuses the clones: a fetch each, no clone; nothing changed upstream.
-    cache = GitCache(tmp_path / "cache", max_concurrent=2, timeout=30)
+    cache = GitCache(tmp_path / "cache", max_concurrent=2, timeout=30, local_roots=[origins])
     assert _outcomes(evaluate(entities, [track], git_cache=cache)) == outcomes
     assert (cache.clones, cache.fetches) == (0, 2)
     assert served_fetches() == one_each
 
     # A new commit upstream is seen by the next run's fetch.
     _commit(origins / "beta", {"Dockerfile": "FROM y\n"})
-    cache = GitCache(tmp_path / "cache", timeout=30)
+    cache = GitCache(tmp_path / "cache", timeout=30, local_roots=[origins])
     refreshed = _outcomes(evaluate(entities, [track], git_cache=cache))
     assert refreshed["b", "has_dockerfile"] is Outcome.PASS
     assert refreshed["b-again", "has_dockerfile"] is Outcome.PASS
@@ -419,7 +419,8 @@ def test_without_a_cache_remote_locations_are_unknown(track: Track) -> None:
 
 
 def test_the_cache_evicts_least_recently_used_clones(tmp_path: Path, origins: Path) -> None:
-    cache = GitCache(tmp_path / "cache", max_bytes=1)  # every clone is too big to keep
+    # Every clone is too big to keep.
+    cache = GitCache(tmp_path / "cache", max_bytes=1, local_roots=[origins])
     first = cache.fetch_all([(f"file://{origins}/alpha", None)])
     second = cache.fetch_all([(f"file://{origins}/beta", None)])
     alpha, beta = next(iter(first.values())), next(iter(second.values()))
@@ -640,7 +641,7 @@ def test_a_clone_at_a_branch_a_tag_a_commit_or_a_full_ref(tmp_path: Path) -> Non
         "refs/heads/release": "release\n",
     }
     for run in range(2):
-        cache = GitCache(tmp_path / "cache")
+        cache = GitCache(tmp_path / "cache", local_roots=[origin])
         fetched = cache.fetch_all([(url, ref) for ref in [*expected, "no-such-ref"]])
         for ref, text in expected.items():
             clone = fetched[url, ref]

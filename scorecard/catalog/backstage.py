@@ -66,6 +66,7 @@ def read_backstage(
     retries: int = 4,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_failure: Callable[[str], None] | None = None,
 ) -> CatalogListing:
     """Every entity the catalog lists (matching `filters`, Backstage `filter` strings
     OR'ed together), page by page.
@@ -94,6 +95,8 @@ def read_backstage(
             try:
                 body = _get_page(client, url, page_params, retries, sleep)
             except _PageError as error:
+                if on_failure is not None:
+                    on_failure("backstage")  # a page that could not be read, retries spent
                 problem = Problem(url, str(error))
                 if pages == 0:
                     raise CatalogUnavailable([problem]) from None

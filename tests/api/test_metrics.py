@@ -7,16 +7,22 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 
+from scorecard.catalog import BackstageSource, CatalogUnavailable, read_backstage
 from scorecard.entity import Entity
 from scorecard.metrics import Metrics
 from scorecard.problems import Problem
 from scorecard.report import CheckResult, RunReport
 from scorecard.results import Outcome, Result
-from scorecard.store import Store
+from scorecard.service.service import Service
+from scorecard.store import RunRecord, Store
+from scorecard.workspace import DEMO_DIR, RepositoriesConfig, Workspace, bundled_tracks
 from tests.api.conftest import TOKEN, RunningServer, Server, make_workspace
+from tests.serving import free_port
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -236,7 +242,10 @@ def test_collector_reads_runs_and_results_from_the_store(store: Store) -> None:
     assert ("scorecard_last_run_duration_seconds", frozenset()) not in empty
 
     abandoned = store.start_run("cli")
-    store.abandon_running()
+    with store.engine.begin() as connection:  # as the next process finds a dead one's run
+        connection.execute(
+            update(RunRecord).where(RunRecord.id == abandoned).values(status="abandoned")
+        )
     store.fail_run(store.start_run("cli"), "the catalog could not be read")
     outcomes = {"a": Outcome.PASS, "b": Outcome.FAIL, "c": Outcome.ERROR}
     first = store.start_run("cli")
@@ -287,3 +296,89 @@ def test_registries_are_per_server() -> None:
     first.source_failed("github")
     assert b'source="github"} 1.0' in first.exposition()
     assert b'source="github"} 0.0' in second.exposition()
+
+
+# Source fetch failures: each source reports its own, and a server's runs wire them in.
+
+
+def test_backstage_pages_that_cannot_be_read_are_counted() -> None:
+    metrics = Metrics()
+    pages = {None: {"items": [], "pageInfo": {"nextCursor": "2"}}}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("cursor")
+        if cursor in pages:
+            return httpx.Response(200, json=pages[cursor])
+        return httpx.Response(503, json={"error": "down"})
+
+    transport = httpx.MockTransport(answer)
+    listing = read_backstage(
+        "http://backstage.test",
+        None,
+        retries=1,
+        transport=transport,
+        sleep=lambda _: None,
+        on_failure=metrics.source_failed,
+    )
+    assert not listing.complete
+    pages.clear()
+    with pytest.raises(CatalogUnavailable):
+        read_backstage(
+            "http://backstage.test",
+            None,
+            retries=0,
+            transport=transport,
+            on_failure=metrics.source_failed,
+        )
+    samples = parse(metrics.exposition().decode())
+    # One failure per page given up on, not per attempt.
+    assert value(samples, "scorecard_source_fetch_failures_total", source="backstage") == 2
+
+
+ENTITY_WITH_A_DEAD_REMOTE = """apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: remote-service
+  annotations:
+    backstage.io/source-location: url:http://127.0.0.1:{port}/remote-service.git
+spec: {{type: service, lifecycle: production, owner: team-a}}
+"""
+
+
+def test_a_servers_runs_count_git_and_backstage_failures(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog-info.yaml"
+    catalog.write_text(ENTITY_WITH_A_DEAD_REMOTE.format(port=free_port()))
+    workspace = Workspace(
+        catalog=[str(catalog)],
+        tracks=[bundled_tracks()],
+        checks=[DEMO_DIR / "checks"],
+        database=f"sqlite:///{tmp_path / 'scorecard.db'}",
+        repositories=RepositoriesConfig(cache=str(tmp_path / "clones"), timeout=20),
+        reload_interval=0,
+    )
+    dead = BackstageSource(backstage=f"http://127.0.0.1:{free_port()}", retries=0)
+    # Two servers on one database: the second sees the first one's run in the store, and
+    # counts only what it saw itself.
+    first = Service.create(workspace, schedule=False)
+    second = Service.create(dataclasses.replace(workspace, catalog=[dead]), schedule=False)
+    try:
+        run = first.runs.trigger(None, wait=True)
+        failed = second.runs.trigger(None, wait=True)
+        assert [first.store.run(r.run_id).status for r in (run, failed)] == ["finished", "failed"]
+        firsts = parse(first.metrics.exposition().decode())
+        seconds = parse(second.metrics.exposition().decode())
+    finally:
+        first.store.close()
+        second.store.close()
+    failures = "scorecard_source_fetch_failures_total"
+    assert value(firsts, failures, source="git") == 1
+    assert value(firsts, failures, source="backstage") == 0
+    assert value(seconds, failures, source="git") == 0
+    assert value(seconds, failures, source="backstage") == 1
+    for samples in (firsts, seconds):
+        assert _counts(samples) == {"finished": 1, "failed": 1, "abandoned": 0}
+    durations = "scorecard_run_duration_seconds_count"
+    assert value(firsts, durations, status="finished") == 1
+    assert value(firsts, durations, status="failed") == 0
+    assert value(seconds, durations, status="finished") == 0
+    assert value(seconds, durations, status="failed") == 1

@@ -26,8 +26,11 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL.")]
 
 @db_app.command("upgrade")
 def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
-    """Bring the database's schema up to this scorecard's revision (creating it when the
-    database is empty), and say from which revision to which."""
+    """Bring the database's schema up to date, creating it in an empty database.
+
+    Says from which revision to which. Needed before `serve` or `run` when the workspace
+    sets `database.auto_upgrade: false`; they upgrade by themselves otherwise.
+    """
     from scorecard.store.database import upgrade_schema
 
     with _engine(ctx, db) as (engine, shown), database_errors():
@@ -42,7 +45,7 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
 
 @db_app.command("current")
 def current(ctx: typer.Context, db: DbOption = None) -> None:
-    """Show the database's schema revision. Exits 1 when it is not this scorecard's."""
+    """Show the database's schema revision; exits 1 when it is not this scorecard's."""
     from scorecard.store import migrations
     from scorecard.store.database import schema_state
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Enum
+from sqlmodel.sql.sqltypes import AutoString
 
 from scorecard.store.database import create_store_engine, database_url
-from scorecard.store.tables import StoreModel
+from scorecard.store.tables import StoreModel, UTCDateTime
 
 config = context.config
 
@@ -25,11 +26,26 @@ def _include(
     return not (type_ == "table" and reflected and compare_to is None)
 
 
+def _render_type(type_: str, obj: object, _context: object) -> str | bool:
+    # A revision spells the store's own column types as the plain types they create, so
+    # that it does not depend on (or import) code that may change after it.
+    if type_ != "type":
+        return False
+    if isinstance(obj, AutoString):
+        return "sa.String()"
+    if isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if isinstance(obj, Enum) and not obj.native_enum:
+        return f"sa.String({obj.length})"
+    return False
+
+
 def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=StoreModel.metadata,
         include_object=_include,
+        render_item=_render_type,
         compare_type=True,
     )
     with context.begin_transaction():

@@ -20,6 +20,9 @@ from scorecard.service.service import Service
 from scorecard.store import sessions
 
 COOKIE = "scorecard_session"
+# Where releases before sessions kept the API token itself: cleared whenever a browser
+# that still holds it signs in or out.
+TOKEN_COOKIE = "scorecard_token"
 # How long a sign-in lasts: a working day, so that a forgotten browser does not stay
 # signed in for long.
 SESSION_LIFETIME = timedelta(hours=12)
@@ -82,6 +85,7 @@ def start_session(request: Request, service: Service, response: Response) -> Non
         secure=request.url.scheme == "https",
         max_age=int(SESSION_LIFETIME.total_seconds()),
     )
+    _forget_token_cookie(request, response)
 
 
 def end_session(request: Request, service: Service, response: Response) -> None:
@@ -93,6 +97,12 @@ def end_session(request: Request, service: Service, response: Response) -> None:
     response.delete_cookie(
         COOKIE, httponly=True, samesite="strict", secure=request.url.scheme == "https"
     )
+    _forget_token_cookie(request, response)
+
+
+def _forget_token_cookie(request: Request, response: Response) -> None:
+    if TOKEN_COOKIE in request.cookies:
+        response.delete_cookie(TOKEN_COOKIE)
 
 
 def require_reader(request: Request, service: Service) -> None:

@@ -259,3 +259,14 @@ def test_sessions_on_each_backend(store_url: str) -> None:
 
         sessions.create(engine, mine, now, timedelta(hours=1))
         assert sessions.prune(engine, None, now) == 1  # no token: no session survives
+
+
+def test_signing_in_or_out_clears_the_token_cookie_of_earlier_releases(private_site: str) -> None:
+    for path, data in [("/signin", {"token": TOKEN, "next": "/"}), ("/signout", {})]:
+        response = httpx.post(
+            f"{private_site}{path}", data=data, headers={"cookie": f"scorecard_token={TOKEN}"}
+        )
+        assert response.status_code == 303
+        cleared = [c for c in response.headers.get_list("set-cookie") if "scorecard_token" in c]
+        assert len(cleared) == 1 and "max-age=0" in cleared[0].lower(), path
+        assert TOKEN not in cleared[0]

@@ -204,10 +204,28 @@ class _Reader:
         if not matches:  # reported as matching nothing, as any missing target is
             self.read_path(path, named_in=file, key=key)
         for match in matches:
-            if inside(match, self.target_roots):
-                self.read_path(glob.escape(match), named_in=file, key=key)
-            else:
+            if not inside(match, self.target_roots):
                 self._problem(file, f"{match} {_OUTSIDE_CATALOG}", key=key)
+                continue
+            links = self._links_out_of_roots(match) if os.path.isdir(match) else []
+            for link in links:
+                message = f"the folder is not read: its file {link} {_OUTSIDE_CATALOG}"
+                self._problem(file, f"{match}: {message}", key=key)
+            if not links:
+                self.read_path(glob.escape(match), named_in=file, key=key)
+
+    def _links_out_of_roots(self, folder: str) -> list[str]:
+        """The catalog files a scan of `folder` would read (as `_scan` picks them) that are
+        symlinks leading out of the catalog's roots: a folder holding one is not read."""
+        found = []
+        for root, folders, files in os.walk(folder):
+            folders[:] = [f for f in folders if not f.startswith(".") and f != "node_modules"]
+            for name in files:
+                path = os.path.join(root, name)
+                link = name.endswith(_SUFFIXES) and os.path.islink(path)
+                if link and not inside(path, self.target_roots):
+                    found.append(path)
+        return sorted(found)
 
 
 def _targets(location: Entity) -> Iterator[tuple[str, Any]]:

@@ -130,3 +130,26 @@ def test_a_catalog_folder_or_glob_is_a_root_for_the_targets_below_it(tmp_path: P
     # Named as one file, the catalog's root is that file's folder: deep/ is outside it.
     assert "component:default/deep" not in _refs(by_file)
     assert OUTSIDE in by_file.problems[0].message
+
+
+def test_a_target_folder_holding_a_link_out_is_not_read(tmp_path: Path, outside: Path) -> None:
+    catalog = tmp_path / "catalog"
+    _component(catalog / "teams" / "a.yaml", "team-a-service")
+    (catalog / "teams" / "b.yaml").symlink_to(outside / "stolen.yaml")
+    (catalog / "teams" / "node_modules").mkdir()  # a scan skips it: its links do not count
+    (catalog / "teams" / "node_modules" / "x.yaml").symlink_to(outside / "stolen.yaml")
+    _component(catalog / "others" / "c.yaml", "others-service")
+    (catalog / "others" / "node_modules").mkdir()
+    (catalog / "others" / "node_modules" / "x.yaml").symlink_to(outside / "stolen.yaml")
+    root = _location(catalog / "all.yaml", "./teams", "./others")
+
+    listing = read_catalog([root])
+
+    assert _refs(listing) == ["location:default/root", "component:default/others-service"]
+    [problem] = listing.problems
+    assert problem.key == "spec.targets.0"
+    assert problem.message.startswith(
+        f"{catalog / 'teams'}: the folder is not read: its file {catalog / 'teams' / 'b.yaml'} "
+        f"{OUTSIDE}"
+    )
+    assert SECRET not in str(problem)

@@ -12,7 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from scorecard.results import Outcome
@@ -236,31 +246,38 @@ def _rollups(
     """Roll-ups by track id, of every track or of `track_id`, over every entity or those
     of `owner`: one GROUP BY query for levels and one for outcomes."""
     c, r = _certification.c, _result.c
-    levels = select(c.track_id, c.level, func.count()).group_by(c.track_id, c.level)
-    outcomes = select(r.track_id, r.check_id, r.level_id, r.outcome, func.count()).group_by(
-        r.track_id, r.check_id, r.level_id, r.outcome
-    )
-    # Gone entities' results stay stored but count in no roll-up.
-    listed = _entity.c.gone_run.is_(None)
-    levels = levels.join(_entity, _entity.c.ref == c.entity_ref).where(listed)
-    outcomes = outcomes.join(_entity, _entity.c.ref == r.entity_ref).where(listed)
+    levels = select(c.track_id, c.level)
+    outcomes = select(r.track_id, r.check_id, r.level_id, r.outcome)
     if track_id is not None:
         levels = levels.where(c.track_id == track_id)
         outcomes = outcomes.where(r.track_id == track_id)
+    # Gone entities' results stay stored but count in no roll-up.
     if owner is not None:
-        levels = levels.where(_owned_by(owner))
-        outcomes = outcomes.where(_owned_by(owner))
+        listed = (_entity.c.gone_run.is_(None), _owned_by(owner))
+        levels = levels.join(_entity, _entity.c.ref == c.entity_ref).where(*listed)
+        outcomes = outcomes.join(_entity, _entity.c.ref == r.entity_ref).where(*listed)
+        level_rows = levels.add_columns(func.count()).group_by(*levels.selected_columns)
+        outcome_rows = outcomes.add_columns(func.count()).group_by(*outcomes.selected_columns)
+    else:
+        # Over the whole catalog: every row counted, less the gone entities' rows (few),
+        # rather than each of a million results joined to its entity (at 100,000
+        # entities 0.2 s instead of 1.6 s).
+        gone = select(_entity.c.ref).where(_entity.c.gone_run.is_not(None))
+        level_rows = _less(levels, levels.where(c.entity_ref.in_(gone)))
+        outcome_rows = _less(outcomes, outcomes.where(r.entity_ref.in_(gone)))
 
     level_counts: dict[str, dict[str | None, int]] = defaultdict(dict)
     for track, level, count in session.execute(
-        levels.order_by(c.track_id, c.level.asc().nulls_last())
+        level_rows.order_by(
+            level_rows.selected_columns[0], level_rows.selected_columns[1].asc().nulls_last()
+        )
     ):
         level_counts[track][level] = count
     outcome_counts: dict[tuple[str, str, str], dict[Outcome, int]] = defaultdict(dict)
     for track, check, check_level, outcome, count in session.execute(
-        outcomes.order_by(r.track_id, r.check_id, r.level_id)
+        outcome_rows.order_by(*outcome_rows.selected_columns[:3])
     ):
-        outcome_counts[track, check, check_level][outcome] = count
+        outcome_counts[track, check, check_level][Outcome(outcome)] = count
 
     checks: dict[str, list[CheckRollup]] = defaultdict(list)
     for (track, check, check_level), counts in outcome_counts.items():
@@ -269,6 +286,23 @@ def _rollups(
         TrackRollup(track, level_counts.get(track, {}), checks.get(track, []))
         for track in sorted(level_counts.keys() | checks.keys())
     ]
+
+
+def _less(every: Select[Any], taken: Select[Any]) -> Select[Any]:
+    """The rows of `every` counted by their columns, less the rows of `taken`, in one
+    query (each side grouped on its own, so the large one reads an index); a group that
+    `taken` empties is left out."""
+
+    def counted(rows: Select[Any], sign: int) -> Select[Any]:
+        columns = [col.label(f"c{i}") for i, col in enumerate(rows.selected_columns)]
+        grouped = rows.with_only_columns(*columns, (sign * func.count()).label("n"))
+        return grouped.group_by(*rows.selected_columns)
+
+    both = union_all(counted(every, 1), counted(taken, -1)).subquery()
+    keys = [column for column in both.c if column.name != "n"]
+    total = func.sum(both.c.n)
+    # A sum of counts is a NUMERIC on PostgreSQL: read it back as the count it is.
+    return select(*keys, cast(total, BigInteger)).group_by(*keys).having(total != 0)
 
 
 def _owned_by(owner: str) -> ColumnElement[bool]:

@@ -17,7 +17,7 @@ from scorecard.sources.globbing import (
     confined_glob,
     is_glob,
 )
-from scorecard.sources.roots import OUTSIDE, AllowedRoots, inside, real
+from scorecard.sources.roots import OUTSIDE, AllowedRoots
 
 SOURCE_LOCATION = "backstage.io/source-location"
 MANAGED_BY_LOCATION = "backstage.io/managed-by-location"
@@ -189,9 +189,9 @@ def repository_root(entity: Entity, roots: AllowedRoots | None = None) -> Path:
     else:
         path = base
     # Containment before existence: a refusal says nothing about what is on the machine.
-    if not inside(path, allowed):
+    resolved = roots.resolve_inside(path, allowed)
+    if resolved is None:
         raise InputUnavailable(f"{named} {OUTSIDE}")
-    resolved = real(path)
     if not resolved.is_dir():
         raise InputUnavailable(f"{named} does not exist")
     return resolved

@@ -62,21 +62,32 @@ class AllowedRoots:
     def __init__(self, listed: Iterable[str | Path] = (), *, cache: str | Path | None = None):
         self.listed: tuple[Path, ...] = tuple(dict.fromkeys(real(p) for p in listed))
         self._extra = self.listed + ((real(cache),) if cache is not None else ())
-        self._of_folder: dict[Path, tuple[Path, ...]] = {}
+        # Memos for the run: resolving a path costs tens of microseconds, and a catalog's
+        # entities share a few folders.
+        self._of_folder: dict[str, tuple[Path, ...]] = {}
+        self._resolved: dict[tuple[str, tuple[Path, ...]], Path | None] = {}
 
     def __repr__(self) -> str:
         return f"AllowedRoots({[str(p) for p in self.listed]!r})"
 
     def of_file(self, file: str | Path) -> tuple[Path, ...]:
         """The roots a path read from this catalog file may lie in."""
-        return self.of_folder(real(file).parent)
+        return self.of_folder(os.path.dirname(file) or ".")
 
     def of_folder(self, folder: str | Path) -> tuple[Path, ...]:
         """A catalog folder's roots: it, its git work tree, the cache and the listed roots."""
-        resolved = real(folder)
-        found = self._of_folder.get(resolved)
+        found = self._of_folder.get(str(folder))
         if found is None:
+            resolved = real(folder)
             tree = work_tree(resolved)
             own = (resolved,) if tree is None or tree == resolved else (resolved, tree)
-            found = self._of_folder[resolved] = own + self._extra
+            found = self._of_folder[str(folder)] = own + self._extra
         return found
+
+    def resolve_inside(self, path: str | Path, roots: tuple[Path, ...]) -> Path | None:
+        """The path, symlinks resolved, when it lies inside one of the roots; else None."""
+        key = (str(path), roots)
+        if key not in self._resolved:
+            target = real(path)
+            self._resolved[key] = target if any(target.is_relative_to(r) for r in roots) else None
+        return self._resolved[key]

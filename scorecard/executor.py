@@ -41,10 +41,12 @@ class RunInputs:
         catalog: CatalogView,
         git_cache: GitCache | None = None,
         github: GitHubConfig | None = None,
+        on_source_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.git_cache = git_cache
         self.github_settings = github
+        self.on_source_failure = on_source_failure
         self._fetched: dict[tuple[str, str | None], Path | str] = {}
         self._repos: dict[Path, Repo] = {}
         self._roots = allowed_roots(git_cache)  # where local source locations may lead
@@ -116,6 +118,7 @@ class RunInputs:
 
         if self._github is None:
             self._github = GitHubClient.from_env(settings=self.github_settings)
+            self._github.on_failure = self.on_source_failure
         slug = repository_slug(entity, self._github.web_host)
         facts = self._github_facts.get(slug)
         if facts is None:
@@ -181,11 +184,13 @@ class Executor:
         timeout: float = 30.0,
         git_cache: GitCache | None = None,
         github: GitHubConfig | None = None,
+        on_source_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.timeout = timeout
         self.git_cache = git_cache
         self.github = github
+        self.on_source_failure = on_source_failure
 
     def run(
         self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
@@ -196,7 +201,7 @@ class Executor:
     async def run_async(
         self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
     ) -> list[list[CheckResult]]:
-        inputs = RunInputs(catalog, self.git_cache, self.github)
+        inputs = RunInputs(catalog, self.git_cache, self.github, self.on_source_failure)
         if self.git_cache is not None:
             # Every remote repository the run reads, fetched once before any check runs.
             await inputs.prefetch(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -57,17 +57,28 @@ def evaluate(
     only: Container[str] | None = None,
     git_cache: GitCache | None = None,
     github: GitHubConfig | None = None,
+    on_source_failure: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
     `only` limits the evaluation to these entity refs; every entity stays visible to
     checks through the `catalog` input. `git_cache` reads remote repositories; without
     it their checks are `unknown`. `github` configures the API the `github` checks read
-    (None: the environment's, else api.github.com).
+    (None: the environment's, else api.github.com). `on_source_failure` is told the
+    source ("github") of each read that fails.
     """
     with gc_paused():
         return _evaluate(
-            entities, tracks, concurrency, timeout, problems, progress, only, git_cache, github
+            entities,
+            tracks,
+            concurrency,
+            timeout,
+            problems,
+            progress,
+            only,
+            git_cache,
+            github,
+            on_source_failure,
         )
 
 
@@ -81,12 +92,17 @@ def _evaluate(
     only: Container[str] | None,
     git_cache: GitCache | None = None,
     github: GitHubConfig | None = None,
+    on_source_failure: Callable[[str], None] | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
     plans = plan(subjects, tracks)
     executor = Executor(
-        concurrency=concurrency, timeout=timeout, git_cache=git_cache, github=github
+        concurrency=concurrency,
+        timeout=timeout,
+        git_cache=git_cache,
+        github=github,
+        on_source_failure=on_source_failure,
     )
     per_plan = executor.run(plans, CatalogView(entities), progress)
     results: list[CheckResult] = []
@@ -163,6 +179,7 @@ def complete_run(
     git_cache: GitCache | None = None,
     github: GitHubConfig | None = None,
     catalog_complete: bool = False,
+    on_source_failure: Callable[[str], None] | None = None,
 ) -> StoredRun:
     """Evaluate and save as the started run `run_id`; a failure marks the run failed
     and keeps every earlier result. `catalog_complete`: see `Store.save_run`.
@@ -180,6 +197,7 @@ def complete_run(
                 only=only,
                 git_cache=git_cache,
                 github=github,
+                on_source_failure=on_source_failure,
             )
             with gc_paused():
                 stats = store.save_run(run_id, report, catalog_complete=catalog_complete)

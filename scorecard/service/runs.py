@@ -131,6 +131,7 @@ class RunCoordinator:
                 ),
                 github=workspace.github,
                 catalog_complete=listing.shows_removals,
+                on_source_failure=self.metrics.source_failed,
             )
             self.metrics.run_finished(stored.report, time.monotonic() - started)
             log.info(

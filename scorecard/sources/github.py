@@ -87,6 +87,7 @@ class GitHubClient:
         timeout: float = 10.0,
         max_pages: int = MAX_PAGES,
         etags: dict[str, tuple[str, Any, str | None]] | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {
@@ -113,6 +114,7 @@ class GitHubClient:
         self.not_modified = 0  # 304s answered from the cache
         self.requests = 0
         self._resume_at = 0.0  # the primary limit is spent until then
+        self.on_failure = on_failure  # told "github" for each fact that could not be read
 
     @classmethod
     def from_env(cls, environ: Any = None, settings: Any = None) -> GitHubClient:
@@ -320,6 +322,8 @@ class GitHubRepoFacts:
                     self._memo[key] = (True, await fetch())
                 except FactUnavailable as error:
                     self._memo[key] = (False, error)
+                    if self.client.on_failure is not None:
+                        self.client.on_failure("github")
         ok, value = self._memo[key]
         if not ok:
             raise value

@@ -20,7 +20,13 @@ from scorecard.report import CheckResult, RunReport
 from scorecard.results import Outcome, Result
 from scorecard.service.service import Service
 from scorecard.store import RunRecord, Store
-from scorecard.workspace import DEMO_DIR, RepositoriesConfig, Workspace, bundled_tracks
+from scorecard.workspace import (
+    DEMO_DIR,
+    GitHubConfig,
+    RepositoriesConfig,
+    Workspace,
+    bundled_tracks,
+)
 from tests.api.conftest import TOKEN, RunningServer, Server, make_workspace
 from tests.serving import free_port
 
@@ -382,3 +388,58 @@ def test_a_servers_runs_count_git_and_backstage_failures(tmp_path: Path) -> None
     assert value(firsts, durations, status="failed") == 0
     assert value(seconds, durations, status="finished") == 0
     assert value(seconds, durations, status="failed") == 1
+
+
+GITHUB_TRACK = """apiVersion: scorecard/v1
+kind: Track
+id: github-settings
+title: GitHub settings
+filter: {kind: Component}
+levels:
+  - id: bronze
+    checks: [delete_branch_on_merge, vulnerability_alerts_enabled]
+"""
+
+TWO_ENTITIES_OF_ONE_REPOSITORY = """apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: api
+  annotations: {github.com/project-slug: acme/monorepo}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: worker
+  annotations: {github.com/project-slug: acme/monorepo}
+spec: {type: service, lifecycle: production, owner: team-a}
+"""
+
+
+def test_github_facts_that_cannot_be_read_are_counted_once_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCORECARD_GITHUB_API_URL", raising=False)
+    (tmp_path / "catalog-info.yaml").write_text(TWO_ENTITIES_OF_ONE_REPOSITORY)
+    (tmp_path / "tracks").mkdir()
+    (tmp_path / "tracks" / "github.yaml").write_text(GITHUB_TRACK)
+    workspace = Workspace(
+        catalog=[str(tmp_path / "catalog-info.yaml")],
+        tracks=[tmp_path / "tracks"],
+        checks=[],
+        database=f"sqlite:///{tmp_path / 'scorecard.db'}",
+        github=GitHubConfig(api_url=f"http://127.0.0.1:{free_port()}", timeout=5),
+        reload_interval=0,
+    )
+    service = Service.create(workspace, schedule=False)
+    try:
+        run = service.runs.trigger(None, wait=True)
+        outcomes = {r.outcome for r in service.store.results()}
+        samples = parse(service.metrics.exposition().decode())
+    finally:
+        service.store.close()
+    assert service.store.run(run.run_id) is not None
+    assert outcomes == {Outcome.UNKNOWN}
+    # Four results could not be read, from two facts of one repository, each read once.
+    assert value(samples, "scorecard_source_fetch_failures_total", source="github") == 2
+    assert value(samples, "scorecard_results", track="github-settings", outcome="unknown") == 4

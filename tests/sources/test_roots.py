@@ -362,3 +362,47 @@ def test_a_bad_local_root_names_file_line_and_key(
     [problem] = caught.value.problems
     assert (problem.file, problem.line, problem.key) == (str(path), line, key)
     assert message.format(base=tmp_path) in problem.message
+
+
+def test_scorecard_run_confines_the_workspace_catalog_to_its_roots(
+    tmp_path: Path, passwd_lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from scorecard.cli import app
+
+    shared = tmp_path / "shared"
+    (shared / "svc").mkdir(parents=True)
+    (shared / "svc" / "README.md").write_text("# svc\n")
+    (shared / "team.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: listed\n"
+        "  annotations:\n    backstage.io/source-location: dir:./svc\nspec:\n  owner: team-a\n"
+    )
+    catalog = tmp_path / "catalog"
+    _catalog_file(catalog, "thief", "dir:/etc")
+    (catalog / "all.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: all\n"
+        "spec:\n  targets: [../shared/team.yaml, /etc/passwd]\n"
+    )
+    (tmp_path / "track.yaml").write_text(TRACK)
+    config = tmp_path / "scorecard.yaml"
+    config.write_text(
+        "catalog: [catalog/]\ntracks: [track.yaml]\ndatabase: sqlite:///scorecard.db\n"
+        "repositories:\n  local_roots: [shared]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+
+    done = CliRunner().invoke(app, ["--config", str(config), "run", "--format", "json"])
+
+    assert done.exit_code == 0, done.output
+    checks = {
+        (e["ref"], c["id"]): c
+        for e in json.loads(done.stdout)["entities"]
+        for t in e["tracks"]
+        for c in t["checks"]
+    }
+    assert checks["component:default/listed", "readme"]["outcome"] == "pass"
+    thief = checks["component:default/thief", "root_account"]
+    assert thief["outcome"] == "unknown" and OUTSIDE in thief["message"]
+    assert "/etc/passwd is outside the catalog's roots" in done.stderr
+    assert not any(line in done.stdout + done.stderr for line in passwd_lines)

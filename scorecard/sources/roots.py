@@ -6,9 +6,13 @@ location (`dir:/etc`, `dir:../../..`), a git remote (`file:///srv/other-team.git
 it lies inside an allowed root:
 
 - the folder of the catalog file it came from, and the git work tree holding that file
-  (a catalog-info.yaml in a monorepo's subfolder may name `dir:../..`);
-- the git cache's folder;
+  (a catalog-info.yaml in a monorepo's subfolder may name `dir:../..`); for a Location
+  target, the folders of the catalog paths the workspace names and their work trees;
+- the git cache's folder (source locations only);
 - the folders the operator lists in `repositories.local_roots` in scorecard.yaml.
+
+An entity served by a catalog API was read from no file here: its managed-by location is
+catalog data too, so only the listed roots hold its files.
 
 Anything else is refused with a reason that names the path and this rule, never what the
 path holds, and without saying whether it exists.
@@ -55,8 +59,7 @@ class AllowedRoots:
 
     `listed` are the operator's `repositories.local_roots`; `cache` is the git cache's
     folder. A catalog file adds its own folder and git work tree, looked up once per
-    folder. An entity served by a catalog API has no catalog file scorecard read: only
-    the listed roots hold its files.
+    folder.
     """
 
     def __init__(self, listed: Iterable[str | Path] = (), *, cache: str | Path | None = None):

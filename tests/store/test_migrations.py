@@ -26,7 +26,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, select, text
+from sqlalchemy import Engine, MetaData, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 from typer.testing import CliRunner
@@ -372,3 +372,22 @@ def test_revision_files_form_one_line_named_by_their_ids() -> None:
     assert list(reversed(chain)) == migrations.revisions()
     for older, newer in zip(chain[1:], chain, strict=False):
         assert scripts.get_revision(newer).down_revision == older
+
+
+def test_an_upgrade_that_fails_changes_nothing(store_url: str) -> None:
+    _migrate_to(store_url, migrations.BASELINE)
+    engine = engine_for(store_url)
+    with engine.begin() as connection:
+        # 0002 adds its column, then fails on the version it cannot set.
+        connection.execute(text("DROP TABLE schema_version"))
+    engine.dispose()
+
+    with pytest.raises(Exception, match="schema_version"):
+        Store(store_url)
+
+    assert scalars(store_url, "SELECT version_num FROM alembic_version") == [migrations.BASELINE]
+    engine = engine_for(store_url)
+    with engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("run")}
+    engine.dispose()
+    assert "heartbeat_at" not in columns

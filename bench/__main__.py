@@ -55,7 +55,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})"
     )
     parser.add_argument(
-        "--wrk-seconds", type=float, default=None, help="row 7's load per app (10; smoke 2)"
+        "--wrk-seconds",
+        type=float,
+        default=None,
+        help="row 7's load per app (10; smoke 2), row 11's with --smoke",
     )
     parser.add_argument("--workdir", type=Path, help="keep the generated files here")
     parser.add_argument(

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.peer import Unavailable
@@ -27,6 +27,10 @@ class WrkRun:
     requests: int
     bad_responses: int  # non-2xx/3xx responses plus socket errors
     output: str
+    percentiles_ms: dict[str, float] = field(default_factory=dict)  # "50%" … "99%"
+    max_ms: float = 0.0
+    timeouts: int = 0  # requests that got no answer within wrk's --timeout
+    slow: int | None = None  # answered after `slow_script`'s threshold; None: not counted
 
 
 def free_port() -> int:
@@ -94,6 +98,22 @@ def rotate_script(paths: Sequence[str], file: Path) -> Path:
     return file
 
 
+def slow_script(seconds: float, file: Path) -> Path:
+    """A wrk Lua script that counts the requests answered after `seconds`, from wrk's own
+    histogram of every latency, and prints `slow requests: N` at the end."""
+    file.write_text(
+        "done = function(summary, latency, requests)\n"
+        "  local slow = 0\n"
+        "  for i = 1, #latency do\n"
+        "    local value, count = latency(i)\n"
+        f"    if value > {seconds * 1e6:.0f} then slow = slow + count end\n"
+        "  end\n"
+        '  io.write(string.format("slow requests: %d\\n", slow))\n'
+        "end\n"
+    )
+    return file
+
+
 def require_wrk() -> str:
     binary = shutil.which("wrk")
     if binary is None:
@@ -108,9 +128,15 @@ def wrk(
     connections: int = 64,
     threads: int = 2,
     script: Path | None = None,
+    timeout: float | None = None,
 ) -> WrkRun:
-    """Load `url` for `seconds` with wrk and parse requests per second and p99 latency."""
+    """Load `url` for `seconds` with wrk and parse requests per second and p99 latency.
+
+    wrk gives up on a request after `timeout` seconds (its default: 2) and leaves it out of
+    the latencies, counting it as a socket timeout."""
     command = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    if timeout is not None:
+        command.append(f"--timeout={timeout:g}s")
     if script is not None:
         command += ["-s", str(script)]
     done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
@@ -127,6 +153,8 @@ def parse_wrk(text: str) -> WrkRun:
     errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
     )
+    latency = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)\s", text, re.MULTILINE)
+    slow = re.search(r"^slow requests: (\d+)$", text, re.MULTILINE)
     return WrkRun(
         requests_per_second=float(rate.group(1)),
         p99_ms=float(p99.group(1)) * _UNITS[p99.group(2)],
@@ -134,4 +162,13 @@ def parse_wrk(text: str) -> WrkRun:
         bad_responses=(int(bad.group(1)) if bad else 0)
         + (sum(int(n) for n in errors.groups()) if errors else 0),
         output=text,
+        percentiles_ms={
+            f"{share}%": float(value) * _UNITS[unit]
+            for share, value, unit in re.findall(
+                r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.MULTILINE
+            )
+        },
+        max_ms=float(latency.group(1)) * _UNITS[latency.group(2)] if latency else 0.0,
+        timeouts=int(errors.group(4)) if errors else 0,
+        slow=int(slow.group(1)) if slow else None,
     )

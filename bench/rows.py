@@ -57,6 +57,8 @@ CLONE_ROUNDS = 3
 PAGE_ROWS = 50  # the pages' rows per page
 PAGE_SLACK = 2.0
 MAX_PAGE_KB = 200
+OVERVIEW_SECONDS = 60  # row 11's load at the full size; the smoke size uses --wrk-seconds
+SLOW_SECONDS = 2.0
 
 
 @dataclass
@@ -639,6 +641,58 @@ def row_10(ctx: Context) -> Row:
     )
 
 
+def row_11(ctx: Context) -> Row:
+    """The overview under load from a fresh start: no request waits over 2 s."""
+    seconds = ctx.wrk_seconds if ctx.smoke else OVERVIEW_SECONDS
+    what = f"GET the overview from a fresh start, {ctx.size:,} entities stored, 64 connections"
+    target = f"0 requests over {SLOW_SECONDS:g} s"
+    try:
+        load.require_wrk()
+    except Unavailable as error:
+        if ctx.require_tools:
+            raise
+        return Row("11", what, "—", target, None, f"skipped: {error}")
+    cold = ctx.cold
+    script = load.slow_script(SLOW_SECONDS, ctx.workdir / "slow.lua")
+    args = ["badge", "--db", cold.database, "--tracks", str(TRACK_FILE)]
+    with load.server(args) as url:
+        # No warm-up: the server has just started, so the first requests all find the
+        # counts missing. wrk waits up to 60 s for an answer, so that a slow one is
+        # measured rather than dropped as a timeout.
+        ctx.log(f"wrk on the overview of a server just started, for {seconds:g} s")
+        run = load.wrk(url + "/", seconds, script=script, timeout=60)
+    assert run.slow is not None, f"the script did not count slow requests:\n{run.output}"
+    over = run.slow + run.timeouts
+    passed = over == 0 and run.bad_responses == 0
+    spread = ", ".join(
+        f"p{share.rstrip('%')} {ms:,.1f} ms" for share, ms in run.percentiles_ms.items()
+    )
+    detail = (
+        f"{run.requests:,} requests, {spread}, max {run.max_ms:,.1f} ms; "
+        f"uvicorn, wrk -t2 -c64 -d{seconds:g}s on / from the moment the server listens"
+    )
+    if run.bad_responses:
+        detail += f"; {run.bad_responses} failed requests"
+    return Row(
+        "11",
+        what,
+        f"{over:,} over {SLOW_SECONDS:g} s, {run.requests_per_second:,.0f} req/s, "
+        f"p99 {run.p99_ms:,.1f} ms, max {run.max_ms:,.1f} ms",
+        target,
+        passed,
+        detail,
+        {
+            "requests_over_2s": over,
+            "rps": run.requests_per_second,
+            "requests": run.requests,
+            "latency_ms": run.percentiles_ms,
+            "max_ms": run.max_ms,
+            "failed_requests": run.bad_responses,
+            "seconds": seconds,
+        },
+    )
+
+
 def row_floor_loop(ctx: Context) -> Row:
     """Floor: the ten predicates as a plain Python loop."""
     documents = ctx.documents
@@ -697,6 +751,7 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "8": row_8,
     "9": row_9,
     "10": row_10,
+    "11": row_11,
     "F1": row_floor_loop,
     "F2": row_floor_sqlite,
 }

@@ -71,6 +71,13 @@ def _label(outcome: Outcome | None) -> str:
     return "not evaluated" if outcome is None else outcome.value.replace("_", " ")
 
 
+def _fix(check: CheckVerdict) -> str:
+    """The remediation, for a check that answered `fail` or `warn`. One that could not be
+    checked (error, unknown, not evaluated) gets none: its message says why, and what the
+    fix would add may be there already."""
+    return check.remediation if check.outcome in (Outcome.FAIL, Outcome.WARN) else ""
+
+
 def _level(level: str | None) -> str:
     return level or "no level"
 
@@ -190,8 +197,8 @@ def _text_verdict(v: TrackVerdict) -> str:
 def _text_check(check: CheckVerdict, note: str = "") -> list[str]:
     head = f"    {_MARKS[check.outcome]} {_label(check.outcome)}  {check.id} ({check.level_id}): "
     lines = _indent(check.message + note, head, " " * 8)
-    if check.remediation:
-        lines += _indent(check.remediation, "        fix: ", " " * 13)
+    if _fix(check):
+        lines += _indent(_fix(check), "        fix: ", " " * 13)
     return lines
 
 
@@ -362,8 +369,8 @@ def _junit_check_case(v: TrackVerdict, check: CheckVerdict, blocking: bool) -> E
 
 def _details(check: CheckVerdict) -> str:
     lines = [f"{check.id} ({check.level_id}): {check.message}"]
-    if check.remediation:
-        lines.append(f"fix: {check.remediation}")
+    if _fix(check):
+        lines.append(f"fix: {_fix(check)}")
     return "\n".join(lines)
 
 
@@ -426,8 +433,8 @@ def _markdown_details(v: TrackVerdict) -> str:
         for check in v.blocking:
             head = f"- **{_label(check.outcome)}** `{check.id}` ({check.level_id}): "
             lines += _indent(check.message, head, "  ")
-            if check.remediation:
-                lines += _indent(check.remediation, "  fix: ", "  ")
+            if _fix(check):
+                lines += _indent(_fix(check), "  fix: ", "  ")
     if v.has_baseline:
         sentence = _change_sentence(v)
         lines += ["", f"{sentence[0].upper()}{sentence[1:]}."]

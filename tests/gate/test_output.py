@@ -200,6 +200,21 @@ def test_text_shows_errors_unknowns_and_unevaluated_checks(name: str, line: str)
     assert line in render_text(REPORTS[name]).splitlines()
 
 
+@pytest.mark.parametrize("render", [render_text, render_junit, render_markdown])
+def test_a_check_that_could_not_be_checked_gets_no_fix(render: Callable[[GateReport], str]):
+    """Its message says why; a fix would tell the team to add what may be there already."""
+    unanswered = {"has_readme": Outcome.ERROR, "has_license": Outcome.UNKNOWN, "has_ci": None}
+    checks = [
+        check(id, "bronze", outcome, message=f"No answer from {id}.", remediation="Add it.")
+        for id, outcome in unanswered.items()
+    ]
+    checks.append(check("has_owner", "bronze", Outcome.FAIL, remediation="Name an owner."))
+    text = render(report(verdict(None, checks)))
+    assert "fix: Name an owner." in text
+    assert "Add it." not in text
+    assert all(f"No answer from {id}." in text for id in unanswered)
+
+
 @pytest.mark.parametrize(
     ("name", "sentence", "items"),
     [

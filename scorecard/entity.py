@@ -13,6 +13,7 @@ _NAME = re.compile(r"^([A-Za-z0-9][-_.]?)*[A-Za-z0-9]$")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _MAX_NAME = 63
+_SHOWN = 80  # characters of a bad value a message quotes
 
 
 class InvalidEntity(ValueError):
@@ -91,18 +92,18 @@ class Entity:
         if not isinstance(raw.get("apiVersion"), str) or not raw.get("apiVersion"):
             raise InvalidEntity("apiVersion is missing or not a string")
         if not isinstance(kind, str) or not _KIND.match(kind):
-            raise InvalidEntity(f"kind {kind!r} is missing or not a valid kind")
+            raise InvalidEntity(f"kind {shown(kind)} is missing or not a valid kind")
         if not isinstance(metadata, dict):
             raise InvalidEntity("metadata is missing or not a mapping")
         name = metadata.get("name")
         if not isinstance(name, str) or len(name) > _MAX_NAME or not _NAME.match(name):
             raise InvalidEntity(
-                f"metadata.name {name!r} is not a valid entity name (letters, digits and "
+                f"metadata.name {shown(name)} is not a valid entity name (letters, digits and "
                 f"single -_. separators, at most {_MAX_NAME} characters)"
             )
         namespace = metadata.get("namespace", DEFAULT_NAMESPACE)
         if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
-            raise InvalidEntity(f"metadata.namespace {namespace!r} is not a valid namespace")
+            raise InvalidEntity(f"metadata.namespace {shown(namespace)} is not a valid namespace")
         self.raw = raw
         self.kind = kind
         self.namespace = namespace
@@ -185,6 +186,20 @@ class Entity:
 
 
 _UNSET = object()
+
+
+def shown(value: Any) -> str:
+    """A bad value as a message quotes it: short text in full, long text cut, and only the
+    kind of anything else, never its whole repr (an integer of 5,000 digits cannot even be
+    printed, and a list may be a million items long)."""
+    if value is None or isinstance(value, bool | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= _SHOWN else f"{value[:_SHOWN]!r}…"
+    if isinstance(value, int):
+        bits = value.bit_length()
+        return repr(value) if bits <= 64 else f"(an integer of {bits:,} bits)"
+    return f"(a {type(value).__name__})"
 
 
 def _parse_owner(value: Any, namespace: str) -> str | None:

@@ -96,7 +96,8 @@ def _evaluate(
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
-    plans = plan(subjects, tracks)
+    problems = list(problems)
+    plans = plan(subjects, tracks, problems)
     executor = Executor(
         concurrency=concurrency,
         timeout=timeout,
@@ -123,7 +124,7 @@ def _evaluate(
         entities=list(entities),
         results=results,
         certifications=certifications,
-        problems=list(problems),
+        problems=problems,
     )
 
 
@@ -200,7 +201,7 @@ def complete_run(
                 on_source_failure=on_source_failure,
             )
             with gc_paused():
-                stats = store.save_run(run_id, report, catalog_complete=catalog_complete)
+                stats = _save(store, run_id, report, catalog_complete)
         except BaseException as error:
             # The original error is the one to report; a store that cannot even record the
             # failure (a database gone away) must not replace it.
@@ -208,3 +209,34 @@ def complete_run(
                 store.fail_run(run_id, f"{type(error).__name__}: {error}")
             raise
         return StoredRun(run_id, report, stats)
+
+
+def _save(store: Store, run_id: int, report: RunReport, catalog_complete: bool) -> WriteStats:
+    """Save the run; if that fails because some entity's document cannot be stored (a
+    number too long to print, a key JSON cannot hold, a loop), save it again without
+    those entities, each named in a problem: one odd document never fails a run."""
+    try:
+        return store.save_run(run_id, report, catalog_complete=catalog_complete)
+    except (ValueError, TypeError, RecursionError):
+        unstorable = {e.ref: (e, reason) for e in report.entities if (reason := _unstorable(e))}
+        if not unstorable:
+            raise
+    for ref, (entity, reason) in unstorable.items():
+        report.problems.append(Problem(entity.source or ref, f"{ref} is not stored: {reason}"))
+    report.entities = [e for e in report.entities if e.ref not in unstorable]
+    report.results = [r for r in report.results if r.entity_ref not in unstorable]
+    report.certifications = [c for c in report.certifications if c.entity_ref not in unstorable]
+    # An entity left out is not gone from the catalog.
+    return store.save_run(run_id, report, catalog_complete=False)
+
+
+def _unstorable(entity: Entity) -> str | None:
+    """Why the store cannot write this entity's document, or None."""
+    from scorecard.store.database import dump_json
+
+    try:
+        repr(entity.raw)  # the store's digest
+        dump_json(entity.raw)
+    except (ValueError, TypeError, RecursionError) as error:
+        return f"{type(error).__name__}: {str(error)[:200]}"
+    return None

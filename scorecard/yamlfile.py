@@ -69,10 +69,19 @@ def format_loc(loc: Loc) -> str:
 
 
 def load_yaml(path: Path) -> YamlDocument:
-    """Read one YAML document with the position of every mapping key and list item."""
+    """Read one YAML document with the position of every mapping key and list item.
+
+    The catalog's limits apply (see `scorecard.catalog.safe_yaml`): an alias bomb, a
+    number too long to print, a device for a file are configuration errors, not crashes.
+    """
+    # Imported here: safe_yaml uses format_loc from this module.
+    from scorecard.catalog.safe_yaml import LIMITS, FileRefused, key_path, measure, read_bounded
+
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(file, LIMITS.file_bytes).decode("utf-8")
+    except FileRefused as refused:
+        raise ConfigError([Problem(file, f"cannot read file: it {refused}")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([Problem(file, f"cannot read file: {error}")]) from None
     loader = yaml.SafeLoader(text)
@@ -80,12 +89,23 @@ def load_yaml(path: Path) -> YamlDocument:
         node = loader.get_single_node()
         if node is None:
             raise ConfigError([Problem(file, "file is empty", 1, 1)])
+        refusal = measure(node, LIMITS)
+        if refusal is not None:
+            bad, reason = refusal
+            line, column = _mark(bad.start_mark)
+            raise ConfigError([Problem(file, reason, line, column, key_path(node, bad))])
         positions: dict[Loc, tuple[int, int]] = {(): _mark(node.start_mark)}
         problems: list[Problem] = []
         _walk(node, (), positions, problems, file)
         if problems:
             raise ConfigError(problems)
-        data = loader.construct_document(node)
+        try:
+            data = loader.construct_document(node)
+        except ValueError as error:  # a date that is no date
+            line, column = _mark(node.start_mark)
+            raise ConfigError([Problem(file, f"invalid value: {error}", line, column)]) from None
+    except RecursionError:
+        raise ConfigError([Problem(file, "invalid YAML: nested too deeply to parse")]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = _mark(mark) if mark else (None, None)

@@ -20,6 +20,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from scorecard.catalog.files import CatalogListing
+from scorecard.catalog.safe_yaml import measure_data, parse_json
 from scorecard.entity import Entity, InvalidEntity
 from scorecard.filters import EntityFilter
 from scorecard.problems import ConfigError, Problem
@@ -107,7 +108,9 @@ def read_backstage(
             pages += 1
             for index, item in enumerate(body.get("items") or (), 1):
                 _add(entities, problems, seen, base, item, pages, index)
-            cursor = (body.get("pageInfo") or {}).get("nextCursor")
+            page_info = body.get("pageInfo")
+            cursor = page_info.get("nextCursor") if isinstance(page_info, dict) else None
+            cursor = cursor if isinstance(cursor, str) else None
             if not cursor:
                 return CatalogListing(entities, problems)
 
@@ -142,9 +145,12 @@ def _get_page(
         if status != 200:
             raise _PageError(_status_message(response))
         try:
-            body = response.json()
+            # Catalog data is untrusted: a huge number spoils its entity, not the page.
+            body = parse_json(response.content)
         except ValueError:
             raise _PageError("answered 200 with a body that is not JSON") from None
+        except RecursionError:
+            raise _PageError("answered 200 with JSON nested too deeply to read") from None
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise _PageError("answered 200 without an `items` list; is this a Backstage backend?")
         return body
@@ -185,6 +191,10 @@ def _add(
     where = f"{base}{ENDPOINT}"
     if not isinstance(item, dict):
         problems.append(Problem(where, f"page {page} item {index} is not an entity"))
+        return
+    refusal = measure_data(item)
+    if refusal is not None:
+        problems.append(Problem(where, f"page {page} item {index} is not read: {refusal}"))
         return
     try:
         entity = Entity(item, source=base)

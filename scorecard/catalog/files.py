@@ -11,22 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from scorecard.catalog.safe_yaml import LIBYAML, Document, read_documents
 from scorecard.entity import Entity, InvalidEntity
 from scorecard.problems import Problem
 from scorecard.sources.roots import AllowedRoots, inside
 
-try:
-    from yaml import CSafeLoader as _Loader
-
-    LIBYAML = True
-except ImportError:  # PyYAML built without libyaml: same results, several times slower
-    from yaml import SafeLoader as _Loader
-
-    LIBYAML = False
+__all__ = ["LIBYAML", "CatalogListing", "read_catalog"]
 
 _SUFFIXES = (".yaml", ".yml")
+# Backstage's conventional name: a file so named is always read as part of the catalog.
+_CATALOG_NAME = ("catalog-info.yaml", "catalog-info.yml")
 _REMOTE = "remote location targets are not read by the file source"
 _OUTSIDE_CATALOG = (
     "is outside the catalog's roots (the folders of the catalog paths and their git "
@@ -120,12 +114,16 @@ class _Reader:
         self.problems.append(Problem(file, message, key=key))
 
     def _scan(self, folder: str) -> None:
-        for root, folders, files in os.walk(folder):
+        # Symlinked folders are not followed (os.walk's default), so a link loop ends.
+        for root, folders, files in os.walk(folder, onerror=self._unreadable):
             # Hidden folders hold tooling (.git, .github workflows), never the catalog.
             folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "node_modules")
             for name in sorted(files):
                 if name.endswith(_SUFFIXES):
                     self._read_file(os.path.join(root, name), named=False)
+
+    def _unreadable(self, error: OSError) -> None:
+        self.problems.append(_read_problem(str(error.filename), error))
 
     def _read_file(self, file: str, *, named: bool) -> None:
         try:
@@ -138,38 +136,48 @@ class _Reader:
         if identity in self._read:
             return
         self._read.add(identity)
-        documents, error = _load(file)
-        if not named and _not_a_catalog_file(documents, error):
+        read = read_documents(file)
+        # A folder holds more than the catalog: OpenAPI specs, CI config, mkdocs.yml (whose
+        # `!!python/name` tags the safe loader refuses). A file a scan meets is passed over
+        # unless it may hold entities; then every one of its documents is read or reported.
+        if not named and not (read.may_hold_entities or file.endswith(_CATALOG_NAME)):
             return
+        if read.problem is not None:
+            self.problems.append(read.problem)
+        elif not read.documents:
+            self._problem(file, "is empty: it holds no catalog documents")
         locations = []
-        for index, document in enumerate(documents, 1):
-            entity = self._add(file, index, document)
+        for document in read.documents:
+            entity = self._add(file, document)
             if entity is not None and entity.kind.lower() == "location":
                 locations.append(entity)
-        if error is not None:
-            self.problems.append(_read_problem(file, error))
         for location in locations:
             self._follow(location)
 
-    def _add(self, file: str, index: int, document: Any) -> Entity | None:
-        if document is None:  # an empty document, e.g. after a trailing `---`
+    def _add(self, file: str, document: Document) -> Entity | None:
+        index, line, data = document.index, document.line, document.data
+        if document.problem is not None:
+            self.problems.append(document.problem)
             return None
-        if not isinstance(document, dict):
-            found = type(document).__name__
-            self._problem(file, f"document {index} is not an entity: a {found}, not a mapping")
+        if document.empty:  # nothing but a marker, e.g. a trailing `---`
+            return None
+        if not isinstance(data, dict):
+            found = _KINDS_OF_VALUE.get(type(data), type(data).__name__)
+            message = f"document {index} is not an entity: a {found}, not a mapping"
+            self.problems.append(Problem(file, message, line))
             return None
         try:
-            entity = Entity(document, source=file)
+            entity = Entity(data, source=file)
         except InvalidEntity as error:
-            self._problem(file, f"document {index} is not a valid entity: {error}")
+            message = f"document {index} is not a valid entity: {error}"
+            self.problems.append(Problem(file, message, line))
             return None
         # Backstage compares entity refs case-insensitively.
         ref = entity.ref.lower()
         if ref in self._first_file:
             first = self._first_file[ref]
-            self._problem(
-                file, f"document {index}: {entity.ref} is already defined in {first}; skipped"
-            )
+            message = f"document {index}: {entity.ref} is already defined in {first}; skipped"
+            self.problems.append(Problem(file, message, line))
             return None
         self._first_file[ref] = file
         self.entities.append(entity)
@@ -241,38 +249,15 @@ def _targets(location: Entity) -> Iterator[tuple[str, Any]]:
         yield "spec.targets", targets
 
 
-def _load(file: str) -> tuple[list[Any], Exception | None]:
-    """The file's documents up to the first error, and that error."""
-    documents: list[Any] = []
-    try:
-        with open(file, "rb") as stream:
-            for document in yaml.load_all(stream, Loader=_Loader):
-                documents.append(document)
-    except (OSError, yaml.YAMLError) as error:
-        return documents, error
-    return documents, None
+def _read_problem(file: str, error: OSError) -> Problem:
+    return Problem(file, f"cannot be read: {error.strerror or error}")
 
 
-def _not_a_catalog_file(documents: list[Any], error: Exception | None) -> bool:
-    """True for a file a folder scan should pass over without a word.
-
-    A folder holds more than the catalog: OpenAPI specs, CI config, mkdocs.yml (whose
-    `!!python/name` tags the safe loader refuses). Broken YAML is still reported: it may
-    well be a catalog file.
-    """
-    if error is not None and not isinstance(error, yaml.constructor.ConstructorError):
-        return False
-    return not any(isinstance(d, dict) and ("apiVersion" in d or "kind" in d) for d in documents)
-
-
-def _read_problem(file: str, error: Exception) -> Problem:
-    if isinstance(error, OSError):
-        return Problem(file, f"cannot be read: {error.strerror or error}")
-    mark = getattr(error, "problem_mark", None)
-    reason = getattr(error, "problem", None) or str(error).splitlines()[0]
-    return Problem(
-        file,
-        f"invalid YAML ({reason}); this document and the rest of the file are skipped",
-        line=mark.line + 1 if mark else None,
-        column=mark.column + 1 if mark else None,
-    )
+_KINDS_OF_VALUE: dict[type, str] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "list",
+}

@@ -116,14 +116,17 @@ def test_a_path_matching_nothing_is_a_problem(path: str | Path) -> None:
     assert [str(p) for p in listing.problems] == [f"{path}: no catalog files match {path}"]
 
 
-def test_a_syntax_error_keeps_earlier_documents_and_names_the_line() -> None:
+def test_a_syntax_error_costs_only_its_document_and_names_the_line() -> None:
     listing = read_catalog([BAD / "syntax.yaml"])
 
-    assert [ref for ref, _ in entities(listing)] == ["component:default/before-the-error"]
+    assert [ref for ref, _ in entities(listing)] == [
+        "component:default/before-the-error",
+        "component:default/after-the-error",
+    ]
     [problem] = listing.problems
     assert (problem.file, problem.line, problem.column) == (str(BAD / "syntax.yaml"), 11, 15)
-    assert "mapping values are not allowed" in problem.message
-    assert "the rest of the file are skipped" in problem.message
+    assert problem.message.startswith("document 2 is invalid YAML (mapping values are not")
+    assert problem.message.endswith("; it is skipped")
 
 
 @pytest.mark.parametrize(
@@ -149,7 +152,7 @@ def test_a_duplicate_ref_keeps_the_first_and_names_both_files() -> None:
     assert entities(listing) == [(ref, str(GOOD / file)) for ref, file in GOOD_ENTITIES]
     assert problems(listing) == [
         *GOOD_PROBLEMS,
-        "bad/duplicate.yaml: document 1: component:default/payments is already defined in "
+        "bad/duplicate.yaml:2:1: document 1: component:default/payments is already defined in "
         f"{GOOD}/services/payments.yaml; skipped",
     ]
 
@@ -160,7 +163,10 @@ def test_a_duplicate_ref_keeps_the_first_and_names_both_files() -> None:
         (GOOD / "openapi.yaml", "document 1 is not a valid entity: apiVersion is missing"),
         (f"{GOOD}/open*.yaml", "document 1 is not a valid entity: apiVersion is missing"),
         (BAD / "notes.yaml", "document 1 is not a valid entity: apiVersion is missing"),
-        (GOOD / "docs" / "mkdocs.yml", "invalid YAML (could not determine a constructor"),
+        (
+            GOOD / "docs" / "mkdocs.yml",
+            "document 1 cannot be read (could not determine a constructor",
+        ),
     ],
 )
 def test_a_named_file_that_is_not_a_catalog_is_reported(path: str | Path, reason: str) -> None:
@@ -239,7 +245,7 @@ def test_locations_without_usable_targets_are_reported() -> None:
         "bad/locations.yaml: location:default/no-targets has no spec.target or spec.targets",
         "bad/locations.yaml: spec.targets.0: target 42 is not a path",
         # A Location target is named explicitly, so a non-entity file there is reported.
-        "bad/notes.yaml: document 1 is not a valid entity: apiVersion is missing or not a string",
+        "bad/notes.yaml:1:1: document 1 is not a valid entity: apiVersion is missing or not a string",
     ]
 
 

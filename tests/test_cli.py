@@ -241,3 +241,36 @@ def test_invalid_workspace_file_exits_2(tmp_path: Path, monkeypatch: pytest.Monk
     assert "scorecard.yaml:2:1: catalogue: unknown key 'catalogue' (did you mean 'catalog'?)" in (
         result.stderr
     )
+
+
+def test_run_over_hostile_catalog_files_evaluates_the_rest(
+    data_dir: Path, tmp_path: Path, db: str
+) -> None:
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    for name in ("alias-bomb.yaml", "long-name.yaml"):
+        shutil.copy(data_dir / "catalog" / "hostile" / name, catalog)
+    (catalog / "catalog-info.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: valid\n"
+        "spec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"
+    )
+
+    result = invoke("run", "--format", "json", "--db", db, "--catalog", catalog)
+
+    assert result.exit_code == 0, result.output
+    evaluated = {
+        entity["ref"]: entity["tracks"] for entity in json.loads(result.stdout)["entities"]
+    }
+    assert set(evaluated) == {
+        "component:default/valid",
+        "component:default/after-the-bomb",
+        "component:default/after-the-number",
+    }
+    assert all(evaluated.values())
+    assert f"{catalog / 'alias-bomb.yaml'}:15:7: spec.a5: document 1 is not read" in result.stderr
+    assert (
+        f"{catalog / 'long-name.yaml'}:5:9: metadata.name: document 1 is not read" in result.stderr
+    )
+    with Store(db) as store:
+        run = store.latest_run()
+        assert run is not None and run.status == "finished"

@@ -78,6 +78,7 @@ _DIRECTIVE = re.compile(rb"^%", re.MULTILINE)
 # A top-level apiVersion or kind key, for a part too large to be parsed.
 _ENTITY_LINE = re.compile(rb"^\{?[ \t]*[\"']?(?:apiVersion|kind)[\"']?[ \t]*:", re.MULTILINE)
 _HEAD_BYTES = 64 * 1024  # of a refused file, looked at for an entity
+_KEY_SHOWN = 100  # characters of a key a problem's key path may quote
 _FLOATS = SafeConstructor()
 _VALUE = attrgetter("value")
 
@@ -430,7 +431,8 @@ def _check_number(node: ScalarNode, max_int: int) -> None:
 
 
 def key_path(root: Node, target: Node) -> str:
-    """The key path (`spec.a8[3]`) of the first way to reach `target` from `root`."""
+    """The key path (`spec.a8[3]`) of the first way to reach `target` from `root`; for a
+    key, the path of the mapping that holds it."""
     seen: set[int] = set()
     stack: list[tuple[Node, tuple[str | int, ...]]] = [(root, ())]
     while stack:
@@ -443,8 +445,8 @@ def key_path(root: Node, target: Node) -> str:
         if type(node) is MappingNode:
             for key, value in reversed(node.value):
                 name = key.value if type(key) is ScalarNode else "?"
-                if key is target:
-                    return format_loc((*path, name))
+                if key is target:  # a key too long to name is named by its mapping
+                    return format_loc(path if len(name) > _KEY_SHOWN else (*path, name))
                 stack.append((value, (*path, name)))
         else:
             stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(node.value))))

@@ -245,7 +245,8 @@ def test_locations_without_usable_targets_are_reported() -> None:
         "bad/locations.yaml: location:default/no-targets has no spec.target or spec.targets",
         "bad/locations.yaml: spec.targets.0: target 42 is not a path",
         # A Location target is named explicitly, so a non-entity file there is reported.
-        "bad/notes.yaml:1:1: document 1 is not a valid entity: apiVersion is missing or not a string",
+        "bad/notes.yaml:1:1: document 1 is not a valid entity: "
+        "apiVersion is missing or not a string",
     ]
 
 

@@ -247,13 +247,19 @@ def _parse_part(
 ) -> bool:
     """Append the documents of `part`; False if its YAML broke off half way."""
     loader = Loader(part)
+    first = len(documents)
     try:
         while True:
+            between = True  # between documents, until the next one has started
             try:
                 if not loader.check_node():
                     return True
+                between = False
                 node = loader.get_node()
             except (yaml.YAMLError, RecursionError) as error:
+                # Text left over after a document (`{a: 1}, b}`) belongs to that document.
+                if between and len(documents) > first:
+                    documents.pop()
                 documents.append(_malformed(file, offset, len(documents) + 1, error, alone))
                 return False
             documents.append(_document(loader, node, file, offset, len(documents) + 1, limits))

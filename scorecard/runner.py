@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -217,7 +218,7 @@ def _save(store: Store, run_id: int, report: RunReport, catalog_complete: bool) 
     those entities, each named in a problem: one odd document never fails a run."""
     try:
         return store.save_run(run_id, report, catalog_complete=catalog_complete)
-    except (ValueError, TypeError, RecursionError):
+    except Exception:  # the database may wrap the error: look for such entities either way
         unstorable = {e.ref: (e, reason) for e in report.entities if (reason := _unstorable(e))}
         if not unstorable:
             raise
@@ -236,7 +237,12 @@ def _unstorable(entity: Entity) -> str | None:
 
     try:
         repr(entity.raw)  # the store's digest
-        dump_json(entity.raw)
+        # PostgreSQL refuses NaN and Infinity in JSON, which Python writes.
+        json.loads(dump_json(entity.raw), parse_constant=_refuse_constant)
     except (ValueError, TypeError, RecursionError) as error:
         return f"{type(error).__name__}: {str(error)[:200]}"
     return None
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON can hold")

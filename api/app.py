@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import errors, metrics, pages
+from api import contract, errors, metrics, pages
 from api.deps import require_reader
+from api.request_guard import RequestGuard
 from api.routes import admin, badges, entities, registry, rollups, runs
+from api.schemas import AUTH_RESPONSES
 from scorecard.service.service import Service
 
 API_PREFIX = "/api/v1"
@@ -40,14 +42,22 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     app.state.service = service
     app.state.badges = badges.BadgeCache()
     errors.install(app)
+    app.add_middleware(RequestGuard)
     # Open reads need no check per request; badges are fetched far more than anything else.
-    readers = [] if service.workspace.public_reads else [Depends(require_reader)]
+    private = not service.workspace.public_reads
+    readers = [Depends(require_reader)] if private else []
     for module in (registry, entities, runs, rollups):
-        app.include_router(module.router, prefix=API_PREFIX, dependencies=readers)
+        app.include_router(
+            module.router,
+            prefix=API_PREFIX,
+            dependencies=readers,
+            responses=AUTH_RESPONSES if private else None,
+        )
     app.include_router(admin.router, prefix=API_PREFIX)
     app.router.routes.extend(badges.ROUTES)
     # The pages check readers themselves: a person who is not signed in is sent to the
     # sign-in form rather than answered 401.
     pages.install(app)
+    contract.install(app, private_reads=private)
     metrics.install(app, service)
     return app

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
+import traceback
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger("scorecard.api")
+
+RETRY_AFTER_SECONDS = 10
+DATABASE_DOWN = "the database is unavailable; try again shortly"
+INTERNAL_ERROR = "internal error; the server log has the details"
+
+_SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: a request
+# must not be able to end a log line or write a terminal escape into the log.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters written as escapes (`\\x00`, `\\n`), for logs."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(OperationalError, _database_down)
-    app.add_exception_handler(DBAPIError, _database_down)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -31,18 +49,46 @@ async def invalid_request(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _database_down(request: Request, error: Exception) -> JSONResponse:
-    log.error("database error on %s %s: %s", request.method, request.url.path, error)
+def database_unreachable(error: Exception) -> bool:
+    """Whether `error` says the database cannot be reached, which a retry may mend: no
+    connection could be opened (refused, shut down, too many clients), one was lost
+    mid-statement, none was free in the pool, or SQLite's lock stayed taken past the busy
+    timeout. Any other driver error (bad data, a broken query, a constraint) is a bug."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error, OperationalError | InterfaceError) and error.statement is None:
+        return True  # raised on connect: there was no statement yet
+    # The primary code: SQLite reports extended ones (SQLITE_BUSY_SNAPSHOT is 517).
+    return (getattr(error.orig, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_BUSY
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    where = f"{request.method} {printable(request.url.path)}"
+    if not database_unreachable(error):
+        return await _unexpected(request, error)
+    log.error("database unavailable on %s: %s", where, printable(str(error)))
     return JSONResponse(
-        {"detail": "the database is unavailable; try again shortly"},
+        {"detail": DATABASE_DOWN},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "10"},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    # The frames of the traceback are source lines; only the error's own text may quote
+    # the request, so it alone is escaped.
+    frames = "".join(traceback.format_tb(error.__traceback__)).rstrip()
+    log.error(
+        "unexpected error on %s %s: %s\nTraceback (most recent call last):\n%s",
+        request.method,
+        printable(request.url.path),
+        printable(repr(error)),
+        frames,
+    )
     return JSONResponse(
-        {"detail": "internal error; the server log has the details"},
-        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        {"detail": INTERNAL_ERROR}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
     )

@@ -3,13 +3,85 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from scorecard.results import Outcome
 
 T = TypeVar("T")
+
+# Text the server takes in a path, a query or a body: anything but NUL, which PostgreSQL
+# refuses (the request guard answers 422 for it before any route runs).
+NO_NUL = r"^[^\x00]*$"
+# What the API takes as an entity ref, `[kind:][namespace/]name` in Backstage's
+# characters: every such text parses; anything else names no entity that can be stored.
+ENTITY_REF = r"^(?:[A-Za-z][A-Za-z0-9]*:)?(?:[A-Za-z0-9][A-Za-z0-9-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*$"
+EntityRefText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=300,
+        pattern=ENTITY_REF,
+        description="An entity ref, `[kind:][namespace/]name`; kind defaults to component.",
+    ),
+]
+TrackId = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What went wrong, in a sentence.")
+
+
+class InvalidRequestOut(BaseModel):
+    detail: str = Field(description="Every problem, joined by `; `.")
+    errors: list[str] = Field(description="One `where: what` line per problem.")
+
+
+class RunConflictOut(BaseModel):
+    detail: str
+    run_id: int = Field(description="The run evaluating those tracks.")
+    tracks: list[str] = Field(description="The tracks asked for that it is evaluating.")
+
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
+}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {"description": "`Bearer`.", "required": True, "schema": {"type": "string"}}
+}
+INVALID = (
+    "A parameter or the body is invalid, or holds text the server refuses (NUL, bytes that "
+    "are not UTF-8)."
+)
+# What any operation may answer besides its own statuses.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": InvalidRequestOut, "description": INVALID},
+    500: {"model": ErrorOut, "description": "A bug of the server; its log has the details."},
+    503: {
+        "model": ErrorOut,
+        "description": "The database cannot be reached.",
+        "headers": _RETRY_AFTER,
+    },
+}
+# What an operation behind the API token may answer.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No bearer token.", "headers": _WWW_AUTHENTICATE},
+    403: {
+        "model": ErrorOut,
+        "description": "The token is wrong, or the server has none (writes are disabled).",
+    },
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "Not found; `detail` says what."}
+}
 
 
 class Problem(BaseModel):
@@ -177,8 +249,13 @@ class RunOut(BaseModel):
 
 
 class RunRequest(BaseModel):
-    tracks: list[str] | None = Field(None, description="Track ids; all tracks when omitted.")
-    entity: str | None = Field(None, description="Entity ref; every entity when omitted.")
+    # A misspelt key would otherwise start a run of every track over every entity.
+    model_config = ConfigDict(extra="forbid")
+
+    tracks: list[TrackId] | None = Field(
+        None, min_length=1, max_length=100, description="Track ids; all tracks when omitted."
+    )
+    entity: EntityRefText | None = Field(None, description="Every entity when omitted.")
 
 
 class CheckRollupOut(BaseModel):
@@ -205,6 +282,15 @@ class ReloadOut(BaseModel):
     reloaded: bool
     loaded_at: datetime
     problems: list[Problem]
+
+
+class BadgeEndpointOut(BaseModel):
+    """shields.io's endpoint badge: https://shields.io/badges/endpoint-badge"""
+
+    schemaVersion: int = Field(description="Always 1.")
+    label: str = Field(description="The track.")
+    message: str = Field(description="The level, `none`, or why there is no level.")
+    color: str = Field(description="A hex colour without `#`.")
 
 
 class HealthOut(BaseModel):

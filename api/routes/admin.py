@@ -7,9 +7,16 @@ from fastapi.responses import JSONResponse
 
 from api import convert
 from api.deps import ServiceDep, require_writer
-from api.schemas import HealthOut, ReloadOut
+from api.schemas import (
+    AUTH_RESPONSES,
+    COMMON_RESPONSES,
+    INVALID,
+    HealthOut,
+    InvalidRequestOut,
+    ReloadOut,
+)
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=COMMON_RESPONSES)
 
 
 @router.get("/health", response_model=HealthOut)
@@ -28,7 +35,13 @@ def health(service: ServiceDep) -> HealthOut:
     "/reload",
     response_model=ReloadOut,
     dependencies=[Depends(require_writer)],
-    responses={401: {}, 403: {}, 422: {"model": ReloadOut, "description": "Rejected"}},
+    responses={
+        **AUTH_RESPONSES,
+        422: {
+            "model": ReloadOut | InvalidRequestOut,
+            "description": f"The files were rejected (their problems), or: {INVALID}",
+        },
+    },
 )
 def reload(service: ServiceDep) -> ReloadOut | JSONResponse:
     """Load tracks and checks again. Invalid files are rejected with their problems (422)

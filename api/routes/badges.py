@@ -1,7 +1,8 @@
 """Badges: `/badges/{kind}/{namespace}/{name}/{track}.svg` and `.json` (shields endpoint).
 
 They carry an ETag and a short Cache-Control, so README renderers and proxies revalidate
-cheaply; an unknown entity or track still gets a valid badge saying so, with a 404.
+cheaply; an unknown entity or track still gets a valid badge saying so, with a 404. The
+OpenAPI document describes both (`openapi_paths`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from functools import partial
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.deps import check_token
+from api.schemas import AUTH_RESPONSES, COMMON_RESPONSES, NO_NUL
 from scorecard.badges import Badge, level_badge, not_found_badge
 from scorecard.service.service import Service
 
@@ -141,8 +144,103 @@ async def endpoint_badge(request: Request) -> Response:
 
 # Plain Starlette routes rather than FastAPI's: badges are fetched far more often than
 # anything else, and FastAPI's per-request parameter and dependency machinery cost more
-# than serving a cached badge. They are images, not API, so they stay out of OpenAPI.
+# than serving a cached badge. `openapi_paths` describes them by hand.
 ROUTES = [
     Route("/badges/{kind}/{namespace}/{name}/{track}.svg", svg_badge, methods=["GET"]),
     Route("/badges/{kind}/{namespace}/{name}/{track}.json", endpoint_badge, methods=["GET"]),
 ]
+
+
+def openapi_paths(*, private_reads: bool) -> dict[str, Any]:
+    """The badge routes as OpenAPI path items (they are not FastAPI routes, so FastAPI
+    does not describe them). Schemas are referenced from `#/components/schemas`."""
+    return {
+        "/badges/{kind}/{namespace}/{name}/{track}.svg": {
+            "get": _operation(
+                "svg_badge",
+                svg_badge.__doc__ or "",
+                "image/svg+xml",
+                {"type": "string", "description": "An SVG document."},
+                private_reads,
+            )
+        },
+        "/badges/{kind}/{namespace}/{name}/{track}.json": {
+            "get": _operation(
+                "endpoint_badge",
+                endpoint_badge.__doc__ or "",
+                "application/json",
+                _ref("BadgeEndpointOut"),
+                private_reads,
+            )
+        },
+    }
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(
+    operation_id: str, description: str, media_type: str, body: dict[str, Any], private: bool
+) -> dict[str, Any]:
+    segment = {"type": "string", "pattern": NO_NUL}
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": segment}
+        for name in ("kind", "namespace", "name", "track")
+    ]
+    parameters.append(
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": "The badge's ETag from an earlier answer: 304 while it holds.",
+            "schema": {"type": "string"},
+        }
+    )
+    etag = {"ETag": {"required": True, "schema": {"type": "string"}}}
+    headers = {**etag, "Cache-Control": {"required": True, "schema": {"type": "string"}}}
+    error = {"application/json": {"schema": _ref("ErrorOut")}}
+    # A missing entity or track is still a badge; a path that is no badge's is not.
+    if media_type == "application/json":
+        not_found = {"application/json": {"schema": {"anyOf": [body, _ref("ErrorOut")]}}}
+    else:
+        not_found = {media_type: {"schema": body}, **error}
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "The badge.",
+            "headers": headers,
+            "content": {media_type: {"schema": body}},
+        },
+        "304": {
+            "description": "The badge has not changed since `If-None-Match`.",
+            "headers": headers,
+        },
+        "404": {
+            "description": "A badge saying the entity or track is unknown.",
+            "content": not_found,
+        },
+        "422": {
+            "description": COMMON_RESPONSES[422]["description"],
+            "content": {"application/json": {"schema": _ref("InvalidRequestOut")}},
+        },
+        "500": {"description": COMMON_RESPONSES[500]["description"], "content": error},
+        "503": {
+            "description": COMMON_RESPONSES[503]["description"],
+            "headers": COMMON_RESPONSES[503]["headers"],
+            "content": error,
+        },
+    }
+    operation: dict[str, Any] = {
+        "tags": ["badges"],
+        "operationId": operation_id,
+        "description": description,
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if private:
+        for status, response in AUTH_RESPONSES.items():
+            responses[str(status)] = {
+                key: value for key, value in response.items() if key != "model"
+            } | {"content": error}
+        operation["security"] = [{"HTTPBearer": []}]
+    return operation

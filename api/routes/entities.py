@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from api import convert
 from api.deps import ServiceDep
 from api.schemas import (
+    COMMON_RESPONSES,
+    NO_NUL,
+    NOT_FOUND,
     CertificationChangeOut,
     CheckResultOut,
     EntityHistory,
@@ -25,10 +28,13 @@ from scorecard.service.service import Service
 from scorecard.store import EntityRecord, ResultRecord
 from scorecard.tracks import ConfiguredCheck, Track
 
-router = APIRouter(tags=["entities"])
+router = APIRouter(tags=["entities"], responses=COMMON_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (at most 500).")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+# Path segments and filters: any text but NUL (see `api.request_guard`).
+Segment = Annotated[str, Path(pattern=NO_NUL)]
+TrackFilter = Annotated[str | None, Query(max_length=100, pattern=NO_NUL)]
 
 
 def resolve(service: ServiceDep, kind: str, namespace: str, name: str) -> EntityRecord:
@@ -42,11 +48,9 @@ def resolve(service: ServiceDep, kind: str, namespace: str, name: str) -> Entity
 
 def stored_ref(service: ServiceDep, text: str) -> str:
     """A ref as given by a user (`payments`, `component:payments`, any case) → the ref as
-    stored, or the canonical form when nothing is stored under it; 422 if it is no ref."""
-    try:
-        wanted = str(parse_ref(text, default_kind="component"))
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
+    stored, or the canonical form when nothing is stored under it. `text` has passed the
+    `ENTITY_REF` pattern, which every ref that parses matches."""
+    wanted = str(parse_ref(text, default_kind="component"))
     record = service.store.entity(wanted)
     return record.ref if record else wanted
 
@@ -54,12 +58,18 @@ def stored_ref(service: ServiceDep, text: str) -> str:
 @router.get("/entities", response_model=Page[EntitySummary])
 def list_entities(
     service: ServiceDep,
-    kind: Annotated[str | None, Query(max_length=100)] = None,
-    owner: Annotated[str | None, Query(max_length=300, description="Full ref")] = None,
-    track: Annotated[str | None, Query(max_length=100)] = None,
-    level: Annotated[str | None, Query(max_length=100, description="`none`: no level")] = None,
+    kind: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    owner: Annotated[
+        str | None, Query(max_length=300, pattern=NO_NUL, description="Full ref")
+    ] = None,
+    track: TrackFilter = None,
+    level: Annotated[
+        str | None, Query(max_length=100, pattern=NO_NUL, description="`none`: no level")
+    ] = None,
     outcome: Outcome | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="In ref or title")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="In ref or title")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[EntitySummary]:
@@ -83,9 +93,11 @@ def list_entities(
 
 
 @router.get(
-    "/entities/{kind}/{namespace}/{name}", response_model=EntityScorecard, responses={404: {}}
+    "/entities/{kind}/{namespace}/{name}", response_model=EntityScorecard, responses=NOT_FOUND
 )
-def get_scorecard(kind: str, namespace: str, name: str, service: ServiceDep) -> EntityScorecard:
+def get_scorecard(
+    kind: Segment, namespace: Segment, name: Segment, service: ServiceDep
+) -> EntityScorecard:
     """The entity's scorecard on every track that applies to it: the level reached, the next
     one, what blocks it (with remediation), and every check's result by level."""
     return build_scorecard(service, resolve(service, kind, namespace, name))
@@ -165,14 +177,14 @@ def _check_result(configured: ConfiguredCheck, stored: ResultRecord | None) -> C
 @router.get(
     "/entities/{kind}/{namespace}/{name}/history",
     response_model=EntityHistory,
-    responses={404: {}},
+    responses=NOT_FOUND,
 )
 def get_history(
-    kind: str,
-    namespace: str,
-    name: str,
+    kind: Segment,
+    namespace: Segment,
+    name: Segment,
     service: ServiceDep,
-    track: Annotated[str | None, Query(max_length=100)] = None,
+    track: TrackFilter = None,
 ) -> EntityHistory:
     """The latest changes of the entity's results and certifications, newest first."""
     record = resolve(service, kind, namespace, name)

@@ -6,9 +6,10 @@ from fastapi import APIRouter, HTTPException
 
 from api import convert
 from api.deps import ServiceDep
-from api.schemas import CheckOut, TrackOut
+from api.routes.entities import Segment
+from api.schemas import COMMON_RESPONSES, NOT_FOUND, CheckOut, TrackOut
 
-router = APIRouter(tags=["tracks and checks"])
+router = APIRouter(tags=["tracks and checks"], responses=COMMON_RESPONSES)
 
 
 @router.get("/tracks", response_model=list[TrackOut])
@@ -18,8 +19,8 @@ def list_tracks(service: ServiceDep) -> list[TrackOut]:
     return [convert.track(t, next_runs.get(t.id)) for t in service.config.current.tracks]
 
 
-@router.get("/tracks/{track_id}", response_model=TrackOut, responses={404: {}})
-def get_track(track_id: str, service: ServiceDep) -> TrackOut:
+@router.get("/tracks/{track_id}", response_model=TrackOut, responses=NOT_FOUND)
+def get_track(track_id: Segment, service: ServiceDep) -> TrackOut:
     track = service.config.current.track(track_id)
     if track is None:
         raise HTTPException(404, f"no track {track_id!r}")
@@ -34,8 +35,8 @@ def list_checks(service: ServiceDep) -> list[CheckOut]:
     return [convert.check(c, registry) for c in registry]
 
 
-@router.get("/checks/{check_id}", response_model=CheckOut, responses={404: {}})
-def get_check(check_id: str, service: ServiceDep) -> CheckOut:
+@router.get("/checks/{check_id}", response_model=CheckOut, responses=NOT_FOUND)
+def get_check(check_id: Segment, service: ServiceDep) -> CheckOut:
     registry = service.config.current.registry
     item = registry.get(check_id)
     if item is None:

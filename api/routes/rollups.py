@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 
 from api.deps import ServiceDep
-from api.schemas import CheckRollupOut, OwnerLevelsOut, TrackRollupOut
+from api.routes.entities import Segment, TrackFilter
+from api.schemas import COMMON_RESPONSES, NOT_FOUND, CheckRollupOut, OwnerLevelsOut, TrackRollupOut
 from scorecard.store import CheckRollup
 
-router = APIRouter(tags=["roll-ups"])
+router = APIRouter(tags=["roll-ups"], responses=COMMON_RESPONSES)
 
 
 def _levels(counts: dict[str | None, int]) -> dict[str, int]:
@@ -35,8 +34,8 @@ def _known_track(service: ServiceDep, track_id: str) -> None:
         raise HTTPException(404, f"no track {track_id!r}")
 
 
-@router.get("/tracks/{track_id}/rollup", response_model=TrackRollupOut, responses={404: {}})
-def track_rollup(track_id: str, service: ServiceDep) -> TrackRollupOut:
+@router.get("/tracks/{track_id}/rollup", response_model=TrackRollupOut, responses=NOT_FOUND)
+def track_rollup(track_id: Segment, service: ServiceDep) -> TrackRollupOut:
     """Entities at each level of the track, and the pass rate of each of its checks."""
     _known_track(service, track_id)
     rollup = service.store.track_rollup(track_id)
@@ -45,8 +44,8 @@ def track_rollup(track_id: str, service: ServiceDep) -> TrackRollupOut:
     )
 
 
-@router.get("/tracks/{track_id}/owners", response_model=list[OwnerLevelsOut], responses={404: {}})
-def owners_of_track(track_id: str, service: ServiceDep) -> list[OwnerLevelsOut]:
+@router.get("/tracks/{track_id}/owners", response_model=list[OwnerLevelsOut], responses=NOT_FOUND)
+def owners_of_track(track_id: Segment, service: ServiceDep) -> list[OwnerLevelsOut]:
     """Per owner: how many of its entities are at each level of the track."""
     _known_track(service, track_id)
     return [
@@ -58,14 +57,14 @@ def owners_of_track(track_id: str, service: ServiceDep) -> list[OwnerLevelsOut]:
 @router.get(
     "/owners/{kind}/{namespace}/{name}/rollup",
     response_model=list[TrackRollupOut],
-    responses={404: {}},
+    responses=NOT_FOUND,
 )
 def owner_rollup(
-    kind: str,
-    namespace: str,
-    name: str,
+    kind: Segment,
+    namespace: Segment,
+    name: Segment,
     service: ServiceDep,
-    track: Annotated[str | None, Query(max_length=100)] = None,
+    track: TrackFilter = None,
 ) -> list[TrackRollupOut]:
     """For one owner (a group or user ref), per track: levels of its entities and the pass
     rate of each check over them."""

@@ -8,13 +8,30 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 
 from api import convert
-from api.deps import ServiceDep, require_writer
-from api.routes.entities import Limit, Offset, stored_ref
-from api.schemas import Page, ResultOut, RunOut, RunRequest
+from api.deps import ServiceDep, TokenBeforeBody, require_writer
+from api.errors import RETRY_AFTER_SECONDS
+from api.routes.entities import Limit, Offset, TrackFilter, stored_ref
+from api.schemas import (
+    AUTH_RESPONSES,
+    COMMON_RESPONSES,
+    ENTITY_REF,
+    NO_NUL,
+    NOT_FOUND,
+    ErrorOut,
+    Page,
+    ResultOut,
+    RunConflictOut,
+    RunOut,
+    RunRequest,
+)
 from scorecard.results import Outcome
 from scorecard.service.runs import RunConflict, UnknownTracks
 
-router = APIRouter(tags=["runs and results"])
+router = APIRouter(
+    tags=["runs and results"], responses=COMMON_RESPONSES, route_class=TokenBeforeBody
+)
+# The store keeps run ids in a 32-bit integer column (PostgreSQL's `integer`).
+MAX_RUN_ID = 2**31 - 1
 
 
 @router.get("/runs", response_model=Page[RunOut])
@@ -25,8 +42,8 @@ def list_runs(service: ServiceDep, limit: Limit = 50, offset: Offset = 0) -> Pag
     return Page[RunOut](items=items, total=page.total, limit=limit, offset=offset)
 
 
-@router.get("/runs/{run_id}", response_model=RunOut, responses={404: {}})
-def get_run(run_id: Annotated[int, Path(ge=1, le=2**62)], service: ServiceDep) -> RunOut:
+@router.get("/runs/{run_id}", response_model=RunOut, responses=NOT_FOUND)
+def get_run(run_id: Annotated[int, Path(ge=1, le=MAX_RUN_ID)], service: ServiceDep) -> RunOut:
     record = service.store.run(run_id)
     if record is None:
         raise HTTPException(404, f"no run {run_id}")
@@ -38,7 +55,12 @@ def get_run(run_id: Annotated[int, Path(ge=1, le=2**62)], service: ServiceDep) -
     response_model=RunOut,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[Depends(require_writer)],
-    responses={401: {}, 403: {}, 404: {}, 409: {"description": "Those tracks are being run"}},
+    responses={
+        **AUTH_RESPONSES,
+        **NOT_FOUND,
+        400: {"model": ErrorOut, "description": "The body is not UTF-8."},
+        409: {"model": RunConflictOut, "description": "Those tracks are being run."},
+    },
 )
 def trigger_run(request: RunRequest, service: ServiceDep) -> RunOut | JSONResponse:
     """Start a run of some tracks (all by default) over one entity or all of them.
@@ -61,8 +83,10 @@ def trigger_run(request: RunRequest, service: ServiceDep) -> RunOut | JSONRespon
             {"detail": str(conflict), "run_id": conflict.run_id, "tracks": conflict.tracks},
             status_code=status.HTTP_409_CONFLICT,
         )
-    except RuntimeError as error:
-        raise HTTPException(503, str(error)) from None
+    except RuntimeError as error:  # shutting down: the next server takes it
+        raise HTTPException(
+            503, str(error), headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        ) from None
     record = service.store.run(started.run_id)
     assert record is not None
     return convert.run(record)
@@ -71,9 +95,11 @@ def trigger_run(request: RunRequest, service: ServiceDep) -> RunOut | JSONRespon
 @router.get("/results", response_model=Page[ResultOut])
 def list_results(
     service: ServiceDep,
-    entity: Annotated[str | None, Query(max_length=300, description="Entity ref")] = None,
-    track: Annotated[str | None, Query(max_length=100)] = None,
-    check: Annotated[str | None, Query(max_length=100)] = None,
+    entity: Annotated[
+        str | None, Query(max_length=300, pattern=ENTITY_REF, description="Entity ref")
+    ] = None,
+    track: TrackFilter = None,
+    check: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
     outcome: Outcome | None = None,
     limit: Limit = 100,
     offset: Offset = 0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from scorecard.entity import Entity
 from scorecard.report import Certification, CheckResult, RunReport
+from scorecard.results import Result
 from scorecard.store.database import dump_json
 from scorecard.store.tables import (
     CertificationChange,
@@ -70,6 +71,7 @@ def write_run(
     With `catalog_complete`, `report.entities` is the whole catalog: stored entities not
     in it are marked gone. A partial listing marks nothing gone.
     """
+    report = _storable_results(report)
     # The run row is written first so that, on SQLite, the transaction holds the write
     # lock before it reads the state it diffs against: a concurrent run cannot slip in.
     finished = session.execute(
@@ -81,7 +83,7 @@ def write_run(
             entities=len(report.entities),
             results=len(report.results),
             errors=report.error_count,
-            problems=[str(p) for p in report.problems],
+            problems=[storable(str(p)) for p in report.problems],
         )
     )
     if finished.rowcount != 1:
@@ -130,7 +132,14 @@ def _write_entities(
             )
     rows = []
     for ref, entity in by_ref.items():
-        digest = _digest(entity)
+        # The document's repr both finds a NUL (written `\x00`) and makes its digest:
+        # repr is stable for a document parsed the same way, and several times cheaper
+        # than sorted JSON; a document whose keys were reordered is written once more.
+        text = repr((entity.raw, entity.source))
+        if "\\x00" in text:
+            entity = Entity(storable(entity.raw), storable(entity.source))
+            text = repr((entity.raw, entity.source))
+        digest = _hash(text)
         # An unchanged entity costs no write, unless it comes back after being gone.
         if stored.get(ref) == (digest, None):
             continue
@@ -336,6 +345,47 @@ def _sort_pairs(
     return new, changed, digests
 
 
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def storable(value: Any) -> Any:
+    """`value` with each NUL in its text, keys included, replaced by U+FFFD.
+
+    Catalog data is written by every team, and PostgreSQL refuses NUL in text and
+    `\\u0000` in JSONB. Replacing it keeps everything else a team wrote (dropping the
+    entity or failing the run would lose far more), marks where the byte was, and stores
+    the same text on SQLite and PostgreSQL, so that both read back alike and a re-run of
+    the same catalog finds nothing changed.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", REPLACEMENT_CHARACTER)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    return value
+
+
+def _storable_results(report: RunReport) -> RunReport:
+    """`report` with NUL replaced in result messages and evidence (which a check may copy
+    from an entity), before they are compared with what is stored."""
+    dirty = [
+        i
+        for i, r in enumerate(report.results)
+        if "\x00" in r.result.message or (r.result.evidence and "\\x00" in repr(r.result.evidence))
+    ]
+    if not dirty:
+        return report
+    results = list(report.results)
+    for i in dirty:
+        result = results[i].result
+        results[i] = replace(
+            results[i],
+            result=Result(result.outcome, storable(result.message), storable(result.evidence)),
+        )
+    return replace(report, results=results)
+
+
 def _results_digest(results: list[CheckResult]) -> str:
     # The outcome's value, not the enum: an enum's repr is Python code, called a million
     # times in a large run.
@@ -475,12 +525,6 @@ def _same_result(old: Row[Any], new: CheckResult) -> bool:
     return old.evidence == new.result.evidence or old.evidence == json.loads(
         dump_json(new.result.evidence)
     )
-
-
-def _digest(entity: Entity) -> str:
-    # repr is stable for a document parsed the same way, and several times cheaper than
-    # sorted JSON; a document whose keys were reordered is written once more, no worse.
-    return _hash(repr((entity.raw, entity.source)))
 
 
 def _hash(text: str) -> str:

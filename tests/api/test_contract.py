@@ -39,12 +39,8 @@ def test_a_validation_error_is_documented_as_sent(served: tuple[Server, dict]) -
         body = client.get("/api/v1/entities", params={"limit": 0}).json()
     schema = _schema(document, "/api/v1/entities", "get", "422")
     assert schema["properties"]["detail"]["type"] == "string"
-    assert schema["properties"]["errors"] == {
-        "type": "array",
-        "items": {"type": "string"},
-        "title": "Errors",
-        "description": schema["properties"]["errors"]["description"],
-    }
+    errors = schema["properties"]["errors"]
+    assert (errors["type"], errors["items"]) == ("array", {"type": "string"})
     assert set(body) == {"detail", "errors"} and body["errors"] == [body["detail"]]
     assert "HTTPValidationError" not in document["components"]["schemas"]
 

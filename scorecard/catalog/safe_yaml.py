@@ -64,6 +64,9 @@ MAX_INT_CHARS = 1000
 
 # The resolver hands out these very objects, so `is` tells the usual case apart cheaply.
 _STR = Loader.DEFAULT_SCALAR_TAG
+_SEQ = Loader.DEFAULT_SEQUENCE_TAG
+_MAP = Loader.DEFAULT_MAPPING_TAG
+_MERGE = "tag:yaml.org,2002:merge"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _NULL = "tag:yaml.org,2002:null"
@@ -72,9 +75,8 @@ _NUMBERS = frozenset((_INT, _FLOAT))
 _BAD_KEYS = {"tag:yaml.org,2002:timestamp": "a date", "tag:yaml.org,2002:binary": "binary data"}
 # A document marker: `---` or `...` at the start of a line, followed by a blank or the end.
 _MARKER = re.compile(rb"^(?:---|\.\.\.)(?=[ \t\r\n]|\Z)", re.MULTILINE)
-# A directive (`%YAML`, `%TAG`) belongs to the document after it; a file with one is read
-# as one part.
-_DIRECTIVE = re.compile(rb"^%", re.MULTILINE)
+# What may come before a document's `---`: directives (`%YAML`), comments, blank lines.
+_PREAMBLE = re.compile(rb"(?:\xef\xbb\xbf)?(?:%[^\n]*\n|[ \t]*(?:#[^\n]*)?\r?\n)*")
 # A top-level apiVersion or kind key, for a part too large to be parsed.
 _ENTITY_LINE = re.compile(rb"^\{?[ \t]*[\"']?(?:apiVersion|kind)[\"']?[ \t]*:", re.MULTILINE)
 _HEAD_BYTES = 64 * 1024  # of a refused file, looked at for an entity
@@ -219,16 +221,16 @@ def _parts(content: bytes) -> Iterator[tuple[int, int, int]]:
     """(start, end, first line) of each part of the file holding at most one document.
 
     YAML does not allow a document marker at the start of a line inside a scalar or a
-    collection, so these cuts are where libyaml sees documents begin and end. A file with
-    a directive, or in UTF-16, is not cut: it is parsed as one part.
+    collection, so these cuts are where libyaml sees documents begin and end. Directives
+    (`%YAML`) stay with the document they precede. A file in UTF-16 is not cut.
     """
-    if _DIRECTIVE.search(content):
-        yield 0, len(content), 1
-        return
     cuts = [0]
     for marker in _MARKER.finditer(content):
         if marker.group() == b"---":
             cut = marker.start()
+            start = cuts[-1]
+            if not content.startswith(b"---", start) and _PREAMBLE.fullmatch(content, start, cut):
+                continue  # nothing but directives and comments yet: they belong to this one
         else:  # `...` ends the document: cut after its line
             newline = content.find(b"\n", marker.end())
             cut = len(content) if newline < 0 else newline + 1
@@ -273,22 +275,19 @@ def _document(
     line = offset + node.start_mark.line + 1
     if type(node) is ScalarNode and node.tag == _NULL and node.value == "" and not node.style:
         return Document(index, line, empty=True)
-    refusal = measure(node, limits)
-    if refusal is not None:
-        bad, reason = refusal
-        mark = bad.start_mark
+    try:
+        data = build(node, loader, limits)
+    except _Refused as refused:
+        mark = refused.node.start_mark
         problem = Problem(
             file,
-            f"document {index} is not read: {reason}",
+            f"document {index} is not read: {refused.reason}",
             offset + mark.line + 1,
             mark.column + 1,
-            key=key_path(node, bad),
+            key=key_path(node, refused.node),
         )
         return Document(index, line, problem=problem, refused_entity=_entity_like(node))
-    try:
-        data = loader.construct_document(node)
     except Exception as error:  # an unknown tag, a date that is no date: this document only
-        _forget(loader)
         mark = getattr(error, "problem_mark", None) or node.start_mark
         reason = getattr(error, "problem", None) or str(error).splitlines()[0]
         problem = Problem(
@@ -298,6 +297,8 @@ def _document(
             mark.column + 1,
         )
         return Document(index, line, problem=problem, refused_entity=_entity_like(node))
+    finally:
+        _forget(loader)
     return Document(index, line, data)
 
 
@@ -341,67 +342,134 @@ class _Refused(Exception):
 def measure(root: Node, limits: Limits = LIMITS) -> tuple[Node, str] | None:
     """The node that breaks a limit and why, or None for a document fit to construct.
 
-    One walk over the composed nodes; a node reached again through an alias is measured
-    once and its size remembered, so an alias bomb costs no more than its text. Refused:
-    an expanded size over `limits.expanded`, nesting deeper than `limits.depth`, a
-    recursive alias, a duplicate key (Backstage refuses them too), an integer longer than
-    `limits.int_chars`, a number JSON cannot hold (`.inf`, `.nan`), a date or binary key.
+    Refused: an expanded size over `limits.expanded`, nesting deeper than `limits.depth`,
+    a recursive alias, a duplicate key (Backstage refuses them too), an integer longer
+    than `limits.int_chars`, a number JSON cannot hold (`.inf`, `.nan`), a date, binary
+    data or a collection as a key.
     """
-    sizes: dict[int, int] = {}  # id of a collection node → its expanded size; -1: in progress
-    max_depth, max_size, max_int = limits.depth, limits.expanded, limits.int_chars
-
-    # Scalars, most of the nodes, are measured inline rather than by a call each.
-    def collection(node: Node, depth: int) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            if known < 0:
-                raise _Refused(node, "an alias refers to a node that contains it")
-            return known
-        if depth >= max_depth:
-            raise _Refused(node, f"nested more than {max_depth} levels deep")
-        sizes[id(node)] = -1
-        total = 1
-        children: list[Node]
-        if type(node) is MappingNode:
-            pairs = node.value
-            children = list(chain.from_iterable(pairs))
-            try:
-                distinct = len(set(map(_VALUE, children[::2])))
-            except TypeError:  # a collection as a key: construction refuses it, with its line
-                distinct = -1
-            if distinct != len(pairs):
-                _check_keys(pairs)
-        else:
-            children = node.value
-        for child in children:
-            if type(child) is ScalarNode:
-                tag = child.tag
-                if tag is not _STR:
-                    if tag in _NUMBERS:
-                        _check_number(child, max_int)
-                    elif tag in _BAD_KEYS and _is_key(node, child):
-                        raise _Refused(child, f"a key is {_BAD_KEYS[tag]}, which JSON cannot hold")
-                total += len(child.value) + 1
-            else:
-                total += collection(child, depth + 1)
-        if total > max_size:
-            raise _Refused(
-                node,
-                f"with its aliases expanded it would be about {total:,} characters, over the "
-                f"limit of {max_size:,}",
-            )
-        sizes[id(node)] = total
-        return total
-
     try:
-        if type(root) is ScalarNode:
-            if root.tag in _NUMBERS:
-                _check_number(root, max_int)
-        else:
-            collection(root, 0)
+        _Walk(limits, None).measure(root)
     except _Refused as refused:
         return refused.node, refused.reason
     return None
+
+
+def build(root: Node, loader: Loader, limits: Limits = LIMITS) -> Any:
+    """The document's data, measured as `measure` does while it is built. Raises `_Refused`,
+    or what PyYAML's constructor raises (an unknown tag, a date that is no date)."""
+    return _Walk(limits, loader.construct_object).build(root)
+
+
+_PENDING = (None, -1, -1)  # a collection being walked: met again, it is a recursive alias
+
+
+class _Walk:
+    """One pass over a document's nodes, each collection once however often an alias
+    names it, so an alias bomb costs no more than its text.
+
+    `build` makes the usual nodes (text, lists and mappings with the default tags) itself,
+    which costs less than PyYAML's general constructor; any other scalar, a collection
+    with another tag and a mapping with a merge key (`<<`) are measured, then handed to
+    PyYAML's constructor.
+    """
+
+    def __init__(self, limits: Limits, construct: Any) -> None:
+        self.max_depth, self.max_size, self.max_int = (
+            limits.depth,
+            limits.expanded,
+            limits.int_chars,
+        )
+        self.construct = construct
+        # id of a collection node → (its data, its expanded size, its height in levels)
+        self.done: dict[int, tuple[Any, int, int]] = {}
+
+    def build(self, root: Node) -> Any:
+        if type(root) is ScalarNode:
+            return root.value if root.tag is _STR else self.check_scalar(root, None, build=True)
+        return self.collection(root, 0)[0]
+
+    def measure(self, root: Node) -> None:
+        if type(root) is ScalarNode:
+            self.check_scalar(root, None)
+        else:
+            self.collection(root, 0, build=False)
+
+    def collection(self, node: Node, depth: int, build: bool = True) -> tuple[Any, int, int]:
+        done = self.done.get(id(node))
+        if done is not None:
+            if done is _PENDING:
+                raise _Refused(node, "an alias refers to a node that contains it")
+            if depth + done[2] > self.max_depth:
+                raise _Refused(node, f"nested more than {self.max_depth} levels deep")
+            return done
+        if depth >= self.max_depth:
+            raise _Refused(node, f"nested more than {self.max_depth} levels deep")
+        self.done[id(node)] = _PENDING
+        is_mapping = type(node) is MappingNode
+        plain = build and node.tag is (_MAP if is_mapping else _SEQ)
+        if is_mapping:
+            pairs = node.value
+            if plain and any(key.tag == _MERGE for key, _ in pairs):
+                plain = False
+            children = list(chain.from_iterable(pairs))
+        else:
+            children = node.value
+        size, height, values = 1, 1, []
+        for child in children:
+            if type(child) is ScalarNode:
+                tag = child.tag
+                if tag is _STR:
+                    value = child.value
+                else:
+                    value = self.check_scalar(child, node if is_mapping else None, build=plain)
+                size += len(child.value) + 1
+            else:
+                if is_mapping and plain and len(values) % 2 == 0:
+                    raise _Refused(child, "a key is a list or a mapping, which JSON cannot hold")
+                value, child_size, child_height = self.collection(child, depth + 1, plain)
+                size += child_size
+                if child_height >= height:
+                    height = child_height + 1
+            values.append(value)
+        if size > self.max_size:
+            raise _Refused(
+                node,
+                f"with its aliases expanded it would be about {size:,} characters, over the "
+                f"limit of {self.max_size:,}",
+            )
+        if is_mapping:
+            if plain:
+                data: Any = dict(zip(values[::2], values[1::2], strict=True))
+                if len(data) != len(pairs):
+                    _refuse_duplicate(pairs, values[::2])
+            else:
+                _check_keys(pairs)
+                data = self.construct(node, deep=True) if build else None
+        elif plain:
+            data = values
+        else:
+            data = self.construct(node, deep=True) if build else None
+        done = (data, size, height)
+        self.done[id(node)] = done
+        return done
+
+    def check_scalar(self, node: ScalarNode, mapping: Node | None, build: bool = False) -> Any:
+        tag = node.tag
+        if tag in _NUMBERS:
+            _check_number(node, self.max_int)
+        elif tag in _BAD_KEYS and mapping is not None and _is_key(mapping, node):
+            raise _Refused(node, f"a key is {_BAD_KEYS[tag]}, which JSON cannot hold")
+        return self.construct(node) if build else None
+
+
+def _refuse_duplicate(pairs: list[tuple[Node, Node]], keys: list[Any]) -> None:
+    """Refuse the first key equal to an earlier one (`1` and `01` are, once read)."""
+    first: dict[Any, Node] = {}
+    for (node, _), key in zip(pairs, keys, strict=True):
+        earlier = first.setdefault(key, node)
+        if earlier is not node:
+            line = earlier.start_mark.line + 1
+            raise _Refused(node, f"duplicate key {node.value!r} (first on line {line})")
 
 
 def _check_keys(pairs: list[tuple[Node, Node]]) -> None:

@@ -354,9 +354,8 @@ def test_a_huge_single_scalar_is_a_document_over_the_limit(tmp_path: Path) -> No
     [
         ("  since: 2024-02-30\n", "day is out of range for month"),
         ("  blob: !!binary a\n", "failed to decode base64 data"),
-        ("  ? [a, b]\n  : list key\n", "found unhashable key"),
     ],
-    ids=["date", "binary", "list key"],
+    ids=["date", "binary"],
 )
 def test_a_value_that_cannot_be_constructed_costs_only_its_document(
     tmp_path: Path, extra: str, reason: str
@@ -369,7 +368,12 @@ def test_a_value_that_cannot_be_constructed_costs_only_its_document(
 
 
 @pytest.mark.parametrize(
-    ("key", "what"), [("2024-01-01", "a date"), ("!!binary aGk=", "binary data")]
+    ("key", "what"),
+    [
+        ("2024-01-01", "a date"),
+        ("!!binary aGk=", "binary data"),
+        ("? [a, b]\n  ", "a list or a mapping"),
+    ],
 )
 def test_a_key_json_cannot_hold_is_refused(tmp_path: Path, key: str, what: str) -> None:
     listing = read_text(tmp_path, component("x", f"  {key}: v\n") + "---\n" + component("ok"))

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from collections.abc import Iterable, Iterator
@@ -101,7 +102,7 @@ class _Reader:
 
     def read_path(self, path: str, *, named_in: str | None = None, key: str = "") -> None:
         """Read a file, a folder or a glob; `named_in` is the Location file naming it."""
-        matches = sorted(glob.glob(path, recursive=True))
+        matches = expand_glob(path)
         if not matches:
             self._problem(named_in or path, f"no catalog files match {path}", key=key)
         for match in matches:
@@ -208,7 +209,7 @@ class _Reader:
         if not inside(_static_prefix(path), self.target_roots):
             self._problem(file, f"{path} {_OUTSIDE_CATALOG}", key=key)
             return
-        matches = sorted(glob.glob(path, recursive=True))
+        matches = expand_glob(path)
         if not matches:  # reported as matching nothing, as any missing target is
             self.read_path(path, named_in=file, key=key)
         for match in matches:
@@ -247,6 +248,49 @@ def _targets(location: Entity) -> Iterator[tuple[str, Any]]:
             yield f"spec.targets.{i}", target
     elif targets is not None:
         yield "spec.targets", targets
+
+
+def expand_glob(pattern: str) -> list[str]:
+    """`glob.glob(pattern, recursive=True)`, sorted, except that `**` never descends into a
+    symlinked folder: Python's does, and two symlink loops in a folder of the catalog would
+    keep it going for ever."""
+    parts = pattern.split(os.sep)
+    if "**" not in parts:
+        return sorted(glob.glob(pattern))
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    found: set[str] = set()
+    _match(os.sep.join(parts[:first]), parts[first:], found)
+    return sorted(found)
+
+
+def _match(folder: str, parts: list[str], found: set[str]) -> None:
+    if not parts:
+        found.add(folder)
+        return
+    part, rest = parts[0], parts[1:]
+    if not glob.has_magic(part):
+        path = os.path.join(folder, part)
+        if os.path.lexists(path) and (not rest or os.path.isdir(path)):
+            _match(path, rest, found)
+        return
+    try:
+        with os.scandir(folder or os.curdir) as listing:
+            entries = [e for e in listing if part.startswith(".") or not e.name.startswith(".")]
+    except OSError:
+        return
+    if part == "**":
+        if folder or rest:
+            _match(folder, rest, found)  # `**` as no folder at all
+        for entry in entries:
+            path = os.path.join(folder, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                _match(path, parts, found)
+            elif not rest:
+                found.add(path)
+        return
+    for entry in entries:
+        if fnmatch.fnmatchcase(entry.name, part) and (not rest or entry.is_dir()):
+            _match(os.path.join(folder, entry.name), rest, found)
 
 
 def _read_problem(file: str, error: OSError) -> Problem:

@@ -443,3 +443,47 @@ def test_an_unreadable_folder_is_reported(tmp_path: Path) -> None:
         locked.chmod(0o755)
 
     assert only_problem(listing)[::3] == (str(locked), "cannot be read: Permission denied")
+
+
+def test_a_glob_does_not_follow_symlink_loops(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "catalog-info.yaml").write_text(component("svc"))
+    for name in ("a", "b"):  # two loops: Python's own `**` would walk 2**40 paths
+        (tmp_path / "svc" / name).symlink_to(tmp_path / "svc")
+
+    listing = read_catalog([f"{tmp_path}/**/*.yaml"])
+
+    assert refs(listing) == ["component:default/svc"]
+    assert listing.problems == []
+
+
+def test_an_alias_cannot_hide_depth(tmp_path: Path) -> None:
+    # Each anchor is 40 levels deep and holds the one before: 80, then 120 levels in all.
+    def level(name: str, inner: str) -> str:
+        return f"  {name}: &{name} " + "[" * 40 + inner + "]" * 40 + "\n"
+
+    extra = level("a", "x") + level("b", "*a") + level("c", "*b")
+    listing = read_text(tmp_path, component("deep", extra) + "---\n" + component("ok"))
+
+    assert refs(listing) == ["component:default/ok"]
+    assert f"nested more than {MAX_DEPTH} levels deep" in only_problem(listing)[3]
+
+
+def test_keys_equal_once_read_are_duplicates(tmp_path: Path) -> None:
+    listing = read_text(
+        tmp_path, component("dup", "  1: one\n  01: again\n") + "---\n" + component("ok")
+    )
+
+    assert refs(listing) == ["component:default/ok"]
+    assert only_problem(listing)[3].startswith("document 1 is not read: duplicate key '01'")
+
+
+def test_a_broken_document_in_a_file_with_directives_costs_only_itself(tmp_path: Path) -> None:
+    text = (
+        "%YAML 1.1\n---\n" + component("a") + "...\n%YAML 1.1\n---\n{broken: [\n...\n"
+        "%YAML 1.1\n---\n" + component("c")
+    )
+    listing = read_text(tmp_path, text)
+
+    assert refs(listing) == ["component:default/a", "component:default/c"]
+    assert only_problem(listing)[3].startswith("document 2 is invalid YAML")

@@ -6,12 +6,25 @@ import logging
 import re
 import sqlite3
 import traceback
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
+
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # before FastAPI 0.16x an included router's routes were listed flat
+
+    def iter_route_contexts(routes: Iterable[Any]) -> Iterable[Any]:  # type: ignore[misc]
+        return routes
+
 
 log = logging.getLogger("scorecard.api")
 
@@ -32,6 +45,8 @@ def printable(text: str) -> str:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
+    # A status handler goes before any handler of HTTPException, the pages' included.
+    app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected)
@@ -47,6 +62,30 @@ async def invalid_request(request: Request, error: Exception) -> JSONResponse:
         {"detail": "; ".join(problems) or "invalid request", "errors": problems},
         status_code=422,
     )
+
+
+async def _method_not_allowed(request: Request, error: Exception) -> JSONResponse:
+    """405 with `Allow` naming the methods of every route of the path: the router names
+    only those of the first route that matched (`GET` and `POST /api/v1/runs` are two)."""
+    assert isinstance(error, HTTPException)
+    methods = _methods(request)
+    headers = {"Allow": ", ".join(methods)} if methods else error.headers
+    return JSONResponse({"detail": error.detail}, status_code=405, headers=headers)
+
+
+def _methods(request: Request) -> list[str]:
+    path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        template, route_methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if template and route_methods and _pattern(template).match(path):
+            methods |= route_methods
+    return sorted(methods)
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
 
 
 def database_unreachable(error: Exception) -> bool:

@@ -7,11 +7,12 @@ ends. `read_documents` returns each document of a file either read or refused wi
 line and the reason, so that one bad document costs nothing but itself.
 
 How: each document is composed into nodes by libyaml; one walk over the nodes
-(`measure`), remembering shared (aliased) nodes, finds the size the document would have
-with its aliases expanded, its depth, its duplicate keys and its numbers; only a document
-within every limit is constructed. A file with broken YAML or an oversized document is
-read again part by part, cut at its document markers (`---`, or after `...`, at the start
-of a line), so that the damage stays confined to its own document.
+(`_Walk`), remembering shared (aliased) nodes, finds the size the document would have
+with its aliases expanded, its depth, its duplicate keys and its numbers, and builds the
+data as it goes (no alias is ever expanded: an aliased node is built once and shared, as
+PyYAML does). A file with broken YAML or an oversized document is read again part by
+part, cut at its document markers (`---`, or after `...`, at the start of a line), so
+that the damage stays confined to its own document.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain, pairwise
-from operator import attrgetter
 from typing import Any
 
 import yaml
@@ -82,11 +82,12 @@ _ENTITY_LINE = re.compile(rb"^\{?[ \t]*[\"']?(?:apiVersion|kind)[\"']?[ \t]*:", 
 _HEAD_BYTES = 64 * 1024  # of a refused file, looked at for an entity
 _KEY_SHOWN = 100  # characters of a key a problem's key path may quote
 _FLOATS = SafeConstructor()
-_VALUE = attrgetter("value")
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """What one catalog file and each of its documents may cost (see the constants)."""
+
     file_bytes: int = MAX_FILE_BYTES
     document_bytes: int = MAX_DOCUMENT_BYTES
     expanded: int = MAX_EXPANDED

@@ -371,7 +371,8 @@ class _Walk:
     `build` makes the usual nodes (text, lists and mappings with the default tags) itself,
     which costs less than PyYAML's general constructor; any other scalar, a collection
     with another tag and a mapping with a merge key (`<<`) are measured, then handed to
-    PyYAML's constructor.
+    PyYAML's constructor. Their children are built all the same: an alias elsewhere may
+    name one of them.
     """
 
     def __init__(self, limits: Limits, construct: Any) -> None:
@@ -427,7 +428,7 @@ class _Walk:
             else:
                 if is_mapping and plain and len(values) % 2 == 0:
                     raise _Refused(child, "a key is a list or a mapping, which JSON cannot hold")
-                value, child_size, child_height = self.collection(child, depth + 1, plain)
+                value, child_size, child_height = self.collection(child, depth + 1, build)
                 size += child_size
                 if child_height >= height:
                     height = child_height + 1

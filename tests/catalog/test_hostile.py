@@ -487,3 +487,16 @@ def test_a_broken_document_in_a_file_with_directives_costs_only_itself(tmp_path:
 
     assert refs(listing) == ["component:default/a", "component:default/c"]
     assert only_problem(listing)[3].startswith("document 2 is invalid YAML")
+
+
+def test_an_anchor_first_met_in_a_merge_is_read_wherever_its_alias_is(tmp_path: Path) -> None:
+    extra = "  svc: {<<: &base {tier: gold}, name: x}\n  copy: *base\n  tags: !!set {a: null}\n"
+    listing = read_text(tmp_path, component("merged", extra))
+
+    spec = listing.entities[0].spec
+    assert (spec["svc"], spec["copy"], spec["tags"]) == (
+        {"tier": "gold", "name": "x"},
+        {"tier": "gold"},
+        {"a"},
+    )
+    assert listing.problems == []

@@ -1,4 +1,5 @@
-"""Response shapes of the API (`/api/v1`); they are also its OpenAPI schema."""
+"""Request and response shapes of the API (`/api/v1`), and the answers every operation may
+give; they are its OpenAPI schema."""
 
 from __future__ import annotations
 

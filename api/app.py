@@ -58,6 +58,6 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     # The pages check readers themselves: a person who is not signed in is sent to the
     # sign-in form rather than answered 401.
     pages.install(app)
-    contract.install(app, private_reads=private)
+    contract.install(app, private_reads=private, has_token=service.workspace.api_token is not None)
     metrics.install(app, service)
     return app

@@ -25,11 +25,13 @@ from tests.api.conftest import BACKENDS, TOKEN, RunningServer, Server, database,
 
 EXAMPLES = int(os.environ.get("SCORECARD_FUZZ_EXAMPLES", "5"))
 SEED = int(os.environ.get("SCORECARD_FUZZ_SEED", "1"))
+# (the server: open reads, reads behind the token, or no token at all; the requests)
 RUNS = [
     ("public", "token"),
     ("public", "anonymous"),
     ("private", "token"),
     ("private", "anonymous"),
+    ("no-token", "token"),
 ]
 
 
@@ -40,22 +42,25 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def servers(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
-    """A server with open reads and one with reads behind the token, on `backend`."""
+    """On `backend`: a server with open reads, one with reads behind the token, and one
+    without a token (its writes answer 403 to anyone)."""
     running: dict[str, Server] = {}
     with ExitStack() as stack:
-        for reads in ("public", "private"):
-            root = tmp_path_factory.mktemp(f"fuzz-{backend}-{reads}")
+        for kind in ("public", "private", "no-token"):
+            root = tmp_path_factory.mktemp(f"fuzz-{backend}-{kind}")
             url = stack.enter_context(database(backend, root))
-            workspace = replace(make_workspace(root, url), public_reads=reads == "public")
-            running[reads] = stack.enter_context(RunningServer(workspace, root))
+            workspace = replace(make_workspace(root, url), public_reads=kind != "private")
+            if kind == "no-token":
+                workspace = replace(workspace, api_token=None)
+            running[kind] = stack.enter_context(RunningServer(workspace, root))
         yield running
 
 
-@pytest.mark.parametrize(("reads", "auth"), RUNS)
+@pytest.mark.parametrize(("kind", "auth"), RUNS)
 def test_schemathesis_finds_nothing(
-    servers: dict[str, Server], reads: str, auth: str, tmp_path: Path
+    servers: dict[str, Server], kind: str, auth: str, tmp_path: Path
 ) -> None:
-    server = servers[reads]
+    server = servers[kind]
     command = [
         sys.executable,
         "-m",

@@ -23,6 +23,10 @@ _SUFFIXES = (".yaml", ".yml")
 # Backstage's conventional name: a file so named is always read as part of the catalog.
 _CATALOG_NAME = ("catalog-info.yaml", "catalog-info.yml")
 _REMOTE = "remote location targets are not read by the file source"
+_LINKS_OUT = (
+    "is a link to a file outside the catalog's roots, so it is not read; an operator can "
+    "allow its target's folder with repositories.local_roots"
+)
 _OUTSIDE_CATALOG = (
     "is outside the catalog's roots (the folders of the catalog paths and their git "
     "repositories), so this Location target is not read; an operator can allow it with "
@@ -108,6 +112,8 @@ class _Reader:
         for match in matches:
             if os.path.isdir(match):
                 self._scan(match)
+            elif match != path and os.path.islink(match) and not inside(match, self.target_roots):
+                self._problem(match, _LINKS_OUT)  # a glob's match is a team's file
             else:
                 self._read_file(match, named=True)
 
@@ -120,8 +126,15 @@ class _Reader:
             # Hidden folders hold tooling (.git, .github workflows), never the catalog.
             folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "node_modules")
             for name in sorted(files):
-                if name.endswith(_SUFFIXES):
-                    self._read_file(os.path.join(root, name), named=False)
+                if not name.endswith(_SUFFIXES):
+                    continue
+                path = os.path.join(root, name)
+                # A team's folder may hold a link to any file on the server; its problems
+                # would be published with the run, so a link out is not even opened.
+                if os.path.islink(path) and not inside(path, self.target_roots):
+                    self._problem(path, _LINKS_OUT)
+                    continue
+                self._read_file(path, named=False)
 
     def _unreadable(self, error: OSError) -> None:
         self.problems.append(_read_problem(str(error.filename), error))
@@ -216,25 +229,7 @@ class _Reader:
             if not inside(match, self.target_roots):
                 self._problem(file, f"{match} {_OUTSIDE_CATALOG}", key=key)
                 continue
-            links = self._links_out_of_roots(match) if os.path.isdir(match) else []
-            for link in links:
-                message = f"the folder is not read: its file {link} {_OUTSIDE_CATALOG}"
-                self._problem(file, f"{match}: {message}", key=key)
-            if not links:
-                self.read_path(glob.escape(match), named_in=file, key=key)
-
-    def _links_out_of_roots(self, folder: str) -> list[str]:
-        """The catalog files a scan of `folder` would read (as `_scan` picks them) that are
-        symlinks leading out of the catalog's roots: a folder holding one is not read."""
-        found = []
-        for root, folders, files in os.walk(folder):
-            folders[:] = [f for f in folders if not f.startswith(".") and f != "node_modules"]
-            for name in files:
-                path = os.path.join(root, name)
-                link = name.endswith(_SUFFIXES) and os.path.islink(path)
-                if link and not inside(path, self.target_roots):
-                    found.append(path)
-        return sorted(found)
+            self.read_path(glob.escape(match), named_in=file, key=key)
 
 
 def _targets(location: Entity) -> Iterator[tuple[str, Any]]:

@@ -33,7 +33,7 @@ from scorecard.store.tables import (
     RunRecord,
     RunStatus,
 )
-from scorecard.store.writes import WriteStats, write_run
+from scorecard.store.writes import WriteStats, storable, write_run
 
 log = logging.getLogger("scorecard.store")
 
@@ -143,7 +143,12 @@ class Store:
             failed = session.execute(
                 update(RunRecord)
                 .where(col(RunRecord.id) == run_id)
-                .values(status=RunStatus.FAILED, finished_at=datetime.now(UTC), failure=message)
+                .values(
+                    status=RunStatus.FAILED,
+                    finished_at=datetime.now(UTC),
+                    # The error may quote catalog text, NUL and all.
+                    failure=storable(message),
+                )
             )
             if failed.rowcount != 1:
                 raise LookupError(f"there is no run {run_id}")

@@ -419,8 +419,16 @@ def test_a_fifo_or_a_device_does_not_hang_the_reader(tmp_path: Path) -> None:
     assert refs(listing) == ["component:default/ok"]
     assert [(Path(p.file).name, p.message) for p in listing.problems] == [
         ("pipe.yaml", "is not a regular file but a FIFO; it is not read"),
-        ("zero.yaml", "is not a regular file but a device; it is not read"),
+        # A link out of the catalog is refused before anything else is looked at.
+        (
+            "zero.yaml",
+            "is a link to a file outside the catalog's roots, so it is not read; "
+            "an operator can allow its target's folder with repositories.local_roots",
+        ),
     ]
+    assert only_problem(read_catalog(["/dev/zero"]))[3] == (
+        "is not a regular file but a device; it is not read"
+    )
 
 
 def test_a_fifo_named_as_a_catalog_path_does_not_hang_the_reader(tmp_path: Path) -> None:

@@ -132,24 +132,44 @@ def test_a_catalog_folder_or_glob_is_a_root_for_the_targets_below_it(tmp_path: P
     assert OUTSIDE in by_file.problems[0].message
 
 
-def test_a_target_folder_holding_a_link_out_is_not_read(tmp_path: Path, outside: Path) -> None:
+def test_a_catalog_file_linking_out_of_the_roots_is_not_read(tmp_path: Path, outside: Path) -> None:
     catalog = tmp_path / "catalog"
     _component(catalog / "teams" / "a.yaml", "team-a-service")
     (catalog / "teams" / "b.yaml").symlink_to(outside / "stolen.yaml")
     (catalog / "teams" / "node_modules").mkdir()  # a scan skips it: its links do not count
     (catalog / "teams" / "node_modules" / "x.yaml").symlink_to(outside / "stolen.yaml")
     _component(catalog / "others" / "c.yaml", "others-service")
-    (catalog / "others" / "node_modules").mkdir()
-    (catalog / "others" / "node_modules" / "x.yaml").symlink_to(outside / "stolen.yaml")
     root = _location(catalog / "all.yaml", "./teams", "./others")
 
     listing = read_catalog([root])
 
-    assert _refs(listing) == ["location:default/root", "component:default/others-service"]
+    assert _refs(listing) == [
+        "location:default/root",
+        "component:default/team-a-service",
+        "component:default/others-service",
+    ]
     [problem] = listing.problems
-    assert problem.key == "spec.targets.0"
-    assert problem.message.startswith(
-        f"{catalog / 'teams'}: the folder is not read: its file {catalog / 'teams' / 'b.yaml'} "
-        f"{OUTSIDE}"
-    )
+    assert problem.file == str(catalog / "teams" / "b.yaml")
+    assert "is a link to a file outside the catalog's roots" in problem.message
+    assert SECRET not in str(problem)
+
+
+@pytest.mark.parametrize("named", ["folder", "glob"])
+def test_a_scanned_or_globbed_file_linking_out_is_not_read(
+    tmp_path: Path, outside: Path, named: str
+) -> None:
+    """The operator's own catalog paths hold files every team writes: a link there to a
+    file elsewhere on the server is reported and never opened."""
+    catalog = tmp_path / "catalog"
+    _component(catalog / "svc-a" / "catalog-info.yaml", "svc-a")
+    (catalog / "svc-b").mkdir()
+    (catalog / "svc-b" / "catalog-info.yaml").symlink_to(outside / "shadow")
+    path = catalog if named == "folder" else catalog / "*" / "catalog-info.yaml"
+
+    listing = read_catalog([path])
+
+    assert _refs(listing) == ["component:default/svc-a"]
+    [problem] = listing.problems
+    assert problem.file == str(catalog / "svc-b" / "catalog-info.yaml")
+    assert "is a link to a file outside the catalog's roots" in problem.message
     assert SECRET not in str(problem)

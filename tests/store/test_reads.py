@@ -142,6 +142,14 @@ def test_fail_run_keeps_earlier_results(filled):
         filled.fail_run(9999, "no such run")
 
 
+def test_a_failure_quoting_catalog_text_with_nul_is_stored(filled):
+    run_id = filled.start_run("api")
+
+    filled.fail_run(run_id, "ValueError: bad name 'a\x00b'")
+
+    assert filled.run(run_id).failure == "ValueError: bad name 'a\ufffdb'"
+
+
 def test_times_are_aware_utc(filled):
     run = filled.latest_run()
     times = [

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, 
 from sqlalchemy.engine import URL, make_url
 
 from scorecard.store import migrations
-from scorecard.store.tables import SchemaVersion
+from scorecard.store.tables import SCHEMA_VERSION, SchemaVersion, StoreModel
 
 log = logging.getLogger("scorecard.store")
 
@@ -157,10 +157,13 @@ def upgrade_schema(engine: Engine) -> SchemaUpgrade:
         if state.revision == migrations.head():
             connection.rollback()
             return SchemaUpgrade(state, state.revision)
-        if state.revision is None and state.legacy_version is not None:
-            _to_baseline(connection, state.legacy_version)
-            migrations.stamp(connection, migrations.BASELINE)
-        migrations.upgrade(connection)
+        if state == SchemaState(None):
+            _create_at_head(connection)
+        else:
+            if state.revision is None and state.legacy_version is not None:
+                _to_baseline(connection, state.legacy_version)
+                migrations.stamp(connection, migrations.BASELINE)
+            migrations.upgrade(connection)
         connection.commit()
     after = migrations.head()
     log.info("upgraded the schema of database %s from %s to %s", _shown(engine), state, after)
@@ -174,6 +177,25 @@ def _lock_for_upgrade(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+
+
+def _create_at_head(connection: Connection) -> None:
+    """Create an empty database's tables as they stand now, stamped with the head
+    revision, as Alembic's cookbook builds a database from scratch: the same schema as
+    running every revision (tests/store/test_migrations.py holds them equal), without
+    importing Alembic and its templates into every first `scorecard run`."""
+    StoreModel.metadata.create_all(connection)
+    connection.execute(SchemaVersion.__table__.insert().values(version=SCHEMA_VERSION))
+    connection.execute(
+        text(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+    )
+    connection.execute(
+        text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+        {"head": migrations.head()},
+    )
 
 
 def _to_baseline(connection: Connection, legacy_version: int) -> None:

@@ -71,7 +71,6 @@ def write_run(
     With `catalog_complete`, `report.entities` is the whole catalog: stored entities not
     in it are marked gone. A partial listing marks nothing gone.
     """
-    report = _storable_results(report)
     # The run row is written first so that, on SQLite, the transaction holds the write
     # lock before it reads the state it diffs against: a concurrent run cannot slip in.
     finished = session.execute(
@@ -315,7 +314,16 @@ def _sort_pairs(
         if group is None:
             group = grouped[key] = []
         group.append(result)
-    digests = {key: _results_digest(results) for key, results in grouped.items()}
+    digests = {}
+    for key, results in grouped.items():
+        # The repr that makes the digest also finds a NUL (written `\x00`) in a message
+        # or evidence, which a check may copy from an entity: such results are stored, and
+        # compared with what is stored, with NUL replaced.
+        text = _results_text(results)
+        if "\\x00" in text:
+            results[:] = [_storable_result(r) for r in results]
+            text = _results_text(results)
+        digests[key] = _hash(text)
     tracks = sorted({track for _, track in grouped})
     stored: dict[Pair, tuple[str | None, str | None, str | None]] = {}
     if tracks:
@@ -334,7 +342,8 @@ def _sort_pairs(
     for key in [*grouped, *(k for k in certifications if k not in grouped)]:
         results = grouped.get(key, [])
         certification = certifications.get(key)
-        digests.setdefault(key, _results_digest(results))
+        if key not in digests:  # not setdefault: its argument would hash every pair again
+            digests[key] = _results_digest(results)
         old = stored.get(key)
         if certification is None:
             changed[key] = (results, None)  # results without a level: compared one by one
@@ -366,43 +375,32 @@ def storable(value: Any) -> Any:
     return value
 
 
-def _storable_results(report: RunReport) -> RunReport:
-    """`report` with NUL replaced in result messages and evidence (which a check may copy
-    from an entity), before they are compared with what is stored."""
-    dirty = [
-        i
-        for i, r in enumerate(report.results)
-        if "\x00" in r.result.message or (r.result.evidence and "\\x00" in repr(r.result.evidence))
-    ]
-    if not dirty:
-        return report
-    results = list(report.results)
-    for i in dirty:
-        result = results[i].result
-        results[i] = replace(
-            results[i],
-            result=Result(result.outcome, storable(result.message), storable(result.evidence)),
-        )
-    return replace(report, results=results)
+def _storable_result(result: CheckResult) -> CheckResult:
+    stored = Result(
+        result.result.outcome, storable(result.result.message), storable(result.result.evidence)
+    )
+    return replace(result, result=stored)
 
 
 def _results_digest(results: list[CheckResult]) -> str:
+    return _hash(_results_text(results))
+
+
+def _results_text(results: list[CheckResult]) -> str:
     # The outcome's value, not the enum: an enum's repr is Python code, called a million
     # times in a large run.
-    return _hash(
-        repr(
-            [
-                (
-                    r.check_id,
-                    r.level_id,
-                    r.required,
-                    r.result.outcome.value,
-                    r.result.message,
-                    r.result.evidence,
-                )
-                for r in results
-            ]
-        )
+    return repr(
+        [
+            (
+                r.check_id,
+                r.level_id,
+                r.required,
+                r.result.outcome.value,
+                r.result.message,
+                r.result.evidence,
+            )
+            for r in results
+        ]
     )
 
 

@@ -346,9 +346,79 @@ def test_the_baseline_is_the_release_schema(store_url: str, tmp_path: Path) -> N
 
 
 def test_the_head_revision_is_the_tables_of_this_scorecard(store_url: str) -> None:
-    Store(store_url).close()
+    _migrate_to(store_url, "head")  # every revision, from an empty database
 
     assert _schema_differences(store_url, StoreModel.metadata) == []
+
+
+def test_a_new_database_is_the_one_every_revision_builds(store_url: str) -> None:
+    """An empty database is created from the tables and stamped with the head revision,
+    without Alembic: it must be exactly what running every revision makes of it."""
+    with Store(store_url) as store:
+        assert store.schema.before == SchemaState(None)
+        assert store.schema.after == HEAD
+    created = _schema_dump(store_url)
+    engine = engine_for(store_url)
+    with engine.begin() as connection:
+        StoreModel.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE alembic_version"))
+    engine.dispose()
+
+    _migrate_to(store_url, "head")
+
+    assert _schema_dump(store_url) == created
+    assert scalars(store_url, "SELECT version FROM schema_version") == [SCHEMA_VERSION]
+    assert scalars(store_url, "SELECT version_num FROM alembic_version") == [HEAD]
+
+
+def _schema_dump(url: str) -> dict[str, Any]:
+    """Every table's columns, keys and indexes as the database itself describes them
+    (expression indexes included, which SQLAlchemy cannot reflect on SQLite)."""
+    engine = engine_for(url)
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            tables = [
+                name
+                for (name,) in connection.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    " AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
+            dump: dict[str, Any] = {
+                table: {
+                    "columns": sorted(
+                        tuple(row[1:])
+                        for row in connection.exec_driver_sql(f"PRAGMA table_info('{table}')")
+                    ),
+                    "foreign_keys": sorted(
+                        tuple(row[2:5])
+                        for row in connection.exec_driver_sql(f"PRAGMA foreign_key_list('{table}')")
+                    ),
+                }
+                for table in tables
+            }
+            dump["indexes"] = sorted(
+                (name, " ".join(sql.split()) if sql else None)
+                for name, sql in connection.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                )
+            )
+        else:
+            queries = {
+                "columns": "SELECT table_name, column_name, data_type, is_nullable,"
+                " column_default FROM information_schema.columns"
+                " WHERE table_schema = current_schema()",
+                "constraints": "SELECT conrelid::regclass::text, pg_get_constraintdef(oid)"
+                " FROM pg_constraint WHERE connamespace = current_schema()::regnamespace",
+                "indexes": "SELECT indexname, indexdef FROM pg_indexes"
+                " WHERE schemaname = current_schema()",
+            }
+            dump = {
+                what: sorted(tuple(row) for row in connection.exec_driver_sql(sql))
+                for what, sql in queries.items()
+            }
+    engine.dispose()
+    return dump
 
 
 def test_the_latest_revision_downgrades_and_upgrades_again(store_url: str) -> None:

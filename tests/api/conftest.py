@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from scorecard.service.service import Service
 from scorecard.workspace import DEMO_DIR, Workspace, bundled_tracks
@@ -67,34 +63,6 @@ class Server:
 
 
 POSTGRES_URL_VARIABLE = "SCORECARD_TEST_POSTGRES_URL"
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@contextmanager
-def database(backend: str, root: Path) -> Iterator[str]:
-    """The URL of a database of its own: a SQLite file in `root`, or a new schema on the
-    PostgreSQL server of `SCORECARD_TEST_POSTGRES_URL` (skipped when that is not set)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{root / 'scorecard.db'}"
-        return
-    base = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not base:
-        pytest.skip(f"set {POSTGRES_URL_VARIABLE} (postgresql://user@host/db) to test PostgreSQL")
-    psycopg = pytest.importorskip("psycopg")
-    server = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        # psycopg passes `options` to the server: every connection works in the schema.
-        yield (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(name="free_port")

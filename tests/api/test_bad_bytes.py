@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import BACKENDS, TOKEN, RunningServer, Server, database, make_workspace
+from tests.api.conftest import TOKEN, RunningServer, Server, make_workspace
+from tests.databases import BACKENDS, database
 
 NUL_ENTITY = """---
 apiVersion: backstage.io/v1alpha1

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-POSTGRES_URL_VARIABLE = "SCORECARD_TEST_POSTGRES_URL"
+from tests.databases import POSTGRES_URL_VARIABLE
 
 
 @pytest.fixture

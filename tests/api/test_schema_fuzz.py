@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import BACKENDS, TOKEN, RunningServer, Server, database, make_workspace
+from tests.api.conftest import TOKEN, RunningServer, Server, make_workspace
+from tests.databases import BACKENDS, database
 
 EXAMPLES = int(os.environ.get("SCORECARD_FUZZ_EXAMPLES", "5"))
 SEED = int(os.environ.get("SCORECARD_FUZZ_SEED", "1"))

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from scorecard.catalog.backstage import BackstageSource
+from scorecard.envvars import TOKEN_ENV
 from scorecard.problems import ConfigError, Problem
 from scorecard.sources.github import API_URL_ENV as GITHUB_API_URL_ENV
 from scorecard.sources.github import DEFAULT_API_URL as GITHUB_API_URL
@@ -26,7 +27,6 @@ from scorecard.yamlfile import YamlDocument, load_yaml
 CONFIG_FILE = "scorecard.yaml"
 DATABASE_ENV = "SCORECARD_DATABASE_URL"
 DEFAULT_DATABASE = "sqlite:///scorecard.db"
-TOKEN_ENV = "SCORECARD_API_TOKEN"
 DEMO_SOURCE = "the bundled demo workspace"
 _PACKAGE = Path(__file__).resolve().parent
 DEMO_DIR = _PACKAGE / "demo"

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from scorecard.catalog.files import CatalogListing
@@ -26,6 +25,8 @@ from scorecard.filters import EntityFilter
 from scorecard.problems import ConfigError, Problem
 
 if TYPE_CHECKING:
+    import httpx
+
     from scorecard.tracks import Track
 
 ENDPOINT = "/api/catalog/entities/by-query"
@@ -76,6 +77,8 @@ def read_backstage(
     cannot be read ends the listing with `complete=False` and a problem naming the URL
     and the status.
     """
+    import httpx  # here: the workspace imports this module, and most never list Backstage
+
     base = base_url.rstrip("/")
     url = base + ENDPOINT
     headers = {"Accept": "application/json"}
@@ -126,6 +129,8 @@ def _get_page(
     retries: int,
     sleep: Callable[[float], None],
 ) -> dict[str, Any]:
+    import httpx
+
     for attempt in range(retries + 1):
         last = attempt == retries
         try:

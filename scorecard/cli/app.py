@@ -10,13 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from scorecard.problems import ConfigError
-from scorecard.workspace import Workspace
+
+if TYPE_CHECKING:
+    from scorecard.workspace import Workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -44,6 +46,10 @@ class State:
     config: Path | None = None
 
     def workspace(self) -> Workspace:
+        # Imported here, as every command module imports what it needs when it runs:
+        # `scorecard --help` imports the command modules and nothing they run.
+        from scorecard.workspace import Workspace
+
         return Workspace.load(self.config)
 
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markdown import Markdown
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
 from scorecard.cli.app import (
     EXIT_USAGE,
@@ -23,19 +19,26 @@ from scorecard.cli.app import (
     stdout,
     tracks_app,
 )
-from scorecard.cli.render import level_text, outcome_text
-from scorecard.registry import CheckRegistry, build_registry
-from scorecard.results import NON_BLOCKING, Outcome
-from scorecard.tracks import Track, format_duration, load_tracks
+
+if TYPE_CHECKING:
+    from scorecard.registry import CheckRegistry
+    from scorecard.tracks import Track
+
+# What the commands show with (rich's tables and markdown, the registry, the tracks) is
+# imported inside them: importing this module is part of every command's start-up.
 
 
 def _registry(ctx: typer.Context) -> CheckRegistry:
+    from scorecard.registry import build_registry
+
     state: State = ctx.obj
     with config_errors():
         return build_registry(state.workspace().checks)
 
 
 def _tracks(ctx: typer.Context) -> list[Track]:
+    from scorecard.tracks import load_tracks
+
     state: State = ctx.obj
     with config_errors():
         workspace = state.workspace()
@@ -45,6 +48,8 @@ def _tracks(ctx: typer.Context) -> list[Track]:
 @checks_app.command("list")
 def checks_list(ctx: typer.Context) -> None:
     """List every registered check."""
+    from rich.table import Table
+
     registry = _registry(ctx)
     table = Table()
     table.add_column("id", no_wrap=True)
@@ -60,6 +65,10 @@ def checks_list(ctx: typer.Context) -> None:
 @checks_app.command("show")
 def checks_show(ctx: typer.Context, check_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     """Show a check: what it verifies, how to fix a failure, its parameters."""
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+    from rich.text import Text
+
     registry = _registry(ctx)
     check = registry.get(check_id)
     if check is None:
@@ -78,6 +87,8 @@ def checks_show(ctx: typer.Context, check_id: Annotated[str, typer.Argument(meta
 @tracks_app.command("list")
 def tracks_list(ctx: typer.Context) -> None:
     """List the workspace's tracks."""
+    from rich.table import Table
+
     table = Table()
     table.add_column("id", no_wrap=True)
     for column in ("title", "levels", "checks", "schedule"):
@@ -94,6 +105,8 @@ def tracks_list(ctx: typer.Context) -> None:
 
 
 def _schedule_text(schedule: object) -> str:
+    from scorecard.tracks import format_duration
+
     if isinstance(schedule, timedelta):
         return f"every {format_duration(schedule)}"
     return str(schedule or "")
@@ -102,6 +115,9 @@ def _schedule_text(schedule: object) -> str:
 @tracks_app.command("show")
 def tracks_show(ctx: typer.Context, track_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     """Show a track's levels and the checks each one requires."""
+    from rich.table import Table
+    from rich.text import Text
+
     track = next((t for t in _tracks(ctx) if t.id == track_id), None)
     if track is None:
         raise fail(f"unknown track {track_id!r}; `scorecard tracks list` shows them all")
@@ -127,7 +143,11 @@ def entity(
     db: Annotated[str | None, typer.Option("--db", help="Database URL.")] = None,
 ) -> None:
     """Show an entity's certification per track and what fails, with how to fix it."""
+    from rich.text import Text
+
+    from scorecard.cli.render import level_text, outcome_text
     from scorecard.entity import parse_ref
+    from scorecard.results import NON_BLOCKING, Outcome
     from scorecard.store import Store
 
     state: State = ctx.obj

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scorecard.cli.app import State, app, config_errors, stderr
+from scorecard.envvars import TOKEN_ENV
 from scorecard.gate.model import EXIT_UNREACHABLE, GateReport, Requirement
 from scorecard.problems import ConfigError, Problem
-from scorecard.workspace import TOKEN_ENV, Workspace
+
+if TYPE_CHECKING:
+    from scorecard.workspace import Workspace
 
 
 @app.command()
@@ -69,7 +74,6 @@ def gate(
     Markdown goes to $GITHUB_STEP_SUMMARY when it is set.
     """
     from scorecard.gate.output import write_outputs
-    from scorecard.gate.remote import Unreachable
 
     options = _Options(
         repo, catalog, entity or [], server, token, refresh, timeout, baseline, baseline_ref,
@@ -83,14 +87,26 @@ def gate(
             raise ConfigError([Problem("--baseline", "compares with a server: give --server")])
         if output_format not in ("text", "json", "junit", "markdown"):
             raise ConfigError([Problem("--format", "use text, json, junit or markdown")])
-        try:
+        with _server_errors(server):
             report = _report(workspace, requirements, options)
-        except Unreachable as error:
-            stderr.print(f"error: {error}", markup=False, highlight=False)
-            raise typer.Exit(EXIT_UNREACHABLE) from None
     text = write_outputs(report, output_format=output_format, output=output, environ=os.environ)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     raise typer.Exit(report.exit_code)
+
+
+@contextmanager
+def _server_errors(server: str | None) -> Iterator[None]:
+    """Exit 3 when the --server cannot be reached."""
+    if server is None:  # nothing talks to a server: its client (httpx) is not imported
+        yield
+        return
+    from scorecard.gate.remote import Unreachable
+
+    try:
+        yield
+    except Unreachable as error:
+        stderr.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_UNREACHABLE) from None
 
 
 def _requirements(
@@ -124,10 +140,11 @@ class _Options:
 
 def _report(workspace: Workspace, requirements: list[Requirement], options: _Options) -> GateReport:
     from scorecard.gate.local import compare, find_catalog_file, gate_locally, gated_entities
-    from scorecard.gate.remote import RemoteGate, gate_remotely
 
     o = options
     if o.server is not None and not o.baseline:
+        from scorecard.gate.remote import RemoteGate, gate_remotely
+
         refs = o.entities or [e.ref for e in gated_entities(find_catalog_file(o.repo, o.catalog))]
         with RemoteGate(o.server, o.token, timeout=o.timeout) as remote:
             return gate_remotely(
@@ -142,6 +159,8 @@ def _report(workspace: Workspace, requirements: list[Requirement], options: _Opt
         baseline_ref=o.baseline_ref,
     )
     if o.baseline and o.server is not None:
+        from scorecard.gate.remote import RemoteGate
+
         refs = sorted({v.entity_ref for v in report.verdicts})
         with RemoteGate(o.server, o.token, timeout=o.timeout) as remote:
             served = remote.verdicts(refs, requirements, allow_errors=o.allow_errors)

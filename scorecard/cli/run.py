@@ -19,14 +19,13 @@ from scorecard.cli.app import (
     stderr,
     stdout,
 )
-from scorecard.cli.render import print_problems, report_json, report_table
 from scorecard.problems import ConfigError, Problem
-from scorecard.workspace import Workspace
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
     from scorecard.tracks import Track
+    from scorecard.workspace import Workspace
 
 # Runs shorter than this finish before a progress bar would be worth drawing.
 _PROGRESS_MIN_ENTITIES = 200
@@ -63,6 +62,7 @@ def run_command(
     Exits 0 when the run completed, even if checks failed; 2 on configuration errors.
     """
     from scorecard.catalog import pushdown_filters, read_sources
+    from scorecard.cli.render import print_problems, report_json, report_table
     from scorecard.registry import build_registry
     from scorecard.runner import run_and_store
     from scorecard.sources.git import git_cache_from

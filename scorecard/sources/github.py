@@ -23,13 +23,17 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from scorecard.entity import Entity
 from scorecard.inputs import SOURCE_LOCATION, InputUnavailable
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx is imported where a client is built and used: the workspace imports this module
+# for its settings' names, and a command that never asks GitHub should not pay for it.
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -97,6 +101,8 @@ class GitHubClient:
         }
         if token:
             headers["authorization"] = f"Bearer {token}"
+        import httpx
+
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
@@ -166,6 +172,8 @@ class GitHubClient:
 
         `what` names the fact in messages ("branch protection of org/repo").
         """
+        import httpx
+
         url = f"{self.base_url}{path}"
         for attempt in range(self.max_retries + 1):
             if self._resume_at:
@@ -241,6 +249,8 @@ class GitHubClient:
 
     def _api_path(self, url: str) -> str | None:
         """The path of `url` below the API's base URL, with its query; None if not below."""
+        import httpx
+
         link, base = httpx.URL(url), httpx.URL(self.base_url)
         prefix = base.raw_path.split(b"?")[0].rstrip(b"/")
         raw = link.raw_path

@@ -197,7 +197,7 @@ def stub_transport(monkeypatch: pytest.MonkeyPatch) -> Callable[[FakeBackstage],
         def client(**options: Any) -> httpx.Client:
             return real(**{**options, "transport": httpx.MockTransport(fake)})
 
-        monkeypatch.setattr("scorecard.catalog.backstage.httpx.Client", client)
+        monkeypatch.setattr(httpx, "Client", client)
 
     return install
 

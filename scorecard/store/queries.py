@@ -3,24 +3,33 @@ roll-ups of levels and outcomes per track and owner.
 
 Every count is aggregated in the database (GROUP BY, COUNT, EXISTS): a catalog of a
 hundred thousand entities with a million results never travels to Python to be summed.
+Roll-ups are read from the counts kept in `track_rollup`, which `recount_rollups`
+recounts for the tracks a run changed; `counted_rollups` and `counted_owners_rollup`
+count them from the results themselves, as the kept counts must equal.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Row,
     Select,
     cast,
+    delete,
     exists,
+    false,
     func,
+    insert,
+    null,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -30,6 +39,7 @@ from scorecard.store.tables import (
     CertificationRecord,
     EntityRecord,
     ResultRecord,
+    RollupRecord,
     RunRecord,
     RunStatus,
 )
@@ -43,6 +53,7 @@ _entity = EntityRecord.__table__
 _result = ResultRecord.__table__
 _certification = CertificationRecord.__table__
 _run = RunRecord.__table__
+_rollup = RollupRecord.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,22 +153,31 @@ def certifications_for(
 
 
 def track_rollups(session: Session) -> list[TrackRollup]:
-    return _rollups(session)
+    return _kept_rollups(session)
 
 
 def track_rollup(session: Session, track_id: str) -> TrackRollup:
-    rollups = _rollups(session, track_id=track_id)
+    rollups = _kept_rollups(session, track_id=track_id)
     return rollups[0] if rollups else TrackRollup(track_id, {}, [])
 
 
 def owner_rollup(session: Session, owner: str, track_id: str | None) -> list[OwnerTrackRollup]:
     return [
         OwnerTrackRollup(owner, rollup.track_id, rollup.levels, rollup.checks)
-        for rollup in _rollups(session, track_id=track_id, owner=owner)
+        for rollup in _kept_rollups(session, track_id=track_id, owner=owner)
     ]
 
 
 def owners_rollup(session: Session, track_id: str) -> list[OwnerLevels]:
+    k = _rollup.c
+    query = select(k.owner, k.level, k.count).where(
+        k.by_owner == true(), k.track_id == track_id, k.check_id.is_(None)
+    )
+    return _owner_levels(session.execute(query))
+
+
+def counted_owners_rollup(session: Session, track_id: str) -> list[OwnerLevels]:
+    """`owners_rollup` counted from the certifications themselves."""
     e, c = _entity.c, _certification.c
     query = (
         select(e.owner, c.level, func.count())
@@ -165,12 +185,16 @@ def owners_rollup(session: Session, track_id: str) -> list[OwnerLevels]:
         .where(c.track_id == track_id, e.gone_run.is_(None))
         .group_by(e.owner, c.level)
     )
+    return _owner_levels(session.execute(query))
+
+
+def _owner_levels(rows: Iterable[Row[Any]]) -> list[OwnerLevels]:
     # Owner refs compare without regard to case, so spellings that differ only in case
     # are one owner, shown as the first spelling in sort order. There are few of them:
     # merging the grouped rows here costs nothing.
     spellings: dict[str | None, set[str]] = defaultdict(set)
     levels: dict[str | None, dict[str | None, int]] = defaultdict(dict)
-    for owner, level, count in session.execute(query):
+    for owner, level, count in rows:
         key = owner.lower() if owner is not None else None
         if owner is not None:
             spellings[key].add(owner)
@@ -240,17 +264,97 @@ def _page(
     return Page(list(session.scalars(query)), total or 0, limit, offset)
 
 
-def _rollups(
+def recount_rollups(session: Session, track_ids: Iterable[str]) -> None:
+    """Count anew the kept roll-ups of `track_ids`: over the whole catalog and per owner.
+
+    Recounted rather than adjusted by what a run changed: one INSERT … SELECT … GROUP BY
+    per kind of row, done in the database within the run's transaction, is exact by
+    construction (an owner change, a gone entity, a check moved to another level, results
+    without a level all count as the reading queries count them), where keeping deltas
+    exact through every one of those would be code of its own to get wrong. A run that
+    changes nothing recounts nothing.
+    """
+    tracks = sorted(set(track_ids))
+    if not tracks:
+        return
+    k, c, r, e = _rollup.c, _certification.c, _result.c, _entity.c
+    session.execute(delete(_rollup).where(k.track_id.in_(tracks)))
+    columns = ["track_id", "by_owner", "owner", "check_id", "level", "outcome", "count"]
+    # Over the whole catalog: the counting queries of the reads, every row counted less
+    # the gone entities' rows rather than each result joined to its entity.
+    levels, outcomes = _counted(track_id=None, owner=None, tracks=tracks)
+    lv, oc = levels.subquery(), outcomes.subquery()
+    whole = [
+        select(lv.c.c0, false(), null(), null(), lv.c.c1, null(), lv.c.n),
+        select(oc.c.c0, false(), null(), oc.c.c1, oc.c.c2, oc.c.c3, oc.c.n),
+    ]
+    # Per owner spelling as stored; reads merge spellings that differ only in case.
+    listed = (e.gone_run.is_(None), c.track_id.in_(tracks))
+    owned_levels = (
+        select(c.track_id, true(), e.owner, null(), c.level, null(), func.count())
+        .join_from(_certification, _entity, e.ref == c.entity_ref)
+        .where(*listed)
+        .group_by(c.track_id, e.owner, c.level)
+    )
+    owned_outcomes = (
+        select(r.track_id, true(), e.owner, r.check_id, r.level_id, r.outcome, func.count())
+        .join_from(_result, _entity, e.ref == r.entity_ref)
+        .where(e.gone_run.is_(None), r.track_id.in_(tracks))
+        .group_by(r.track_id, e.owner, r.check_id, r.level_id, r.outcome)
+    )
+    for query in (*whole, owned_levels, owned_outcomes):
+        session.execute(insert(_rollup).from_select(columns, query))
+
+
+def _kept_rollups(
+    session: Session, *, track_id: str | None = None, owner: str | None = None
+) -> list[TrackRollup]:
+    """`counted_rollups` read from the kept counts: a few rows per track and owner."""
+    k = _rollup.c
+    conditions = [k.by_owner == (owner is not None)]
+    if track_id is not None:
+        conditions.append(k.track_id == track_id)
+    if owner is not None:
+        conditions.append(func.lower(k.owner) == owner.lower())
+    # Summed, for an owner whose spellings differ in case; over the whole catalog each
+    # group is one row already.
+    total = cast(func.sum(k.count), BigInteger)
+    levels = (
+        select(k.track_id, k.level, total)
+        .where(*conditions, k.check_id.is_(None))
+        .group_by(k.track_id, k.level)
+    )
+    outcomes = (
+        select(k.track_id, k.check_id, k.level, k.outcome, total)
+        .where(*conditions, k.check_id.is_not(None))
+        .group_by(k.track_id, k.check_id, k.level, k.outcome)
+    )
+    return _assemble(session, levels, outcomes)
+
+
+def counted_rollups(
     session: Session, *, track_id: str | None = None, owner: str | None = None
 ) -> list[TrackRollup]:
     """Roll-ups by track id, of every track or of `track_id`, over every entity or those
-    of `owner`: one GROUP BY query for levels and one for outcomes."""
+    of `owner`, counted from the results: one GROUP BY query for levels and one for
+    outcomes. The kept counts are recounted with these queries and must equal them."""
+    return _assemble(session, *_counted(track_id=track_id, owner=owner))
+
+
+def _counted(
+    *, track_id: str | None, owner: str | None, tracks: Sequence[str] | None = None
+) -> tuple[Select[Any], Select[Any]]:
+    """The counting queries: (track, level, count) and (track, check, check's level,
+    outcome, count) rows, of every track, `track_id` or `tracks`."""
     c, r = _certification.c, _result.c
     levels = select(c.track_id, c.level)
     outcomes = select(r.track_id, r.check_id, r.level_id, r.outcome)
     if track_id is not None:
         levels = levels.where(c.track_id == track_id)
         outcomes = outcomes.where(r.track_id == track_id)
+    if tracks is not None:
+        levels = levels.where(c.track_id.in_(tracks))
+        outcomes = outcomes.where(r.track_id.in_(tracks))
     # Gone entities' results stay stored but count in no roll-up.
     if owner is not None:
         listed = (_entity.c.gone_run.is_(None), _owned_by(owner))
@@ -265,7 +369,14 @@ def _rollups(
         gone = select(_entity.c.ref).where(_entity.c.gone_run.is_not(None))
         level_rows = _less(levels, levels.where(c.entity_ref.in_(gone)))
         outcome_rows = _less(outcomes, outcomes.where(r.entity_ref.in_(gone)))
+    return level_rows, outcome_rows
 
+
+def _assemble(
+    session: Session, level_rows: Select[Any], outcome_rows: Select[Any]
+) -> list[TrackRollup]:
+    """Roll-ups from rows of (track, level, count) and (track, check, check's level,
+    outcome, count), levels in order with no level last, checks by id and level."""
     level_counts: dict[str, dict[str | None, int]] = defaultdict(dict)
     for track, level, count in session.execute(
         level_rows.order_by(
@@ -302,7 +413,7 @@ def _less(every: Select[Any], taken: Select[Any]) -> Select[Any]:
     keys = [column for column in both.c if column.name != "n"]
     total = func.sum(both.c.n)
     # A sum of counts is a NUMERIC on PostgreSQL: read it back as the count it is.
-    return select(*keys, cast(total, BigInteger)).group_by(*keys).having(total != 0)
+    return select(*keys, cast(total, BigInteger).label("n")).group_by(*keys).having(total != 0)
 
 
 def _owned_by(owner: str) -> ColumnElement[bool]:

@@ -10,11 +10,16 @@ import gc
 import statistics
 import sys
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from bench import catalog
 from bench.peer import PeerRun, Unavailable, run_peer
@@ -27,6 +32,33 @@ from scorecard.store import Store, WriteStats
 from scorecard.tracks import Track, load_track
 
 TRACK_FILE = Path(__file__).resolve().parent / "track.yaml"
+
+
+# The PostgreSQL server of row 13, as postgresql://user@host/database; unset, it is skipped.
+POSTGRES_URL_VARIABLE = "SCORECARD_BENCH_POSTGRES_URL"
+
+
+@contextmanager
+def postgres_schema(server: str) -> Iterator[str]:
+    """The URL of a new, empty schema on `server` that every connection works in; the
+    schema and everything in it are dropped afterwards."""
+    import psycopg  # the `postgres` extra: needed only when the row runs
+    from psycopg import sql
+
+    plain = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+    schema = sql.Identifier(f"bench_{uuid.uuid4().hex[:16]}")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+    try:
+        # psycopg passes `options` to the server: each connection's search path.
+        yield (
+            make_url(server)
+            .update_query_dict({"options": f"-csearch_path={schema.as_string()}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))
 
 
 def fresh(path: Path) -> Path:
@@ -170,8 +202,14 @@ class Context:
         path = fresh(self.workdir / "store.db")
         database = f"sqlite:///{path}"
         store = Store(database)  # creating the schema is not part of a run
+        run_id, seconds, evaluate_seconds, stats = self.cold_run(store, "SQLite")
+        return ColdRun(store, database, path, run_id, seconds, evaluate_seconds, stats)
+
+    def cold_run(self, store: Store, backend: str) -> tuple[int, float, float, WriteStats]:
+        """Evaluate the whole catalog and store it into `store`, which holds no run yet:
+        (the run's id, seconds in all, seconds evaluating, what it wrote)."""
         entities, tracks = self.fresh_entities(), self.tracks
-        self.log(f"cold run: evaluating and storing {self.size:,} entities")
+        self.log(f"cold run: evaluating and storing {self.size:,} entities ({backend})")
         gc.collect()
         start = time.perf_counter()
         stored = run_and_store(store, entities, tracks, trigger="bench")
@@ -180,15 +218,7 @@ class Context:
         self.check_complete(report, self.size)
         evaluating = (report.finished_at or report.started_at) - report.started_at
         self.record_passes(report)
-        return ColdRun(
-            store=store,
-            database=database,
-            path=path,
-            run_id=stored.run_id,
-            seconds=seconds,
-            evaluate_seconds=evaluating.total_seconds(),
-            stats=stored.stats,
-        )
+        return stored.run_id, seconds, evaluating.total_seconds(), stored.stats
 
     def close(self) -> None:
         if "cold" in self.__dict__:

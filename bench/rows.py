@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import gc
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -25,7 +26,7 @@ from typing import Any
 import yaml
 
 from bench import floor, load, repos
-from bench.context import TRACK_FILE, Context, fresh
+from bench.context import POSTGRES_URL_VARIABLE, TRACK_FILE, Context, fresh, postgres_schema
 from bench.load import REPO
 from bench.peer import Unavailable
 from scorecard.catalog import read_catalog
@@ -35,6 +36,7 @@ from scorecard.report import RunReport
 from scorecard.results import Outcome
 from scorecard.runner import evaluate, run_and_store
 from scorecard.sources.git import GitCache, git_cache_from
+from scorecard.store import Store
 from scorecard.tracks import load_track
 from scorecard.workspace import RepositoriesConfig
 
@@ -132,6 +134,48 @@ def row_2(ctx: Context) -> Row:
         detail,
         data,
     )
+
+
+def row_13(ctx: Context) -> Row:
+    """Row 2's cold run into a fresh PostgreSQL store, beside row 2's SQLite store."""
+    what = "evaluate + persist to a fresh PostgreSQL store"
+    target = "reported beside row 2"
+    server = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not server:
+        reason = (
+            f"skipped: set {POSTGRES_URL_VARIABLE} to a PostgreSQL server "
+            "(postgresql://user@host/database); the row works in a schema of its own and "
+            "drops it"
+        )
+        return Row("13", what, "—", target, None, reason)
+    with postgres_schema(server) as database:
+        store = Store(database)  # creating the schema is not part of a run
+        try:
+            version = ".".join(map(str, store.engine.dialect.server_version_info or ()))
+            _, seconds, evaluate_seconds, stats = ctx.cold_run(store, "PostgreSQL")
+        finally:
+            store.close()
+    sqlite = ctx.cold  # row 2's run, in the same invocation
+    data: dict[str, Any] = {
+        "seconds": seconds,
+        "evaluate_seconds": evaluate_seconds,
+        "sqlite_seconds": sqlite.seconds,
+        "sqlite_ratio": seconds / sqlite.seconds,
+        "postgresql": version,
+        **asdict(stats),
+    }
+    detail = (
+        f"PostgreSQL {version}: evaluate {evaluate_seconds:.2f} s + store "
+        f"{seconds - evaluate_seconds:.2f} s; {seconds / sqlite.seconds:.2f}× row 2's "
+        f"SQLite run ({sqlite.seconds:.2f} s); wrote {stats.results_written:,} results, "
+        f"{stats.history_rows:,} history rows, {stats.entities_written:,} entities"
+    )
+    peer, reason = ctx.peer()
+    if peer is None:
+        return Row("13", what, f"{seconds:.2f} s", target, None, f"{detail}; peer {reason}", data)
+    data |= {"peer_seconds": peer.seconds, "peer_ratio": seconds / peer.seconds}
+    measured = f"{seconds:.2f} s vs {peer.seconds:.2f} s, {seconds / peer.seconds:.2f}×"
+    return Row("13", what, measured, target, None, detail, data)
 
 
 def row_3(ctx: Context) -> Row:
@@ -772,6 +816,7 @@ def row_floor_sqlite(ctx: Context) -> Row:
 ROWS: dict[str, Callable[[Context], Row]] = {
     "1": row_1,
     "2": row_2,
+    "13": row_13,  # beside row 2: the same cold run on PostgreSQL
     "3": row_3,
     "4": row_4,
     "5": row_5,

@@ -13,15 +13,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Row, Select, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Column, Row, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from scorecard.entity import Entity
 from scorecard.report import Certification, CheckResult, RunReport
 from scorecard.results import Result
 from scorecard.store.database import dump_json
-from scorecard.store.queries import recount_rollups
 from scorecard.store.tables import (
     CertificationChange,
     CertificationRecord,
@@ -102,7 +102,6 @@ def write_run(
     certifications += fresh.certifications
     certification_changes += fresh.certifications
     session.execute(update(_run).where(_run.c.id == run_id).values(changed=result_changes))
-    recount_rollups(session, _touched_tracks(session, run_id, [*new_pairs, *changed_pairs]))
     return WriteStats(
         results_written=results_written,
         history_rows=result_changes + certification_changes,
@@ -110,19 +109,6 @@ def write_run(
         entities_written=entities_written,
         results_removed=removed,
     )
-
-
-def _touched_tracks(session: Session, run_id: int, pairs: Iterable[Pair]) -> set[str]:
-    """The tracks whose roll-ups the run may have changed: those of the pairs it wrote,
-    and every track of an entity it wrote (its owner may have changed, or it is back
-    after being gone) or marked gone. A run that changed nothing touches none."""
-    tracks = {track for _, track in pairs}
-    e = _entity.c
-    moved = select(e.ref).where(or_(e.updated_run == run_id, e.gone_run == run_id))
-    for table in (_certification, _result):
-        found = select(table.c.track_id).distinct().where(table.c.entity_ref.in_(moved))
-        tracks.update(session.scalars(found))
-    return tracks
 
 
 def _write_entities(
@@ -175,8 +161,19 @@ def _write_entities(
                 "gone_run": None,
             }
         )
+    written = len(rows)
+    if rows and session.get_bind().dialect.name == "postgresql":
+        # Entities never stored before go in by COPY, as a cold run's results do.
+        columns = tuple(rows[0])
+        new = [
+            tuple(dump_json(value) if column == "raw" else value for column, value in row.items())
+            for row in rows
+            if row["ref"] not in stored
+        ]
+        _fast_insert(session, _entity, columns, new)
+        rows = [row for row in rows if row["ref"] in stored]
     _upsert(session, _entity, rows, keep=("first_seen_run",))
-    return len(rows)
+    return written
 
 
 def _write_results(
@@ -499,7 +496,8 @@ def _bind(column: Column[Any], value: Any, dialect: Any) -> Any:
 
 
 def _json_writer(column: Column[Any], dialect: Any) -> Any:
-    processor = column.type.bind_processor(dialect)
+    # COPY (see `_fast_insert`) takes a JSONB value as its JSON text.
+    processor = dump_json if dialect.name == "postgresql" else column.type.bind_processor(dialect)
     empty = processor({}) if processor else {}
     if processor is None:
         return lambda value: value
@@ -510,11 +508,12 @@ def _json_writer(column: Column[Any], dialect: Any) -> Any:
 def _fast_insert(
     session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
-    """INSERT many rows whose values are already as the driver takes them.
+    """INSERT many rows whose values are already as the driver takes them (JSON as text).
 
     On SQLite this goes straight to the driver's executemany: SQLAlchemy's per-row
-    parameter processing cost more than SQLite's own work for a large catalog. Other
-    databases take the rows through SQLAlchemy as usual.
+    parameter processing cost more than SQLite's own work for a large catalog. On
+    PostgreSQL it is a COPY, the fastest way in, on the session's own connection and so
+    in its transaction: several times faster than psycopg's pipelined executemany.
     """
     if not rows:
         return
@@ -523,12 +522,19 @@ def _fast_insert(
         marks = ", ".join("?" for _ in columns)
         statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
         connection.exec_driver_sql(statement, rows)
-    else:
-        connection.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('%s' for _ in columns)})",
-            rows,
-        )
+        return
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    driver_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except driver_error as error:
+        # As SQLAlchemy raises the driver's errors for its own statements: a broken
+        # foreign key is an IntegrityError on either backend.
+        raise DBAPIError.instance(
+            statement, None, error, driver_error, dialect=connection.dialect
+        ) from error
 
 
 def _same_result(old: Row[Any], new: CheckResult) -> bool:

@@ -1,8 +1,9 @@
 """Roll-ups the pages show, remembered until the next run finishes, computed once at a time.
 
-Counting a track's levels and pass rates reads every result of the track: tens of
-milliseconds at 10,000 entities, growing with the catalog. The numbers change only when a
-run finishes or the configuration is reloaded, so the pages keep them until then, as the
+The store keeps a track's levels and pass rates counted (a read costs a few milliseconds
+at any catalog size), but the overview still reads every track's and counts the catalog's
+entities, and 64 requests at once would each do so. The numbers change only when a run
+finishes or the configuration is reloaded, so the pages keep them until then, as the
 badges do; `ttl` bounds them too, for runs made by another process on the same database.
 
 One computation per key at a time (single flight): a request that finds no value waits

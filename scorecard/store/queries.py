@@ -55,6 +55,9 @@ _certification = CertificationRecord.__table__
 _run = RunRecord.__table__
 _rollup = RollupRecord.__table__
 
+# The first key of the PostgreSQL advisory locks that serialise recounts of one track.
+_ROLLUP_LOCK = 0x5C0121
+
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
@@ -278,6 +281,14 @@ def recount_rollups(session: Session, track_ids: Iterable[str]) -> None:
     if not tracks:
         return
     k, c, r, e = _rollup.c, _certification.c, _result.c, _entity.c
+    if session.get_bind().dialect.name == "postgresql":
+        # Runs of other tracks may recount a track too (one of its entities changed):
+        # two transactions recounting one track at once would each delete the rows they
+        # see and insert their counts, twice. A lock per track, taken in order and held
+        # to the end of the transaction, makes the second wait and then count anew.
+        # SQLite needs none: a run holds its write lock from its first statement.
+        for track in tracks:
+            session.execute(select(func.pg_advisory_xact_lock(_ROLLUP_LOCK, func.hashtext(track))))
     session.execute(delete(_rollup).where(k.track_id.in_(tracks)))
     columns = ["track_id", "by_owner", "owner", "check_id", "level", "outcome", "count"]
     # Over the whole catalog: the counting queries of the reads, every row counted less

@@ -4,6 +4,7 @@ database has them at once."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -171,6 +172,32 @@ def test_a_run_that_changes_nothing_recounts_nothing(store_url: str, session: Se
         finally:
             event.remove(engine, "before_cursor_execute", seen)
     assert not [s for s in statements if "track_rollup" in s]
+
+
+def test_two_recounts_of_one_track_at_once_count_it_once(store_url: str, session: Session) -> None:
+    """Runs of other tracks recount a track whose entity they changed: on PostgreSQL two
+    transactions may recount one track at the same time."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one write transaction at a time")
+    entities = [component("a", "group:default/team-a"), component("b", None)]
+    found = {("a", "prod", "readme"): (P, "bronze"), ("b", "prod", "readme"): (F, "bronze")}
+    with Store(store_url) as store:
+        store.save_run(store.start_run("test"), report(entities, found, {("a", "prod"): "bronze"}))
+        with Session(store.engine) as first:
+            queries.recount_rollups(first, ["prod"])
+
+            def second() -> None:
+                with Session(store.engine) as other, other.begin():
+                    queries.recount_rollups(other, ["prod"])
+
+            waiting = threading.Thread(target=second)
+            waiting.start()
+            waiting.join(0.5)
+            assert waiting.is_alive()  # waits for the first recount's transaction
+            first.commit()
+            waiting.join(10)
+            assert not waiting.is_alive()
+    assert_kept_equals_counted(session)
 
 
 def test_an_upgraded_database_has_its_rollups_at_once(store_url: str, session: Session) -> None:

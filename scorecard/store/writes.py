@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Row, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Column, Row, Select, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from scorecard.entity import Entity
 from scorecard.report import Certification, CheckResult, RunReport
 from scorecard.results import Result
 from scorecard.store.database import dump_json
+from scorecard.store.queries import recount_rollups
 from scorecard.store.tables import (
     CertificationChange,
     CertificationRecord,
@@ -102,6 +103,7 @@ def write_run(
     certifications += fresh.certifications
     certification_changes += fresh.certifications
     session.execute(update(_run).where(_run.c.id == run_id).values(changed=result_changes))
+    recount_rollups(session, _touched_tracks(session, run_id, [*new_pairs, *changed_pairs]))
     return WriteStats(
         results_written=results_written,
         history_rows=result_changes + certification_changes,
@@ -109,6 +111,19 @@ def write_run(
         entities_written=entities_written,
         results_removed=removed,
     )
+
+
+def _touched_tracks(session: Session, run_id: int, pairs: Iterable[Pair]) -> set[str]:
+    """The tracks whose roll-ups the run may have changed: those of the pairs it wrote,
+    and every track of an entity it wrote (its owner may have changed, or it is back
+    after being gone) or marked gone. A run that changed nothing touches none."""
+    tracks = {track for _, track in pairs}
+    e = _entity.c
+    moved = select(e.ref).where(or_(e.updated_run == run_id, e.gone_run == run_id))
+    for table in (_certification, _result):
+        found = select(table.c.track_id).distinct().where(table.c.entity_ref.in_(moved))
+        tracks.update(session.scalars(found))
+    return tracks
 
 
 def _write_entities(

@@ -11,7 +11,7 @@ count them from the results themselves, as the kept counts must equal.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -267,15 +267,19 @@ def _page(
     return Page(list(session.scalars(query)), total or 0, limit, offset)
 
 
-def recount_rollups(session: Session, track_ids: Iterable[str]) -> None:
-    """Count anew the kept roll-ups of `track_ids`: over the whole catalog and per owner.
+def recount_rollups(
+    session: Session, track_ids: Iterable[str], owners: Collection[str | None] | None = None
+) -> None:
+    """Count anew the kept roll-ups of `track_ids`: per owner, of every owner or of
+    `owners` (lower-cased refs, None for unowned entities), then over the whole catalog.
 
-    Recounted rather than adjusted by what a run changed: one INSERT … SELECT … GROUP BY
-    per kind of row, done in the database within the run's transaction, is exact by
-    construction (an owner change, a gone entity, a check moved to another level, results
-    without a level all count as the reading queries count them), where keeping deltas
-    exact through every one of those would be code of its own to get wrong. A run that
-    changes nothing recounts nothing.
+    Recounted rather than adjusted by what a run changed: INSERT … SELECT … GROUP BY in
+    the database, within the run's transaction, is exact by construction (an owner
+    change, a gone entity, a check moved to another level, results without a level all
+    count as the reading queries count them), where keeping deltas exact through every
+    one of those would be code of its own to get wrong. Recounting only the owners whose
+    entities a run changed keeps a run of a few entities cheap at any catalog size; the
+    catalog-wide rows are then the sums of the owners' rows.
     """
     tracks = sorted(set(track_ids))
     if not tracks:
@@ -289,32 +293,45 @@ def recount_rollups(session: Session, track_ids: Iterable[str]) -> None:
         # SQLite needs none: a run holds its write lock from its first statement.
         for track in tracks:
             session.execute(select(func.pg_advisory_xact_lock(_ROLLUP_LOCK, func.hashtext(track))))
-    session.execute(delete(_rollup).where(k.track_id.in_(tracks)))
     columns = ["track_id", "by_owner", "owner", "check_id", "level", "outcome", "count"]
-    # Over the whole catalog: the counting queries of the reads, every row counted less
-    # the gone entities' rows rather than each result joined to its entity.
-    levels, outcomes = _counted(track_id=None, owner=None, tracks=tracks)
-    lv, oc = levels.subquery(), outcomes.subquery()
-    whole = [
-        select(lv.c.c0, false(), null(), null(), lv.c.c1, null(), lv.c.n),
-        select(oc.c.c0, false(), null(), oc.c.c1, oc.c.c2, oc.c.c3, oc.c.n),
-    ]
+    kept_owned = [k.by_owner == true(), k.track_id.in_(tracks)]
+    listed = [e.gone_run.is_(None)]
+    if owners is not None:
+        named = sorted({owner for owner in owners if owner is not None})
+        kept_owned.append(_among(k.owner, named, None in owners))
+        listed.append(_among(e.owner, named, None in owners))
+    session.execute(delete(_rollup).where(*kept_owned))
     # Per owner spelling as stored; reads merge spellings that differ only in case.
-    listed = (e.gone_run.is_(None), c.track_id.in_(tracks))
     owned_levels = (
         select(c.track_id, true(), e.owner, null(), c.level, null(), func.count())
         .join_from(_certification, _entity, e.ref == c.entity_ref)
-        .where(*listed)
+        .where(*listed, c.track_id.in_(tracks))
         .group_by(c.track_id, e.owner, c.level)
     )
     owned_outcomes = (
         select(r.track_id, true(), e.owner, r.check_id, r.level_id, r.outcome, func.count())
         .join_from(_result, _entity, e.ref == r.entity_ref)
-        .where(e.gone_run.is_(None), r.track_id.in_(tracks))
+        .where(*listed, r.track_id.in_(tracks))
         .group_by(r.track_id, e.owner, r.check_id, r.level_id, r.outcome)
     )
-    for query in (*whole, owned_levels, owned_outcomes):
+    session.execute(delete(_rollup).where(k.by_owner == false(), k.track_id.in_(tracks)))
+    whole = (
+        select(k.track_id, false(), null(), k.check_id, k.level, k.outcome, func.sum(k.count))
+        .where(k.by_owner == true(), k.track_id.in_(tracks))
+        .group_by(k.track_id, k.check_id, k.level, k.outcome)
+    )
+    for query in (owned_levels, owned_outcomes, whole):
         session.execute(insert(_rollup).from_select(columns, query))
+
+
+def _among(
+    owner: ColumnElement[str | None], named: list[str], unowned: bool
+) -> ColumnElement[bool]:
+    """`owner` is one of `named` (lower-cased), or is None when `unowned`."""
+    found = [func.lower(owner).in_(named)] if named else []
+    if unowned:
+        found.append(owner.is_(None))
+    return or_(*found) if found else false()
 
 
 def _kept_rollups(
@@ -352,20 +369,15 @@ def counted_rollups(
     return _assemble(session, *_counted(track_id=track_id, owner=owner))
 
 
-def _counted(
-    *, track_id: str | None, owner: str | None, tracks: Sequence[str] | None = None
-) -> tuple[Select[Any], Select[Any]]:
+def _counted(*, track_id: str | None, owner: str | None) -> tuple[Select[Any], Select[Any]]:
     """The counting queries: (track, level, count) and (track, check, check's level,
-    outcome, count) rows, of every track, `track_id` or `tracks`."""
+    outcome, count) rows, of every track or of `track_id`."""
     c, r = _certification.c, _result.c
     levels = select(c.track_id, c.level)
     outcomes = select(r.track_id, r.check_id, r.level_id, r.outcome)
     if track_id is not None:
         levels = levels.where(c.track_id == track_id)
         outcomes = outcomes.where(r.track_id == track_id)
-    if tracks is not None:
-        levels = levels.where(c.track_id.in_(tracks))
-        outcomes = outcomes.where(r.track_id.in_(tracks))
     # Gone entities' results stay stored but count in no roll-up.
     if owner is not None:
         listed = (_entity.c.gone_run.is_(None), _owned_by(owner))
@@ -424,7 +436,7 @@ def _less(every: Select[Any], taken: Select[Any]) -> Select[Any]:
     keys = [column for column in both.c if column.name != "n"]
     total = func.sum(both.c.n)
     # A sum of counts is a NUMERIC on PostgreSQL: read it back as the count it is.
-    return select(*keys, cast(total, BigInteger).label("n")).group_by(*keys).having(total != 0)
+    return select(*keys, cast(total, BigInteger)).group_by(*keys).having(total != 0)
 
 
 def _owned_by(owner: str) -> ColumnElement[bool]:

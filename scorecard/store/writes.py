@@ -89,6 +89,7 @@ def write_run(
     )
     if finished.rowcount != 1:
         raise LookupError(f"there is no run {run_id}")
+    owners_before = _owners(session, [entity.ref for entity in report.entities])
     entities_written = _write_entities(session, run_id, report.entities, catalog_complete)
     new_pairs, changed_pairs, digests = _sort_pairs(session, report)
     fresh = _insert_new_pairs(session, run_id, new_pairs, digests, at)
@@ -103,7 +104,10 @@ def write_run(
     certifications += fresh.certifications
     certification_changes += fresh.certifications
     session.execute(update(_run).where(_run.c.id == run_id).values(changed=result_changes))
-    recount_rollups(session, _touched_tracks(session, run_id, [*new_pairs, *changed_pairs]))
+    pairs = [*new_pairs, *changed_pairs]
+    tracks = _touched_tracks(session, run_id, pairs)
+    if tracks:
+        recount_rollups(session, tracks, _touched_owners(session, run_id, pairs, owners_before))
     return WriteStats(
         results_written=results_written,
         history_rows=result_changes + certification_changes,
@@ -124,6 +128,38 @@ def _touched_tracks(session: Session, run_id: int, pairs: Iterable[Pair]) -> set
         found = select(table.c.track_id).distinct().where(table.c.entity_ref.in_(moved))
         tracks.update(session.scalars(found))
     return tracks
+
+
+# Above this many entities changed, every owner is recounted in one GROUP BY rather than
+# the changed ones looked up by name.
+_OWNERS_RECOUNTED = 2_000
+
+
+def _touched_owners(
+    session: Session, run_id: int, pairs: Iterable[Pair], before: dict[str, str | None]
+) -> set[str | None] | None:
+    """The owners (lower-cased; None: unowned) whose roll-ups the run may have changed:
+    those of the pairs it wrote and of the entities it wrote or marked gone, as they are
+    and as they were before the run. None (every owner) when the run changed many."""
+    e = _entity.c
+    refs = {ref for ref, _ in pairs}
+    refs.update(
+        session.scalars(select(e.ref).where(or_(e.updated_run == run_id, e.gone_run == run_id)))
+    )
+    if len(refs) > _OWNERS_RECOUNTED:
+        return None
+    owners = {before[ref] for ref in refs if ref in before}
+    owners.update(owner for (owner,) in _rows_in(session, select(e.owner), e.ref, refs))
+    return {owner.lower() if owner is not None else None for owner in owners}
+
+
+def _owners(session: Session, refs: list[str]) -> dict[str, str | None]:
+    """The stored owner of each of `refs` that is stored, before a run rewrites them."""
+    e = _entity.c
+    if len(refs) > _OWNERS_RECOUNTED:
+        # One pass over the table costs less than many IN lists.
+        return {ref: owner for ref, owner in session.execute(select(e.ref, e.owner))}
+    return {ref: owner for ref, owner in _rows_in(session, select(e.ref, e.owner), e.ref, refs)}
 
 
 def _write_entities(

@@ -28,6 +28,16 @@ def _rss_mb() -> float | None:
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS. On Linux, VmHWM: `ru_maxrss` carries the parent's peak
+    across fork and exec, so a child of the (large) bench process would report the
+    parent's peak whenever it was the higher."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Kilobytes on Linux, bytes on macOS.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

@@ -135,7 +135,14 @@ def find_entities(
         conditions.append(
             or_(e.ref.icontains(query, autoescape=True), e.title.icontains(query, autoescape=True))
         )
-    return _page(session, EntityRecord, conditions, [e.ref], limit, offset)
+    total = None
+    if len(conditions) == 1:
+        # Every listed entity: all of them less the gone ones, each counted from an index
+        # (a count of the listed ones would read every document: 30 ms at 100,000).
+        every = session.scalar(select(func.count()).select_from(_entity)) or 0
+        gone = select(func.count()).select_from(_entity).where(e.gone_run.is_not(None))
+        total = every - (session.scalar(gone) or 0)
+    return _page(session, EntityRecord, conditions, [e.ref], limit, offset, total)
 
 
 def certifications_for(
@@ -258,11 +265,14 @@ def _page(
     order: Sequence[ColumnElement[Any]],
     limit: int,
     offset: int,
+    total: int | None = None,
 ) -> Page[T]:
+    """A page of `record` rows; `total` counts them all when the caller already knows."""
     # SQLite reads a negative LIMIT as "no limit", PostgreSQL refuses it: refuse it here.
     if limit < 0 or offset < 0:
         raise ValueError(f"limit ({limit}) and offset ({offset}) must not be negative")
-    total = session.scalar(select(func.count()).select_from(record).where(*conditions))
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(record).where(*conditions))
     query = select(record).where(*conditions).order_by(*order).limit(limit).offset(offset)
     return Page(list(session.scalars(query)), total or 0, limit, offset)
 
@@ -339,11 +349,14 @@ def _kept_rollups(
 ) -> list[TrackRollup]:
     """`counted_rollups` read from the kept counts: a few rows per track and owner."""
     k = _rollup.c
-    conditions = [k.by_owner == (owner is not None)]
+    # An owner's rows are found by its name alone: the catalog-wide rows have none, and
+    # by_owner beside it would lead SQLite to every owner's rows instead of its index.
+    if owner is not None:
+        conditions = [func.lower(k.owner) == owner.lower()]
+    else:
+        conditions = [k.by_owner == false()]
     if track_id is not None:
         conditions.append(k.track_id == track_id)
-    if owner is not None:
-        conditions.append(func.lower(k.owner) == owner.lower())
     # Summed, for an owner whose spellings differ in case; over the whole catalog each
     # group is one row already.
     total = cast(func.sum(k.count), BigInteger)

@@ -3,8 +3,8 @@ outcome, over the whole catalog and per owner.
 
 Runs recount a track's rows when they change it; this revision counts them once for a
 database that already holds runs, so that an upgraded database answers right at once.
-Gone entities count in none of them. An index on `entity.gone_run` counts the listed
-entities without reading their documents. A new table and index only: the schema
+Gone entities count in none of them. An index of the gone entities counts them, and so
+the listed ones, without reading documents. A new table and index only: the schema
 version stays.
 
 Revision ID: 0004_rollups
@@ -52,7 +52,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_track_rollup_track", "track_rollup", ["by_owner", "track_id"])
     op.create_index("ix_track_rollup_owner_lower", "track_rollup", [sa.text("lower(owner)")])
-    op.create_index("ix_entity_gone_run", "entity", ["gone_run"])
+    gone = sa.text("gone_run IS NOT NULL")
+    op.create_index(
+        "ix_entity_gone_run", "entity", ["gone_run"], sqlite_where=gone, postgresql_where=gone
+    )
     for statement in _FILL:
         op.execute(statement.format(by_owner="FALSE", owner="NULL", group=""))
         op.execute(statement.format(by_owner="TRUE", owner="e.owner", group="e.owner, "))

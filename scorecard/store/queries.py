@@ -306,22 +306,27 @@ def recount_rollups(
     columns = ["track_id", "by_owner", "owner", "check_id", "level", "outcome", "count"]
     kept_owned = [k.by_owner == true(), k.track_id.in_(tracks)]
     listed = [e.gone_run.is_(None)]
+    certified, evaluated = [c.track_id.in_(tracks)], [r.track_id.in_(tracks)]
     if owners is not None:
         named = sorted({owner for owner in owners if owner is not None})
         kept_owned.append(_among(k.owner, named, None in owners))
-        listed.append(_among(e.owner, named, None in owners))
+        owned = select(e.ref).where(_among(e.owner, named, None in owners))
+        # Stated on the counted tables too, so that SQLite starts from the owners'
+        # entities and their keys rather than from every row of the track.
+        certified.append(c.entity_ref.in_(owned))
+        evaluated.append(r.entity_ref.in_(owned))
     session.execute(delete(_rollup).where(*kept_owned))
     # Per owner spelling as stored; reads merge spellings that differ only in case.
     owned_levels = (
         select(c.track_id, true(), e.owner, null(), c.level, null(), func.count())
         .join_from(_certification, _entity, e.ref == c.entity_ref)
-        .where(*listed, c.track_id.in_(tracks))
+        .where(*listed, *certified)
         .group_by(c.track_id, e.owner, c.level)
     )
     owned_outcomes = (
         select(r.track_id, true(), e.owner, r.check_id, r.level_id, r.outcome, func.count())
         .join_from(_result, _entity, e.ref == r.entity_ref)
-        .where(*listed, r.track_id.in_(tracks))
+        .where(*listed, *evaluated)
         .group_by(r.track_id, e.owner, r.check_id, r.level_id, r.outcome)
     )
     session.execute(delete(_rollup).where(k.by_owner == false(), k.track_id.in_(tracks)))

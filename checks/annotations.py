@@ -8,8 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.fields import Regex
 from scorecard.entity import Entity
-from scorecard.results import Result
+from scorecard.results import Outcome, Result
 from scorecard.sdk import check
+
+# Results are built directly, with only the message that applies: these checks run on
+# every entity of a catalog.
+_PASS = Outcome.PASS
+_FAIL = Outcome.FAIL
 
 TECHDOCS_REF = "backstage.io/techdocs-ref"
 
@@ -33,8 +38,8 @@ class AnnotationParams(BaseModel):
 
 def _annotation(entity: Entity, key: str) -> str | None:
     value = entity.annotations.get(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+    if isinstance(value, str):
+        return value.strip() or None
     return None
 
 
@@ -50,22 +55,26 @@ def _annotation(entity: Entity, key: str) -> str | None:
 def has_annotation(entity: Entity, params: AnnotationParams) -> Result:
     """The entity has the annotation `key` with a non-blank value. With `pattern`, the value
     must also contain a match of that regular expression (use ^...$ to match it whole)."""
-    value = _annotation(entity, params.key)
+    key = params.key
+    value = _annotation(entity, key)
     if value is None:
-        return Result.failed(f"{entity.ref} has no {params.key} annotation.", annotation=params.key)
-    if params.pattern is None:
-        return Result.passed(
-            f"{entity.ref} has the {params.key} annotation.", annotation=params.key, value=value
+        return Result(_FAIL, f"{entity.ref} has no {key} annotation.", {"annotation": key})
+    pattern = params.pattern
+    if pattern is None:
+        return Result(
+            _PASS, f"{entity.ref} has the {key} annotation.", {"annotation": key, "value": value}
         )
-    return Result.from_bool(
-        re.search(params.pattern, value) is not None,
-        f"{entity.ref} has the {params.key} annotation {value!r}, which matches "
-        f"/{params.pattern}/.",
-        f"{entity.ref} has the {params.key} annotation {value!r}, which does not match "
-        f"/{params.pattern}/.",
-        annotation=params.key,
-        value=value,
-        pattern=params.pattern,
+    evidence = {"annotation": key, "value": value, "pattern": pattern}
+    if re.search(pattern, value) is not None:
+        return Result(
+            _PASS,
+            f"{entity.ref} has the {key} annotation {value!r}, which matches /{pattern}/.",
+            evidence,
+        )
+    return Result(
+        _FAIL,
+        f"{entity.ref} has the {key} annotation {value!r}, which does not match /{pattern}/.",
+        evidence,
     )
 
 
@@ -82,11 +91,13 @@ def has_techdocs(entity: Entity) -> Result:
     """The entity publishes TechDocs: its `backstage.io/techdocs-ref` annotation is set."""
     value = _annotation(entity, TECHDOCS_REF)
     if value is None:
-        return Result.failed(
-            f"{entity.ref} has no {TECHDOCS_REF} annotation.", annotation=TECHDOCS_REF
+        return Result(
+            _FAIL, f"{entity.ref} has no {TECHDOCS_REF} annotation.", {"annotation": TECHDOCS_REF}
         )
-    return Result.passed(
-        f"{entity.ref} has TechDocs at {value}.", annotation=TECHDOCS_REF, value=value
+    return Result(
+        _PASS,
+        f"{entity.ref} has TechDocs at {value}.",
+        {"annotation": TECHDOCS_REF, "value": value},
     )
 
 

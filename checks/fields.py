@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from scorecard.entity import Entity
-from scorecard.results import Result
+from scorecard.results import Outcome, Result
 from scorecard.sdk import check
 
 
@@ -143,8 +143,10 @@ def entity_field(entity: Entity, params: FieldRule) -> Result:
     if params.op in _NUMERIC and actual is not None:
         number = _number(actual, strings=True)
         if number is None:
-            return Result.failed(
-                f"{params.path} is {observed}, which is not numeric {expected}.", **evidence
+            return Result(
+                Outcome.FAIL,
+                f"{params.path} is {observed}, which is not numeric {expected}.",
+                evidence,
             )
         holds = _NUMERIC[params.op](number, params.value)
     else:
@@ -153,7 +155,7 @@ def entity_field(entity: Entity, params: FieldRule) -> Result:
         if positive is not params.op:
             holds = not holds
     message = f"{params.path} is {observed} {expected}."
-    return Result.from_bool(holds, message, message, **evidence)
+    return Result(Outcome.PASS if holds else Outcome.FAIL, message, evidence)
 
 
 # Only positive ops reach here; every comparison fails on a field that is not set.

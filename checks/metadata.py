@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scorecard.entity import Entity
-from scorecard.results import Result
+from scorecard.results import Outcome, Result
 from scorecard.sdk import check
+
+# These checks run on every entity of a catalog, so they build their Result directly, with
+# only the message that applies (Result.from_bool would format both).
+_PASS = Outcome.PASS
+_FAIL = Outcome.FAIL
 
 # Backstage's system model puts these kinds in a system; others (groups, users, domains,
 # locations, systems themselves) have no `spec.system` field.
@@ -46,15 +52,18 @@ def has_description(entity: Entity, params: MinLength) -> Result:
     """The entity has a `metadata.description` of at least `min_length` characters (surrounding
     blanks not counted), so people can tell what it is from the catalog."""
     description = entity.description
+    min_length = params.min_length
     if description is None:
-        return Result.failed(f"{entity.ref} has no description.", min_length=params.min_length)
-    return Result.from_bool(
-        len(description) >= params.min_length,
-        f"{entity.ref} has a description of {len(description)} characters.",
-        f"{entity.ref} has a description of {len(description)} characters; "
-        f"at least {params.min_length} are required.",
-        length=len(description),
-        min_length=params.min_length,
+        return Result(_FAIL, f"{entity.ref} has no description.", {"min_length": min_length})
+    length = len(description)
+    evidence = {"length": length, "min_length": min_length}
+    if length >= min_length:
+        return Result(_PASS, f"{entity.ref} has a description of {length} characters.", evidence)
+    return Result(
+        _FAIL,
+        f"{entity.ref} has a description of {length} characters; "
+        f"at least {min_length} are required.",
+        evidence,
     )
 
 
@@ -69,8 +78,8 @@ def has_title(entity: Entity) -> Result:
     """The entity has a display name in `metadata.title`."""
     title = entity.title
     if title is None:
-        return Result.failed(f"{entity.ref} has no title.")
-    return Result.passed(f"{entity.ref} has the title {title!r}.", title=title)
+        return Result(_FAIL, f"{entity.ref} has no title.", {})
+    return Result(_PASS, f"{entity.ref} has the title {title!r}.", {"title": title})
 
 
 @check(
@@ -88,15 +97,18 @@ def has_tags(entity: Entity, params: MinCount) -> Result:
     """The entity has at least `min_count` tags in `metadata.tags`, so it can be found by
     language, domain or platform."""
     tags = entity.tags
-    listed = f" ({', '.join(tags)})" if tags else ""
-    return Result.from_bool(
-        len(tags) >= params.min_count,
-        f"{entity.ref} has {_count(len(tags), 'tag')}{listed}.",
-        f"{entity.ref} has {_count(len(tags), 'tag')}{listed}; "
-        f"at least {params.min_count} required.",
-        tags=tags,
-        min_count=params.min_count,
-    )
+    count = len(tags)
+    min_count = params.min_count
+    if count == 1:
+        found = f"{entity.ref} has 1 tag ({tags[0]})"
+    elif count:
+        found = f"{entity.ref} has {count} tags ({', '.join(tags)})"
+    else:
+        found = f"{entity.ref} has 0 tags"
+    evidence = {"tags": tags, "min_count": min_count}
+    if count >= min_count:
+        return Result(_PASS, found + ".", evidence)
+    return Result(_FAIL, f"{found}; at least {min_count} required.", evidence)
 
 
 @check(
@@ -127,18 +139,29 @@ def lifecycle_allowed(entity: Entity, params: AllowedLifecycles) -> Result:
     """`spec.lifecycle` is one of the `allowed` values, compared case-insensitively; an entity
     without a lifecycle fails."""
     lifecycle = entity.lifecycle
-    allowed = ", ".join(params.allowed)
+    listed = params.allowed
     if lifecycle is None:
-        return Result.failed(
-            f"{entity.ref} has no lifecycle; expected one of {allowed}.", allowed=params.allowed
+        return Result(
+            _FAIL,
+            f"{entity.ref} has no lifecycle; expected one of {', '.join(listed)}.",
+            {"allowed": listed},
         )
-    return Result.from_bool(
-        lifecycle.casefold() in {value.casefold() for value in params.allowed},
-        f"{entity.ref} has the lifecycle {lifecycle!r}, which is allowed.",
-        f"{entity.ref} has the lifecycle {lifecycle!r}, which is not one of {allowed}.",
-        lifecycle=lifecycle,
-        allowed=params.allowed,
+    evidence = {"lifecycle": lifecycle, "allowed": listed}
+    # Keyed by the values rather than the params object, which could be changed in place.
+    if lifecycle.casefold() in _casefolded(tuple(listed)):
+        return Result(
+            _PASS, f"{entity.ref} has the lifecycle {lifecycle!r}, which is allowed.", evidence
+        )
+    return Result(
+        _FAIL,
+        f"{entity.ref} has the lifecycle {lifecycle!r}, which is not one of {', '.join(listed)}.",
+        evidence,
     )
+
+
+@lru_cache(maxsize=64)
+def _casefolded(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(value.casefold() for value in values)
 
 
 @check(
@@ -152,15 +175,16 @@ def has_system(entity: Entity) -> Result:
     """A Component, API or Resource names the system it belongs to in `spec.system`. Other
     kinds have no system and are not applicable."""
     if entity.kind.lower() not in _KINDS_IN_A_SYSTEM:
-        return Result.not_applicable(
+        return Result(
+            Outcome.NOT_APPLICABLE,
             f"{entity.ref} is a {entity.kind}; only components, APIs and resources belong to a "
             "system.",
-            kind=entity.kind,
+            {"kind": entity.kind},
         )
     system = entity.system
     if system is None:
-        return Result.failed(f"{entity.ref} belongs to no system (spec.system is not set).")
-    return Result.passed(f"{entity.ref} belongs to {system}.", system=system)
+        return Result(_FAIL, f"{entity.ref} belongs to no system (spec.system is not set).", {})
+    return Result(_PASS, f"{entity.ref} belongs to {system}.", {"system": system})
 
 
 @check(

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from scorecard.entity import Entity
 from scorecard.inputs import CatalogView
-from scorecard.results import Result
+from scorecard.results import Outcome, Result
 from scorecard.sdk import check
+
+# Results are built directly, with only the message that applies: these checks run on
+# every entity of a catalog.
+_PASS = Outcome.PASS
+_FAIL = Outcome.FAIL
 
 _SET_OWNER = """Set `spec.owner` in catalog-info.yaml to the group that owns the entity:
 
@@ -25,9 +30,10 @@ def _no_owner(entity: Entity) -> Result:
 @check(id="has_owner", title="Has an owner", remediation=_SET_OWNER)
 def has_owner(entity: Entity) -> Result:
     """The entity names its owner in `spec.owner`, so someone answers for it."""
-    if entity.owner is None:
+    owner = entity.owner
+    if owner is None:
         return _no_owner(entity)
-    return Result.passed(f"{entity.ref} is owned by {entity.owner}.", owner=entity.owner)
+    return Result(_PASS, f"{entity.ref} is owned by {owner}.", {"owner": owner})
 
 
 @check(
@@ -43,12 +49,16 @@ def owner_is_group(entity: Entity) -> Result:
     if owner is None:
         return _no_owner(entity)
     kind = owner.partition(":")[0]
-    return Result.from_bool(
-        kind == "group",
-        f"{entity.ref} is owned by {owner}, a group.",
+    if kind == "group":
+        return Result(
+            _PASS,
+            f"{entity.ref} is owned by {owner}, a group.",
+            {"owner": owner, "owner_kind": kind},
+        )
+    return Result(
+        _FAIL,
         f"{entity.ref} is owned by {owner}, a {kind}, not a group.",
-        owner=owner,
-        owner_kind=kind,
+        {"owner": owner, "owner_kind": kind},
     )
 
 

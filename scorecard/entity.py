@@ -84,7 +84,7 @@ class Entity:
     more than parsing its YAML.
     """
 
-    __slots__ = ("_owner", "kind", "name", "namespace", "raw", "ref", "source")
+    __slots__ = ("_owner", "_tags", "kind", "name", "namespace", "raw", "ref", "source")
 
     def __init__(self, raw: dict[str, Any], source: str | Path | None = None) -> None:
         kind = raw.get("kind")
@@ -110,7 +110,10 @@ class Entity:
         self.name = name
         self.ref = f"{kind.lower()}:{namespace.lower()}/{name}"
         self.source = str(source) if source is not None else None
+        # Parsed on first use and kept: several checks ask for them on every entity, and
+        # the document does not change once read.
         self._owner: str | object | None = _UNSET
+        self._tags: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Entity({self.ref!r})"
@@ -137,52 +140,62 @@ class Entity:
 
     @property
     def annotations(self) -> dict[str, Any]:
-        annotations = self.metadata.get("annotations")
+        annotations = self.raw["metadata"].get("annotations")
         return annotations if isinstance(annotations, dict) else {}
 
     @property
     def labels(self) -> dict[str, Any]:
-        labels = self.metadata.get("labels")
+        labels = self.raw["metadata"].get("labels")
         return labels if isinstance(labels, dict) else {}
 
     @property
     def tags(self) -> list[str]:
-        tags = self.metadata.get("tags")
-        return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+        tags = self._tags
+        if tags is None:
+            listed = self.raw["metadata"].get("tags")
+            tags = self._tags = (
+                tuple([t for t in listed if isinstance(t, str)]) if isinstance(listed, list) else ()
+            )
+        # A new list each time: the caller may change it, the entity keeps its own.
+        return list(tags)
 
     @property
     def title(self) -> str | None:
-        return _text(self.metadata.get("title"))
+        return _text(self.raw["metadata"].get("title"))
 
     @property
     def description(self) -> str | None:
-        return _text(self.metadata.get("description"))
+        return _text(self.raw["metadata"].get("description"))
 
     @property
     def type(self) -> str | None:
-        return _text(self.spec.get("type"))
+        spec = self.raw.get("spec")
+        return _text(spec.get("type")) if isinstance(spec, dict) else None
 
     @property
     def lifecycle(self) -> str | None:
-        return _text(self.spec.get("lifecycle"))
+        spec = self.raw.get("spec")
+        return _text(spec.get("lifecycle")) if isinstance(spec, dict) else None
 
     @property
     def owner(self) -> str | None:
         """The owner as a full entity ref (`group:default/team-a`), or None."""
-        # Several checks ask for it on every entity; the document does not change.
-        if self._owner is _UNSET:
-            self._owner = _parse_owner(self.spec.get("owner"), self.namespace)
-        return self._owner  # type: ignore[return-value]
+        owner = self._owner
+        if owner is _UNSET:
+            spec = self.raw.get("spec")
+            owner = self._owner = (
+                _ref_text(spec.get("owner"), "group", self.namespace)
+                if isinstance(spec, dict)
+                else None
+            )
+        return owner  # type: ignore[return-value]
 
     @property
     def system(self) -> str | None:
-        system = _text(self.spec.get("system"))
-        if system is None:
+        spec = self.raw.get("spec")
+        if not isinstance(spec, dict):
             return None
-        try:
-            return str(parse_ref(system, default_kind="system", default_namespace=self.namespace))
-        except ValueError:
-            return None
+        return _ref_text(spec.get("system"), "system", self.namespace)
 
 
 _UNSET = object()
@@ -202,18 +215,34 @@ def shown(value: Any) -> str:
     return f"(a {type(value).__name__})"
 
 
-def _parse_owner(value: Any, namespace: str) -> str | None:
-    owner = _text(value)
-    if owner is None:
+def _ref_text(value: Any, default_kind: str, default_namespace: str) -> str | None:
+    """`str(parse_ref(...))` of a non-blank string value, or None where parse_ref would
+    refuse it (or the value is not a non-blank string), without building an EntityRef.
+
+    `default_kind` is never empty, so only a missing name makes a ref invalid.
+    """
+    if not isinstance(value, str):
         return None
-    try:
-        return str(parse_ref(owner, default_kind="group", default_namespace=namespace))
-    except ValueError:
+    text = value.strip()
+    if not text:
         return None
+    kind, sep, rest = text.partition(":")
+    if not sep:
+        kind, rest = default_kind, text
+    elif not kind:
+        kind = default_kind
+    namespace, sep, name = rest.partition("/")
+    if not sep:
+        namespace, name = default_namespace, rest
+    elif not namespace:
+        namespace = default_namespace
+    if not name:
+        return None
+    return f"{kind.lower()}:{namespace.lower()}/{name}"
 
 
 def _text(value: Any) -> str | None:
     """A non-blank string value, stripped; anything else is None."""
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+    if isinstance(value, str):
+        return value.strip() or None
     return None

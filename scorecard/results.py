@@ -23,6 +23,13 @@ class Outcome(StrEnum):
 # concern this entity, so it cannot hold it back; `error` and `unknown` always block.
 NON_BLOCKING = frozenset({Outcome.PASS, Outcome.WARN, Outcome.NOT_APPLICABLE})
 
+# Read once: looking a member up on the enum class costs more than building the Result.
+_PASS = Outcome.PASS
+_FAIL = Outcome.FAIL
+_NOT_APPLICABLE = Outcome.NOT_APPLICABLE
+_UNKNOWN = Outcome.UNKNOWN
+_ERROR = Outcome.ERROR
+
 
 # A plain slotted dataclass rather than a pydantic model, and not frozen (that makes
 # construction three times slower): a run builds one per check per entity, a million for a
@@ -41,25 +48,27 @@ class Result:
 
     @classmethod
     def passed(cls, message: str, **evidence: Any) -> Result:
-        return cls(Outcome.PASS, message, evidence)
+        return cls(_PASS, message, evidence)
 
     @classmethod
     def failed(cls, message: str, **evidence: Any) -> Result:
-        return cls(Outcome.FAIL, message, evidence)
+        return cls(_FAIL, message, evidence)
 
     @classmethod
     def not_applicable(cls, message: str, **evidence: Any) -> Result:
-        return cls(Outcome.NOT_APPLICABLE, message, evidence)
+        return cls(_NOT_APPLICABLE, message, evidence)
 
     @classmethod
     def unknown(cls, message: str, **evidence: Any) -> Result:
-        return cls(Outcome.UNKNOWN, message, evidence)
+        return cls(_UNKNOWN, message, evidence)
 
     @classmethod
     def error(cls, message: str, **evidence: Any) -> Result:
-        return cls(Outcome.ERROR, message, evidence)
+        return cls(_ERROR, message, evidence)
 
     @classmethod
     def from_bool(cls, ok: bool, passed: str, failed: str, **evidence: Any) -> Result:
         """`passed` or `failed` by a condition, with the same evidence either way."""
-        return cls(Outcome.PASS if ok else Outcome.FAIL, passed if ok else failed, evidence)
+        if ok:
+            return cls(_PASS, passed, evidence)
+        return cls(_FAIL, failed, evidence)

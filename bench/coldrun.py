@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps(
             {
                 "entities": len(listing.entities),
-                "results": len(stored.report.results),
+                "results": stored.report.result_count,
                 "seconds": time.perf_counter() - started,
                 "rss_after_load_mb": loaded_mb,
                 "peak_rss_mb": _peak_mb(),

@@ -161,7 +161,14 @@ class Context:
     # The engine
 
     def record_passes(self, report: RunReport) -> None:
-        counts = Counter(r.check_id for r in report.results if r.outcome is Outcome.PASS)
+        # Counted from the packed pairs' outcomes, as the store's roll-ups count them.
+        passed = Outcome.PASS.value
+        counts = Counter(
+            check
+            for pair in report.pairs
+            for (check, _), outcome in zip(pair.layout, pair.outcomes, strict=True)
+            if outcome == passed
+        )
         found = {c.id: counts[c.id] for c in self.tracks[0].checks}
         first = self.passes.setdefault("scorecard", found)
         if found != first:  # a stored run must count what an evaluation counts
@@ -170,10 +177,10 @@ class Context:
     def check_complete(self, report: RunReport, size: int) -> None:
         """Every entity got every check, and none of them crashed."""
         expected = size * len(self.tracks[0].checks)
-        errors = sum(1 for r in report.results if r.outcome is Outcome.ERROR)
-        if len(report.results) != expected or errors:
+        errors = report.outcome_count(Outcome.ERROR)
+        if report.result_count != expected or errors:
             raise RuntimeError(
-                f"expected {expected:,} results without errors, got {len(report.results):,} "
+                f"expected {expected:,} results without errors, got {report.result_count:,} "
                 f"with {errors:,} errors"
             )
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scorecard.entity import Entity
 from scorecard.inputs import CatalogView, InputUnavailable, Repo, repository_root
@@ -176,6 +176,14 @@ def _step(configured: ConfiguredCheck) -> _Step:
     return _Step(configured, call, io_inputs, check.runs_inline)
 
 
+T = TypeVar("T")
+Finish = Callable[[EntityPlan, list[CheckResult]], T]
+
+
+def _as_they_are(plan: EntityPlan, results: list[CheckResult]) -> Any:
+    return results
+
+
 class Executor:
     def __init__(
         self,
@@ -193,14 +201,24 @@ class Executor:
         self.on_source_failure = on_source_failure
 
     def run(
-        self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
-    ) -> list[list[CheckResult]]:
-        """Evaluate the plans; one list of results per plan, in plan and track order."""
-        return asyncio.run(self.run_async(plans, catalog, progress))
+        self,
+        plans: list[EntityPlan],
+        catalog: CatalogView,
+        progress: Progress | None = None,
+        finish: Finish[T] = _as_they_are,
+    ) -> list[T]:
+        """Evaluate the plans: `finish(plan, results)` for each, in plan order, the
+        results in track order. `finish` is called as soon as a plan's results are all
+        there, so that a large run can pack them rather than hold them all at once."""
+        return asyncio.run(self.run_async(plans, catalog, progress, finish))
 
     async def run_async(
-        self, plans: list[EntityPlan], catalog: CatalogView, progress: Progress | None = None
-    ) -> list[list[CheckResult]]:
+        self,
+        plans: list[EntityPlan],
+        catalog: CatalogView,
+        progress: Progress | None = None,
+        finish: Finish[T] = _as_they_are,
+    ) -> list[T]:
         inputs = RunInputs(catalog, self.git_cache, self.github, self.on_source_failure)
         if self.git_cache is not None:
             # Every remote repository the run reads, fetched once before any check runs.
@@ -214,7 +232,7 @@ class Executor:
         # hung check cannot hold the run (its thread ends when its call returns).
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="check")
         steps_of: dict[tuple[int, ...], tuple[list[_Step], frozenset[str], bool]] = {}
-        per_plan: list[list[CheckResult] | asyncio.Task[list[CheckResult]]] = []
+        per_plan: list[T | asyncio.Task[T]] = []
         try:
             for plan in plans:
                 key = tuple(id(track) for track in plan.tracks)
@@ -226,15 +244,17 @@ class Executor:
                 steps, names, inline = prepared
                 available = inputs.for_entity(plan.entity, names)
                 if inline:
-                    per_plan.append(_evaluate_inline(plan.entity.ref, steps, available))
+                    per_plan.append(
+                        finish(plan, _evaluate_inline(plan.entity.ref, steps, available))
+                    )
                     if progress:
                         progress(1)
                 else:
                     evaluation = self._evaluate(
-                        plan.entity.ref, steps, available, semaphore, pool, progress
+                        plan, steps, available, semaphore, pool, progress, finish
                     )
                     per_plan.append(asyncio.create_task(evaluation))
-            return [item if isinstance(item, list) else await item for item in per_plan]
+            return [await item if isinstance(item, asyncio.Task) else item for item in per_plan]
         finally:
             for item in per_plan:
                 if isinstance(item, asyncio.Task):
@@ -244,13 +264,15 @@ class Executor:
 
     async def _evaluate(
         self,
-        ref: str,
+        plan: EntityPlan,
         steps: list[_Step],
         available: dict[str, Any],
         semaphore: asyncio.Semaphore,
         pool: ThreadPoolExecutor,
         progress: Progress | None,
-    ) -> list[CheckResult]:
+        finish: Finish[T],
+    ) -> T:
+        ref = plan.entity.ref
         async with semaphore:
             results = []
             for step in steps:
@@ -263,7 +285,7 @@ class Executor:
                 results.append(_place(ref, step.configured, result))
         if progress:
             progress(1)
-        return results
+        return finish(plan, results)
 
     async def _call_guarded(
         self, step: _Step, available: dict[str, Any], pool: ThreadPoolExecutor

@@ -134,10 +134,13 @@ class Metrics:
         errors: Tally[tuple[str, str]] = Tally()
         timeouts: Tally[tuple[str, str]] = Tally()
         error = Outcome.ERROR
-        for placed in report.results:
-            if placed.result.outcome is error:
-                timed_out = TIMEOUT_EVIDENCE in placed.result.evidence
-                (timeouts if timed_out else errors)[placed.track_id, placed.check_id] += 1
+        for pair in report.pairs:
+            if error.value not in pair.outcomes:
+                continue  # most pairs: nothing to decode
+            for placed in pair.results():
+                if placed.result.outcome is error:
+                    timed_out = TIMEOUT_EVIDENCE in placed.result.evidence
+                    (timeouts if timed_out else errors)[placed.track_id, placed.check_id] += 1
         for (track, check), count in errors.items():
             self.check_errors.labels(track, check).inc(count)
         for (track, check), count in timeouts.items():

@@ -1,7 +1,18 @@
-"""What an evaluation produces: results placed in their tracks, certifications, a run."""
+"""What an evaluation produces: each entity's results on each track, packed, with the
+level they earn; and the run around them.
+
+A large run makes a million results. Each (entity, track) pair's results are packed into
+one JSON text as soon as they are certified — the very text the store keeps — so a run
+holds one string per pair rather than two objects per result, the store writes one row
+per pair, and the pair's digest (which tells a re-run whether anything changed) is a hash
+of that text. `CheckResult` objects are made again when a reader asks for them.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,16 +48,146 @@ class Certification:
     next_level: str | None
 
 
+# Dates from YAML and paths in evidence become text, as the store's JSON does; NUL is
+# escaped, and `pack` replaces it (PostgreSQL refuses it in text and JSON).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+@dataclass(slots=True)
+class PairResults:
+    """One entity's results on one track, in the track's order, and the level they earn.
+
+    `packed` is a JSON array with one `[check_id, level_id, required, outcome, message,
+    evidence]` array per result (evidence left out when empty); `layout` (the check and
+    level ids, a tuple shared by the pairs of a track) and `outcomes` repeat what
+    counting the results needs, so that counting decodes nothing.
+    """
+
+    entity_ref: str
+    track_id: str
+    level: str | None
+    next_level: str | None
+    packed: str
+    layout: tuple[tuple[str, str], ...]
+    outcomes: tuple[str, ...]
+    digest: str
+
+    @property
+    def certification(self) -> Certification:
+        return Certification(self.entity_ref, self.track_id, self.level, self.next_level)
+
+    def results(self) -> list[CheckResult]:
+        return unpack(self.entity_ref, self.track_id, self.packed)
+
+
+def pack(results: Sequence[CheckResult]) -> str:
+    """The stored JSON text of one pair's results (see `PairResults`)."""
+    text = _encode(
+        [
+            [r.check_id, r.level_id, r.required, r.result.outcome.value, r.result.message, e]
+            if (e := r.result.evidence)
+            else [r.check_id, r.level_id, r.required, r.result.outcome.value, r.result.message]
+            for r in results
+        ]
+    )
+    if "\\u0000" in text:
+        # A check may copy NUL from an entity: keep everything else, mark where it was.
+        text = text.replace("\\u0000", REPLACEMENT_CHARACTER)
+    return text
+
+
+def unpack(entity_ref: str, track_id: str, packed: str) -> list[CheckResult]:
+    """The results `pack` packed, as objects (evidence as JSON reads it back)."""
+    return [
+        CheckResult(
+            entity_ref,
+            track_id,
+            item[0],
+            item[1],
+            item[2],
+            Result(Outcome(item[3]), item[4], item[5] if len(item) > 5 else {}),
+        )
+        for item in json.loads(packed)
+    ]
+
+
+def digest(packed: str) -> str:
+    return hashlib.blake2b(packed.encode(), digest_size=16).hexdigest()
+
+
+def pair_results(
+    entity_ref: str,
+    track_id: str,
+    level: str | None,
+    next_level: str | None,
+    results: Sequence[CheckResult],
+    layout: tuple[tuple[str, str], ...] | None = None,
+) -> PairResults:
+    packed = pack(results)
+    if layout is None:
+        layout = tuple((r.check_id, r.level_id) for r in results)
+    outcomes = tuple(r.result.outcome.value for r in results)
+    return PairResults(
+        entity_ref, track_id, level, next_level, packed, layout, outcomes, digest(packed)
+    )
+
+
 @dataclass(slots=True)
 class RunReport:
     started_at: datetime
     finished_at: datetime | None = None
     entities: list[Entity] = field(default_factory=list)
-    results: list[CheckResult] = field(default_factory=list)
-    certifications: list[Certification] = field(default_factory=list)
+    pairs: list[PairResults] = field(default_factory=list)
     # Catalog documents that were skipped, sources that failed: reported, never fatal.
     problems: list[Problem] = field(default_factory=list)
 
+    @classmethod
+    def of(
+        cls,
+        started_at: datetime,
+        *,
+        results: Iterable[CheckResult],
+        certifications: Iterable[Certification] = (),
+        finished_at: datetime | None = None,
+        entities: list[Entity] | None = None,
+        problems: list[Problem] | None = None,
+    ) -> RunReport:
+        """A report of results made elsewhere (pushed, or built by hand): grouped into
+        pairs in the order given; a pair without a certification holds no level."""
+        grouped: dict[tuple[str, str], list[CheckResult]] = {}
+        for result in results:
+            grouped.setdefault((result.entity_ref, result.track_id), []).append(result)
+        levels = {(c.entity_ref, c.track_id): c for c in certifications}
+        pairs = []
+        for key in [*grouped, *(k for k in levels if k not in grouped)]:
+            certification = levels.get(key)
+            level = certification.level if certification else None
+            next_level = certification.next_level if certification else None
+            pairs.append(pair_results(*key, level, next_level, grouped.get(key, [])))
+        return cls(started_at, finished_at, entities or [], pairs, problems or [])
+
+    @property
+    def results(self) -> list[CheckResult]:
+        """Every result, decoded anew on each access: iterate `pairs` in a large run."""
+        return [result for pair in self.pairs for result in pair.results()]
+
+    def iter_results(self) -> Iterator[CheckResult]:
+        for pair in self.pairs:
+            yield from pair.results()
+
+    @property
+    def certifications(self) -> list[Certification]:
+        return [pair.certification for pair in self.pairs]
+
+    @property
+    def result_count(self) -> int:
+        return sum(len(pair.outcomes) for pair in self.pairs)
+
+    def outcome_count(self, outcome: Outcome) -> int:
+        value = outcome.value
+        return sum(pair.outcomes.count(value) for pair in self.pairs)
+
     @property
     def error_count(self) -> int:
-        return sum(1 for r in self.results if r.outcome is Outcome.ERROR) + len(self.problems)
+        return self.outcome_count(Outcome.ERROR) + len(self.problems)

@@ -18,9 +18,9 @@ from scorecard.entity import Entity
 from scorecard.executor import Executor, Progress
 from scorecard.inputs import CatalogView
 from scorecard.levels import certify_in_order
-from scorecard.planner import plan
+from scorecard.planner import EntityPlan, plan
 from scorecard.problems import Problem
-from scorecard.report import CheckResult, RunReport
+from scorecard.report import CheckResult, PairResults, RunReport, pair_results
 from scorecard.tracks import Track
 
 if TYPE_CHECKING:
@@ -106,27 +106,30 @@ def _evaluate(
         github=github,
         on_source_failure=on_source_failure,
     )
-    per_plan = executor.run(plans, CatalogView(entities), progress)
-    results: list[CheckResult] = []
-    certifications = []
-    for item, plan_results in zip(plans, per_plan, strict=True):
-        # A plan's results come track by track, each in the order of the track's checks.
-        position = 0
-        for track in item.tracks:
-            end = position + len(track.checks)
-            certifications.append(
-                certify_in_order(item.entity.ref, track, plan_results[position:end])
-            )
-            position = end
-        results.extend(plan_results)
+    per_plan = executor.run(plans, CatalogView(entities), progress, _certified)
     return RunReport(
         started_at=started,
         finished_at=datetime.now(UTC),
         entities=list(entities),
-        results=results,
-        certifications=certifications,
+        pairs=[pair for pairs in per_plan for pair in pairs],
         problems=problems,
     )
+
+
+def _certified(item: EntityPlan, results: list[CheckResult]) -> list[PairResults]:
+    """A plan's results, which come track by track, each in the order of the track's
+    checks: certified and packed per track, so the run keeps no result object."""
+    ref = item.entity.ref
+    pairs = []
+    position = 0
+    for track in item.tracks:
+        end = position + len(track.checks)
+        placed = results[position:end]
+        certification = certify_in_order(ref, track, placed)
+        level, next_level = certification.level, certification.next_level
+        pairs.append(pair_results(ref, track.id, level, next_level, placed, track.layout))
+        position = end
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -225,8 +228,7 @@ def _save(store: Store, run_id: int, report: RunReport, catalog_complete: bool) 
     for ref, (entity, reason) in unstorable.items():
         report.problems.append(Problem(entity.source or ref, f"{ref} is not stored: {reason}"))
     report.entities = [e for e in report.entities if e.ref not in unstorable]
-    report.results = [r for r in report.results if r.entity_ref not in unstorable]
-    report.certifications = [c for c in report.certifications if c.entity_ref not in unstorable]
+    report.pairs = [p for p in report.pairs if p.entity_ref not in unstorable]
     # An entity left out is not gone from the catalog.
     return store.save_run(run_id, report, catalog_complete=False)
 

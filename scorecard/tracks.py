@@ -243,6 +243,12 @@ class Track:
         """Every configured check, level by level (computed once: the executor's hot path)."""
         return tuple(c for level in self.levels for c in level.checks)
 
+    @cached_property
+    def layout(self) -> tuple[tuple[str, str], ...]:
+        """(check id, level id) of each check in order: one tuple that every packed pair
+        of the track shares (`scorecard.report.PairResults`)."""
+        return tuple((check.id, check.level_id) for check in self.checks)
+
 
 def load_track(path: Path, registry: CheckRegistry) -> Track:
     document = load_yaml(path)

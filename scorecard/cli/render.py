@@ -46,23 +46,14 @@ def print_problems(problems: Iterable[Problem]) -> None:
 
 def report_json(run_id: int, report: RunReport) -> str:
     """The documented `scorecard run --format json` shape."""
-    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for result in report.results:
-        by_pair[result.entity_ref, result.track_id].append(
-            {
-                "id": result.check_id,
-                "outcome": result.outcome.value,
-                "message": result.result.message,
-            }
-        )
     tracks_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for cert in report.certifications:
-        tracks_of[cert.entity_ref].append(
-            {
-                "track": cert.track_id,
-                "level": cert.level,
-                "checks": by_pair[cert.entity_ref, cert.track_id],
-            }
+    for pair in report.pairs:
+        checks = [
+            {"id": r.check_id, "outcome": r.outcome.value, "message": r.result.message}
+            for r in pair.results()
+        ]
+        tracks_of[pair.entity_ref].append(
+            {"track": pair.track_id, "level": pair.level, "checks": checks}
         )
     document = {
         "run": {
@@ -70,7 +61,7 @@ def report_json(run_id: int, report: RunReport) -> str:
             "started_at": report.started_at.isoformat(),
             "finished_at": report.finished_at.isoformat() if report.finished_at else None,
             "entities": len(tracks_of),
-            "results": len(report.results),
+            "results": report.result_count,
             "errors": report.error_count,
         },
         "entities": [{"ref": ref, "tracks": tracks} for ref, tracks in tracks_of.items()],
@@ -100,17 +91,19 @@ def report_table(
             style="dim",
         )
 
-    counts = Counter(result.outcome for result in report.results)
-    summary = ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])
+    counts = Counter(outcome for pair in report.pairs for outcome in pair.outcomes)
+    summary = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome if counts[o.value])
     seconds = (report.finished_at - report.started_at).total_seconds() if report.finished_at else 0
     console.print(
-        f"{len(levels)} entities, {len(report.results)} results ({summary or 'none'}) "
+        f"{len(levels)} entities, {report.result_count} results ({summary or 'none'}) "
         f"in {seconds:.2f}s; {stats.history_rows} changes recorded.",
         highlight=False,
     )
     # Group by entity and message: one unreadable repository is one line, not ten.
     broken: dict[tuple[str, Outcome, str], list[str]] = defaultdict(list)
-    for result in report.results:
+    unanswered = (Outcome.ERROR.value, Outcome.UNKNOWN.value)
+    with_unanswered = [p for p in report.pairs if any(o in unanswered for o in p.outcomes)]
+    for result in (r for pair in with_unanswered for r in pair.results()):
         if result.outcome in (Outcome.ERROR, Outcome.UNKNOWN):
             key = (result.entity_ref, result.outcome, result.result.message)
             broken[key].append(f"{result.track_id}/{result.check_id}")

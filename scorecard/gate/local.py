@@ -136,8 +136,9 @@ def verdict(
 ) -> TrackVerdict:
     results = {
         r.check_id: r.result
-        for r in report.results
-        if r.entity_ref == entity_ref and r.track_id == track.id
+        for pair in report.pairs
+        if pair.entity_ref == entity_ref and pair.track_id == track.id
+        for r in pair.results()
     }
     checks = []
     for configured in track.checks:

@@ -137,7 +137,7 @@ class RunCoordinator:
             log.info(
                 "run %d finished: %d results, %d changes",
                 run_id,
-                len(stored.report.results),
+                stored.report.result_count,
                 stored.stats.history_rows,
             )
         except Exception:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, 
 from sqlalchemy.engine import URL, make_url
 
 from scorecard.store import migrations
-from scorecard.store.tables import SCHEMA_VERSION, SchemaVersion, StoreModel
+from scorecard.store.tables import RESULT_VIEW, SCHEMA_VERSION, SchemaVersion, StoreModel
 
 log = logging.getLogger("scorecard.store")
 
@@ -185,6 +185,7 @@ def _create_at_head(connection: Connection) -> None:
     running every revision (tests/store/test_migrations.py holds them equal), without
     importing Alembic and its templates into every first `scorecard run`."""
     StoreModel.metadata.create_all(connection)
+    connection.exec_driver_sql(RESULT_VIEW[connection.dialect.name])
     connection.execute(SchemaVersion.__table__.insert().values(version=SCHEMA_VERSION))
     connection.execute(
         text(

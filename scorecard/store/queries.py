@@ -10,8 +10,8 @@ count them from the results themselves, as the kept counts must equal.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from scorecard.report import PairResults
 from scorecard.results import Outcome
 from scorecard.store.tables import (
     CertificationRecord,
@@ -295,14 +296,7 @@ def recount_rollups(
     if not tracks:
         return
     k, c, r, e = _rollup.c, _certification.c, _result.c, _entity.c
-    if session.get_bind().dialect.name == "postgresql":
-        # Runs of other tracks may recount a track too (one of its entities changed):
-        # two transactions recounting one track at once would each delete the rows they
-        # see and insert their counts, twice. A lock per track, taken in order and held
-        # to the end of the transaction, makes the second wait and then count anew.
-        # SQLite needs none: a run holds its write lock from its first statement.
-        for track in tracks:
-            session.execute(select(func.pg_advisory_xact_lock(_ROLLUP_LOCK, func.hashtext(track))))
+    _lock_rollups(session, tracks)
     columns = ["track_id", "by_owner", "owner", "check_id", "level", "outcome", "count"]
     kept_owned = [k.by_owner == true(), k.track_id.in_(tracks)]
     listed = [e.gone_run.is_(None)]
@@ -337,6 +331,73 @@ def recount_rollups(
     )
     for query in (owned_levels, owned_outcomes, whole):
         session.execute(insert(_rollup).from_select(columns, query))
+
+
+def write_rollups(
+    session: Session,
+    track_ids: Iterable[str],
+    pairs: Iterable[PairResults],
+    owner_of: Mapping[str, str | None],
+) -> None:
+    """Write the kept roll-ups of `track_ids` counted from `pairs`, every pair of those
+    tracks (their first run), each entity's owner as `owner_of` gives it: the rows
+    `recount_rollups` would count in the database, without reading back what was just
+    written. Pairs with the same owner and outcomes are counted once, then spread over
+    their checks."""
+    tracks = set(track_ids)
+    _lock_rollups(session, tracks)
+    k = _rollup.c
+    session.execute(delete(_rollup).where(k.track_id.in_(sorted(tracks))))
+    levels: Counter[tuple[str, str | None, str | None]] = Counter()
+    alike: Counter[tuple[str, str | None, tuple[tuple[str, str], ...], tuple[str, ...]]]
+    alike = Counter()
+    for pair in pairs:
+        if pair.track_id in tracks:
+            owner = owner_of[pair.entity_ref]
+            levels[pair.track_id, owner, pair.level] += 1
+            alike[pair.track_id, owner, pair.layout, pair.outcomes] += 1
+    outcomes: Counter[tuple[str, str | None, str, str, str]] = Counter()
+    for (track, owner, layout, found), count in alike.items():
+        for (check, level), outcome in zip(layout, found, strict=True):
+            outcomes[track, owner, check, level, outcome] += count
+    rows: list[dict[str, Any]] = []
+    whole: Counter[tuple[str, str | None, str | None, str | None]] = Counter()
+    for (track, owner, level), count in levels.items():
+        rows.append(_rollup_row(track, owner, None, level, None, count))
+        whole[track, None, level, None] += count
+    for (track, owner, check, level, outcome), count in outcomes.items():
+        rows.append(_rollup_row(track, owner, check, level, outcome, count))
+        whole[track, check, level, outcome] += count
+    for (track, check, level, outcome), count in whole.items():
+        row = _rollup_row(track, None, check, level, outcome, count)
+        rows.append(row | {"by_owner": False})
+    if rows:
+        session.execute(insert(_rollup), rows)
+
+
+def _rollup_row(
+    track: str,
+    owner: str | None,
+    check: str | None,
+    level: str | None,
+    outcome: str | None,
+    count: int,
+) -> dict[str, Any]:
+    return {
+        "track_id": track, "by_owner": True, "owner": owner, "check_id": check,
+        "level": level, "outcome": outcome, "count": count,
+    }  # fmt: skip
+
+
+def _lock_rollups(session: Session, tracks: Iterable[str]) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Runs of other tracks may recount a track too (one of its entities changed):
+        # two transactions recounting one track at once would each delete the rows they
+        # see and insert their counts, twice. A lock per track, taken in order and held
+        # to the end of the transaction, makes the second wait and then count anew.
+        # SQLite needs none: a run holds its write lock from its first statement.
+        for track in sorted(tracks):
+            session.execute(select(func.pg_advisory_xact_lock(_ROLLUP_LOCK, func.hashtext(track))))
 
 
 def _among(

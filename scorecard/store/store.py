@@ -453,13 +453,55 @@ class Store:
         newest_first: bool,
         limit: int | None,
     ) -> list[Change]:
-        query = select(change).filter_by(**_given(entity_ref=entity_ref, track_id=track_id))
-        order = col(change.id).desc() if newest_first else col(change.id)
-        return self._all(query.order_by(order).limit(limit))
+        """The stored changes, and the first observation of each result or level that
+        never changed: no history row is written for it (see `write_run`), its latest
+        state is that observation, as old as the run it was stored in."""
+        given = _given(entity_ref=entity_ref, track_id=track_id)
+        with self._sessions() as session:
+            stored = list(session.scalars(select(change).filter_by(**given)))
+            if change is ResultChange:
+                seen = {(c.track_id, c.check_id) for c in stored}  # type: ignore[union-attr]
+                latest = session.scalars(select(ResultRecord).filter_by(**given))
+                first = [_first_result(r) for r in latest if (r.track_id, r.check_id) not in seen]
+                first.sort(key=lambda c: (c.track_id, c.check_id))
+            else:
+                tracks = {c.track_id for c in stored}
+                latest = session.scalars(select(CertificationRecord).filter_by(**given))
+                first = [_first_level(c) for c in latest if c.track_id not in tracks]
+                first.sort(key=lambda c: c.track_id)
+        # Oldest first: by time, then as written (a first observation before the changes
+        # of the same moment, which come after it).
+        every = sorted([*first, *stored], key=lambda c: (c.at, c.id or 0), reverse=newest_first)  # type: ignore[arg-type, return-value]
+        return every[:limit] if limit is not None else every
 
     def _all(self, query: Select[tuple[T]]) -> list[T]:
         with self._sessions() as session:
             return list(session.scalars(query))
+
+
+def _first_result(latest: ResultRecord) -> ResultChange:
+    return ResultChange(
+        entity_ref=latest.entity_ref,
+        track_id=latest.track_id,
+        check_id=latest.check_id,
+        outcome=latest.outcome,
+        previous_outcome=None,
+        message=latest.message,
+        evidence=latest.evidence,
+        run_id=latest.run_id,
+        at=latest.changed_at,
+    )
+
+
+def _first_level(latest: CertificationRecord) -> CertificationChange:
+    return CertificationChange(
+        entity_ref=latest.entity_ref,
+        track_id=latest.track_id,
+        level=latest.level,
+        previous_level=None,
+        run_id=latest.run_id,
+        at=latest.changed_at,
+    )
 
 
 def _given(**filters: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum, Index, func, literal_column
+from sqlalchemy import JSON, DateTime, Dialect, Enum, Index, Text, func, literal_column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
@@ -63,6 +63,11 @@ def _string_enum(enum: type[StrEnum]) -> Enum:
 
 # JSONB on PostgreSQL so that documents can be queried and indexed there.
 _JSON = JSON().with_variant(JSONB(), "postgresql")
+# None is SQL NULL rather than the JSON document `null`.
+_JSON_OR_NULL = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+# Packed results: written as the JSON text the run packed, read back as that text on
+# SQLite (it is hashed and compared as text); JSONB on PostgreSQL, for the `result` view.
+_PACKED = Text().with_variant(JSONB(), "postgresql")
 
 
 class StoreModel(SQLModel, registry=registry()):
@@ -138,18 +143,18 @@ class EntityRecord(StoreModel, table=True):
     gone_run: int | None = None
 
 
-class ResultRecord(StoreModel, table=True):
-    """The latest result of one check of one track on one entity."""
+class ViewModel(SQLModel, registry=registry()):
+    """Base of the store's views: on a metadata of its own, so that `create_all` makes no
+    table of them (`RESULT_VIEW` makes the view)."""
+
+
+class ResultRecord(ViewModel, table=True):
+    """The latest result of one check of one track on one entity: a row of the `result`
+    view, which unpacks the results each certification row keeps (`RESULT_VIEW`)."""
 
     __tablename__ = "result"
-    __table_args__ = (
-        Index("ix_result_track_outcome", "track_id", "outcome"),
-        # Roll-ups count a track's outcomes per check from this index alone, and result
-        # pages of one check find their rows with it.
-        Index("ix_result_track_check", "track_id", "check_id", "level_id", "outcome"),
-    )
 
-    entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
+    entity_ref: str = Field(primary_key=True)
     track_id: str = Field(primary_key=True)
     check_id: str = Field(primary_key=True)
     level_id: str
@@ -157,8 +162,8 @@ class ResultRecord(StoreModel, table=True):
     outcome: Outcome = Field(sa_type=_string_enum(Outcome))
     message: str
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=_JSON)
-    run_id: int = Field(foreign_key="run.id")  # the run in which it last changed
-    changed_at: datetime = Field(sa_type=UTCDateTime)
+    run_id: int  # the run in which it last changed
+    changed_at: datetime = Field(sa_type=UTCDateTime)  # when that run finished
 
 
 class ResultChange(StoreModel, table=True):
@@ -180,7 +185,14 @@ class ResultChange(StoreModel, table=True):
 
 
 class CertificationRecord(StoreModel, table=True):
-    """The level an entity holds on a track (None: not even the first)."""
+    """An entity's results on a track and the level they earn it (None: not even the
+    first): one row per (entity, track) pair, however many checks the track has.
+
+    `results` is the JSON array `scorecard.report.pack` makes, one `[check_id, level_id,
+    required, outcome, message, evidence]` array per check in the track's order (evidence
+    left out when empty). A run writes one row per pair rather than one per result: at
+    100,000 entities, 100,000 rows instead of 1,000,000. The `result` view unpacks them.
+    """
 
     __tablename__ = "certification"
     # Roll-ups count a track's levels from this index alone, and filter by level.
@@ -190,11 +202,20 @@ class CertificationRecord(StoreModel, table=True):
     track_id: str = Field(primary_key=True)
     level: str | None = None
     next_level: str | None = None
-    run_id: int = Field(foreign_key="run.id")  # the run in which it last changed
+    run_id: int = Field(foreign_key="run.id")  # the run in which the level last changed
     changed_at: datetime = Field(sa_type=UTCDateTime)
-    # A hash of the results behind this certification: a re-run whose results hash the
-    # same needs no result of the pair read back or compared.
+    # A hash of `results`: a re-run whose results hash the same needs nothing of the pair
+    # read back or compared.
     results_digest: str | None = None
+    results: Any = Field(
+        default="[]", sa_type=_PACKED, nullable=False, sa_column_kwargs={"server_default": "[]"}
+    )
+    # The run that first stored the pair; each result is as old as it unless
+    # `results_since` says otherwise.
+    first_run: int | None = None
+    # None: every result last changed in `first_run`. Otherwise a JSON array beside
+    # `results`: the run in which each result last changed (None: in `first_run`).
+    results_since: list[int | None] | None = Field(default=None, sa_type=_JSON_OR_NULL)
 
 
 class CertificationChange(StoreModel, table=True):
@@ -256,3 +277,49 @@ class RollupRecord(StoreModel, table=True):
     level: str | None = None
     outcome: Outcome | None = Field(default=None, sa_type=_string_enum(Outcome))
     count: int
+
+
+# The `result` view: one row per packed result, with the columns the result table of the
+# releases before packing had, so every query of results reads as it did. A result's
+# `changed_at` is when the run it last changed in finished, which is when that run
+# stored it. The text is the one revision 0005 creates; tests hold them equal.
+RESULT_VIEW = {
+    "sqlite": """
+CREATE VIEW result AS
+SELECT p.entity_ref AS entity_ref, p.track_id AS track_id, p.check_id AS check_id,
+       p.level_id AS level_id, p.required AS required, p.outcome AS outcome,
+       p.message AS message, p.evidence AS evidence, p.run_id AS run_id,
+       r.finished_at AS changed_at
+FROM (
+    SELECT c.entity_ref AS entity_ref, c.track_id AS track_id,
+           json_extract(j.value, '$[0]') AS check_id,
+           json_extract(j.value, '$[1]') AS level_id,
+           json_extract(j.value, '$[2]') AS required,
+           json_extract(j.value, '$[3]') AS outcome,
+           json_extract(j.value, '$[4]') AS message,
+           coalesce(json_extract(j.value, '$[5]'), '{}') AS evidence,
+           coalesce(json_extract(c.results_since, '$[' || j.key || ']'), c.first_run)
+               AS run_id
+    FROM certification c, json_each(c.results) j
+) p
+LEFT JOIN run r ON r.id = p.run_id
+""",
+    "postgresql": """
+CREATE VIEW result AS
+SELECT p.entity_ref, p.track_id, p.check_id, p.level_id, p.required, p.outcome,
+       p.message, p.evidence, p.run_id, r.finished_at AS changed_at
+FROM (
+    SELECT c.entity_ref, c.track_id,
+           j.value ->> 0 AS check_id,
+           j.value ->> 1 AS level_id,
+           (j.value ->> 2)::boolean AS required,
+           j.value ->> 3 AS outcome,
+           j.value ->> 4 AS message,
+           coalesce(j.value -> 5, '{}'::jsonb) AS evidence,
+           coalesce((c.results_since ->> (j.n - 1)::int)::integer, c.first_run) AS run_id
+    FROM certification c
+    CROSS JOIN LATERAL jsonb_array_elements(c.results) WITH ORDINALITY AS j(value, n)
+) p
+LEFT JOIN run r ON r.id = p.run_id
+""",
+}

@@ -9,20 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Row, Select, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Column, Row, Select, Table, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from scorecard.entity import Entity
-from scorecard.report import Certification, CheckResult, RunReport
-from scorecard.results import Result
+from scorecard.report import PairResults, RunReport
 from scorecard.store.database import dump_json
-from scorecard.store.queries import recount_rollups
+from scorecard.store.queries import recount_rollups, write_rollups
 from scorecard.store.tables import (
     CertificationChange,
     CertificationRecord,
@@ -82,7 +81,7 @@ def write_run(
             status=RunStatus.FINISHED,
             finished_at=at,
             entities=len(report.entities),
-            results=len(report.results),
+            results=report.result_count,
             errors=report.error_count,
             problems=[storable(str(p)) for p in report.problems],
         )
@@ -91,30 +90,39 @@ def write_run(
         raise LookupError(f"there is no run {run_id}")
     owners_before = _owners(session, [entity.ref for entity in report.entities])
     entities_written = _write_entities(session, run_id, report.entities, catalog_complete)
-    new_pairs, changed_pairs, digests = _sort_pairs(session, report)
-    fresh = _insert_new_pairs(session, run_id, new_pairs, digests, at)
-    changed_results = [r for pair in changed_pairs.values() for r in pair[0]]
-    changed_certifications = [c for _, c in changed_pairs.values() if c is not None]
-    results_written, result_changes, removed = _write_results(session, run_id, changed_results, at)
-    certifications, certification_changes = _write_certifications(
-        session, run_id, changed_certifications, digests, at
+    new_pairs, changed_pairs, tracks_stored = _sort_pairs(session, report)
+    _insert_new_pairs(session, run_id, new_pairs, at)
+    changes = _write_changed_pairs(session, run_id, changed_pairs, at)
+    # A result that appeared counts as changed, as it did when it had a history row.
+    appeared = sum(len(pair.outcomes) for pair in new_pairs)
+    session.execute(
+        update(_run).where(_run.c.id == run_id).values(changed=appeared + changes.results_changed)
     )
-    results_written += fresh.results
-    result_changes += fresh.results
-    certifications += fresh.certifications
-    certification_changes += fresh.certifications
-    session.execute(update(_run).where(_run.c.id == run_id).values(changed=result_changes))
-    pairs = [*new_pairs, *changed_pairs]
+    pairs = [(p.entity_ref, p.track_id) for p in (*new_pairs, *changed_pairs)]
     tracks = _touched_tracks(session, run_id, pairs)
-    if tracks:
-        recount_rollups(session, tracks, _touched_owners(session, run_id, pairs, owners_before))
+    # A track's first run: every pair of it is new and in hand, so its roll-ups are
+    # counted here rather than read back (the same counts, tests/store/test_rollups.py).
+    fresh = {p.track_id for p in new_pairs} - tracks_stored
+    if fresh and not _all_listed(new_pairs, report.entities):
+        fresh = set()
+    if fresh:
+        owners = {entity.ref: entity.owner for entity in report.entities}
+        write_rollups(session, fresh, new_pairs, owners)
+    if tracks - fresh:
+        owners_touched = _touched_owners(session, run_id, pairs, owners_before)
+        recount_rollups(session, tracks - fresh, owners_touched)
     return WriteStats(
-        results_written=results_written,
-        history_rows=result_changes + certification_changes,
-        certifications_changed=certifications,
+        results_written=appeared + changes.results_written,
+        history_rows=changes.history_rows,
+        certifications_changed=len(new_pairs) + changes.certifications_written,
         entities_written=entities_written,
-        results_removed=removed,
+        results_removed=changes.results_removed,
     )
+
+
+def _all_listed(pairs: list[PairResults], entities: list[Entity]) -> bool:
+    listed = {entity.ref for entity in entities}
+    return all(pair.entity_ref in listed for pair in pairs)
 
 
 def _touched_tracks(session: Session, run_id: int, pairs: Iterable[Pair]) -> set[str]:
@@ -124,9 +132,10 @@ def _touched_tracks(session: Session, run_id: int, pairs: Iterable[Pair]) -> set
     tracks = {track for _, track in pairs}
     e = _entity.c
     moved = select(e.ref).where(or_(e.updated_run == run_id, e.gone_run == run_id))
-    for table in (_certification, _result):
-        found = select(table.c.track_id).distinct().where(table.c.entity_ref.in_(moved))
-        tracks.update(session.scalars(found))
+    found = (
+        select(_certification.c.track_id).distinct().where(_certification.c.entity_ref.in_(moved))
+    )
+    tracks.update(session.scalars(found))
     return tracks
 
 
@@ -227,194 +236,190 @@ def _write_entities(
     return written
 
 
-def _write_results(
-    session: Session, run_id: int, results: list[CheckResult], at: datetime
-) -> tuple[int, int, int]:
-    """Returns (latest rows written, history rows appended, latest rows removed)."""
-    latest = {(r.entity_ref, r.track_id, r.check_id): r for r in results}
-    query = select(
-        _result.c.entity_ref,
-        _result.c.track_id,
-        _result.c.check_id,
-        _result.c.level_id,
-        _result.c.required,
-        _result.c.outcome,
-        _result.c.message,
-        _result.c.evidence,
-        _result.c.run_id,
-        _result.c.changed_at,
-    )
-    refs = {r.entity_ref for r in results}
-    stored = {
-        (row.entity_ref, row.track_id, row.check_id): row
-        for row in _rows_in(session, query, _result.c.entity_ref, refs)
-    }
-    rows: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
-    for key, new in latest.items():
-        old = stored.get(key)
-        changed = old is None or not _same_result(old, new)
-        if not changed and old.level_id == new.level_id and old.required == new.required:
-            continue
-        rows.append(
-            {
-                "entity_ref": new.entity_ref,
-                "track_id": new.track_id,
-                "check_id": new.check_id,
-                "level_id": new.level_id,
-                "required": new.required,
-                "outcome": new.outcome,
-                "message": new.result.message,
-                "evidence": new.result.evidence,
-                # A check moved to another level keeps the time its result last changed.
-                "run_id": run_id if changed else old.run_id,
-                "changed_at": at if changed else old.changed_at,
-            }
-        )
-        if changed:
-            history.append(
-                {
-                    "entity_ref": new.entity_ref,
-                    "track_id": new.track_id,
-                    "check_id": new.check_id,
-                    "outcome": new.outcome,
-                    "previous_outcome": old.outcome if old is not None else None,
-                    "message": new.result.message,
-                    "evidence": new.result.evidence,
-                    "run_id": run_id,
-                    "at": at,
-                }
-            )
-    # A stored check missing from a pair the report evaluated was removed from the
-    # track; its history stays, its latest result goes.
-    pairs = {key[:2] for key in latest}
-    removed = [key for key in stored if key[:2] in pairs and key not in latest]
-    _upsert(session, _result, rows)
-    _insert(session, _result_change, history)
-    if removed:
-        session.execute(
-            delete(_result).where(
-                _result.c.entity_ref == bindparam("key_entity_ref"),
-                _result.c.track_id == bindparam("key_track_id"),
-                _result.c.check_id == bindparam("key_check_id"),
-            ),
-            [{"key_entity_ref": e, "key_track_id": t, "key_check_id": c} for e, t, c in removed],
-        )
-    return len(rows), len(history), len(removed)
-
-
-def _write_certifications(
-    session: Session,
-    run_id: int,
-    certifications: list[Certification],
-    digests: dict[tuple[str, str], str],
-    at: datetime,
-) -> tuple[int, int]:
-    """Returns (latest rows written, history rows appended)."""
-    latest = {(c.entity_ref, c.track_id): c for c in certifications}
-    query = select(
-        _certification.c.entity_ref,
-        _certification.c.track_id,
-        _certification.c.level,
-        _certification.c.next_level,
-        _certification.c.run_id,
-        _certification.c.changed_at,
-    )
-    refs = {c.entity_ref for c in certifications}
-    stored = {
-        (row.entity_ref, row.track_id): row
-        for row in _rows_in(session, query, _certification.c.entity_ref, refs)
-    }
-    rows = []
-    history: list[dict[str, Any]] = []
-    for (entity_ref, track_id), new in latest.items():
-        old = stored.get((entity_ref, track_id))
-        # Only the level is history; a new next level means the track itself changed.
-        changed = old is None or old.level != new.level
-        rows.append(
-            {
-                "entity_ref": entity_ref,
-                "track_id": track_id,
-                "level": new.level,
-                "next_level": new.next_level,
-                "run_id": run_id if changed else old.run_id,
-                "changed_at": at if changed else old.changed_at,
-                "results_digest": digests[entity_ref, track_id],
-            }
-        )
-        if changed:
-            history.append(
-                {
-                    "entity_ref": entity_ref,
-                    "track_id": track_id,
-                    "level": new.level,
-                    "previous_level": old.level if old is not None else None,
-                    "run_id": run_id,
-                    "at": at,
-                }
-            )
-    _upsert(session, _certification, rows)
-    _insert(session, _certification_change, history)
-    return len(rows), len(history)
-
-
 Pair = tuple[str, str]  # (entity ref, track id)
 
 
 def _sort_pairs(
     session: Session, report: RunReport
-) -> tuple[
-    dict[Pair, tuple[list[CheckResult], Certification]],
-    dict[Pair, tuple[list[CheckResult], Certification | None]],
-    dict[Pair, str],
-]:
+) -> tuple[list[PairResults], list[PairResults], set[str]]:
     """Split the report's (entity, track) pairs into new ones, changed ones and — left
-    out — those whose results hash as stored, which need nothing written or compared."""
-    grouped: dict[Pair, list[CheckResult]] = {}
-    for result in report.results:
-        key = (result.entity_ref, result.track_id)
-        group = grouped.get(key)
-        if group is None:
-            group = grouped[key] = []
-        group.append(result)
-    digests = {}
-    for key, results in grouped.items():
-        # The repr that makes the digest also finds a NUL (written `\x00`) in a message
-        # or evidence, which a check may copy from an entity: such results are stored, and
-        # compared with what is stored, with NUL replaced.
-        text = _results_text(results)
-        if "\\x00" in text:
-            results[:] = [_storable_result(r) for r in results]
-            text = _results_text(results)
-        digests[key] = _hash(text)
-    tracks = sorted({track for _, track in grouped})
+    out — those stored with the same level and results digest, which need nothing written
+    or compared; and say which of the report's tracks had any pair stored."""
+    tracks = sorted({pair.track_id for pair in report.pairs})
     stored: dict[Pair, tuple[str | None, str | None, str | None]] = {}
     if tracks:
-        query = select(
-            _certification.c.entity_ref,
-            _certification.c.track_id,
-            _certification.c.level,
-            _certification.c.next_level,
-            _certification.c.results_digest,
-        ).where(_certification.c.track_id.in_(tracks))
-        stored = {(e, t): (lvl, nxt, d) for e, t, lvl, nxt, d in session.execute(query)}
-    certifications = {(c.entity_ref, c.track_id): c for c in report.certifications}
-    new: dict[Pair, tuple[list[CheckResult], Certification]] = {}
-    changed: dict[Pair, tuple[list[CheckResult], Certification | None]] = {}
-    # In report order, so that history rows of one run are written in a stable order.
-    for key in [*grouped, *(k for k in certifications if k not in grouped)]:
-        results = grouped.get(key, [])
-        certification = certifications.get(key)
-        if key not in digests:  # not setdefault: its argument would hash every pair again
-            digests[key] = _results_digest(results)
-        old = stored.get(key)
-        if certification is None:
-            changed[key] = (results, None)  # results without a level: compared one by one
-        elif old is None:
-            new[key] = (results, certification)
-        elif old != (certification.level, certification.next_level, digests[key]):
-            changed[key] = (results, certification)
-    return new, changed, digests
+        c = _certification.c
+        query = select(c.entity_ref, c.track_id, c.level, c.next_level, c.results_digest)
+        rows = session.execute(query.where(c.track_id.in_(tracks)))
+        stored = {(e, t): (level, next_level, d) for e, t, level, next_level, d in rows}
+    new: list[PairResults] = []
+    changed: list[PairResults] = []
+    for pair in report.pairs:
+        old = stored.get((pair.entity_ref, pair.track_id))
+        if old is None:
+            new.append(pair)
+        elif old != (pair.level, pair.next_level, pair.digest):
+            changed.append(pair)
+    return new, changed, {track for _, track in stored}
+
+
+@dataclass(frozen=True, slots=True)
+class _Changes:
+    """What writing the changed pairs did."""
+
+    results_changed: int  # results whose outcome, message or evidence changed, or appeared
+    results_written: int  # those, and results that only moved to another level
+    results_removed: int  # results of checks no longer in their track
+    history_rows: int
+    certifications_written: int
+
+
+def _write_changed_pairs(
+    session: Session, run_id: int, pairs: list[PairResults], at: datetime
+) -> _Changes:
+    """Rewrite each changed pair's row: results compared one by one with the stored ones,
+    a history row for each that changed and for a level that changed.
+
+    The first observation of a result or level has no history row of its own (the latest
+    state is it): when it first changes, it is written first, so the history of every
+    result that ever changed starts where it did.
+    """
+    if not pairs:
+        return _Changes(0, 0, 0, 0, 0)
+    c = _certification.c
+    wanted = {(p.entity_ref, p.track_id) for p in pairs}
+    refs = {ref for ref, _ in wanted}
+    query = select(
+        c.entity_ref, c.track_id, c.level, c.next_level, c.run_id, c.changed_at,
+        c.results, c.first_run, c.results_since,
+    )  # fmt: skip
+    stored = {
+        (row.entity_ref, row.track_id): row
+        for row in _rows_in(session, query, c.entity_ref, refs)
+        if (row.entity_ref, row.track_id) in wanted
+    }
+    h = _result_change.c
+    results_with_history = {
+        tuple(row)
+        for row in _rows_in(
+            session, select(h.entity_ref, h.track_id, h.check_id).distinct(), h.entity_ref, refs
+        )
+    }
+    ch = _certification_change.c
+    levels_with_history = {
+        tuple(row)
+        for row in _rows_in(
+            session, select(ch.entity_ref, ch.track_id).distinct(), ch.entity_ref, refs
+        )
+    }
+    run_times = _run_times(session, stored.values())
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    rows: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    level_history: list[dict[str, Any]] = []
+    changed = written = removed = 0
+
+    def observed(
+        ref: str, track: str, item: list[Any], previous: str | None, run: int, when: datetime
+    ) -> dict[str, Any]:
+        return {
+            "entity_ref": ref, "track_id": track, "check_id": item[0], "outcome": item[3],
+            "previous_outcome": previous, "message": item[4], "evidence": _evidence(item),
+            "run_id": run, "at": when,
+        }  # fmt: skip
+
+    for pair in pairs:
+        ref, track = key = (pair.entity_ref, pair.track_id)
+        old = stored[key]
+        first_run = old.first_run if old.first_run is not None else old.run_id
+        old_items = _packed_items(old.results)
+        old_since = old.results_since or [None] * len(old_items)
+        before = {
+            item[0]: (item, since if since is not None else first_run)
+            for item, since in zip(old_items, old_since, strict=False)
+        }
+        items = json.loads(pair.packed)
+        since: list[int | None] = []
+        for item in items:
+            kept = before.pop(item[0], None)
+            if kept is not None and kept[0][3:] == item[3:]:
+                since.append(None if kept[1] == first_run else kept[1])
+                if kept[0][1:3] != item[1:3]:  # only moved to another level
+                    written += 1
+                continue
+            changed += 1
+            written += 1
+            since.append(run_id)
+            if kept is not None and (ref, track, item[0]) not in results_with_history:
+                history.append(observed(ref, track, kept[0], None, kept[1], run_times[kept[1]]))
+            history.append(observed(ref, track, item, kept[0][3] if kept else None, run_id, at))
+        # Checks no longer in the track: their latest result goes, their history stays.
+        for check, (item, run) in before.items():
+            removed += 1
+            if (ref, track, check) not in results_with_history:
+                history.append(observed(ref, track, item, None, run, run_times[run]))
+        level_changed = old.level != pair.level
+        if level_changed:
+            if key not in levels_with_history:
+                level_history.append(
+                    _level_row(ref, track, old.level, None, old.run_id, old.changed_at)
+                )
+            level_history.append(_level_row(ref, track, pair.level, old.level, run_id, at))
+        rows.append(
+            {
+                "entity_ref": ref,
+                "track_id": track,
+                "level": pair.level,
+                "next_level": pair.next_level,
+                "run_id": run_id if level_changed else old.run_id,
+                "changed_at": at if level_changed else old.changed_at,
+                "results_digest": pair.digest,
+                # JSONB on PostgreSQL takes the document; SQLite keeps the packed text.
+                "results": items if postgresql else pair.packed,
+                "first_run": first_run,
+                "results_since": since if any(s is not None for s in since) else None,
+            }
+        )
+    _upsert(session, _certification, rows)
+    _insert(session, _result_change, history)
+    _insert(session, _certification_change, level_history)
+    return _Changes(changed, written, removed, len(history) + len(level_history), len(rows))
+
+
+def _level_row(
+    ref: str, track: str, level: str | None, previous: str | None, run: int, when: datetime
+) -> dict[str, Any]:
+    return {
+        "entity_ref": ref, "track_id": track, "level": level, "previous_level": previous,
+        "run_id": run, "at": when,
+    }  # fmt: skip
+
+
+def _packed_items(value: Any) -> list[list[Any]]:
+    """A stored `results` column as its items: text on SQLite, the document on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else list(value or [])
+
+
+def _evidence(item: list[Any]) -> dict[str, Any]:
+    return item[5] if len(item) > 5 else {}
+
+
+def _run_times(session: Session, rows: Iterable[Row[Any]]) -> dict[int, datetime]:
+    """When each run that the stored results last changed in finished: their time."""
+    runs: set[int] = set()
+    for row in rows:
+        runs.add(row.run_id)
+        if row.first_run is not None:
+            runs.add(row.first_run)
+        runs.update(run for run in row.results_since or () if run is not None)
+    r = _run.c
+    found: dict[int, datetime] = {}
+    ordered = sorted(runs)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        query = select(RunRecord.id, RunRecord.finished_at).where(r.id.in_(chunk))
+        found.update({run: at for run, at in session.execute(query)})
+    return found
 
 
 REPLACEMENT_CHARACTER = "\ufffd"
@@ -438,105 +443,25 @@ def storable(value: Any) -> Any:
     return value
 
 
-def _storable_result(result: CheckResult) -> CheckResult:
-    stored = Result(
-        result.result.outcome, storable(result.result.message), storable(result.result.evidence)
-    )
-    return replace(result, result=stored)
-
-
-def _results_digest(results: list[CheckResult]) -> str:
-    return _hash(_results_text(results))
-
-
-def _results_text(results: list[CheckResult]) -> str:
-    # The outcome's value, not the enum: an enum's repr is Python code, called a million
-    # times in a large run.
-    return repr(
-        [
-            (
-                r.check_id,
-                r.level_id,
-                r.required,
-                r.result.outcome.value,
-                r.result.message,
-                r.result.evidence,
-            )
-            for r in results
-        ]
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Fresh:
-    results: int
-    certifications: int
-
-
 def _insert_new_pairs(
-    session: Session,
-    run_id: int,
-    pairs: dict[Pair, tuple[list[CheckResult], Certification]],
-    digests: dict[Pair, str],
-    at: datetime,
-) -> _Fresh:
-    """Pairs never stored before: their results and level are inserted as they are, and
-    each is also the first row of its history."""
+    session: Session, run_id: int, pairs: list[PairResults], at: datetime
+) -> None:
+    """Pairs never stored before: one row each, their results as the run packed them.
+    No history row: until a result or the level changes, the latest state is all there is
+    to tell (`Store.result_history` shows it as the first observation)."""
     if not pairs:
-        return _Fresh(0, 0)
-    dialect = session.get_bind().dialect
-    at_db = _bind(_result.c.changed_at, at, dialect)
-    evidence_of = _json_writer(_result.c.evidence, dialect)
-    written = 0
-    groups = [results for results, _ in pairs.values()]
-    # A chunk of pairs at a time: the rows of a whole large catalog at once would need
-    # more memory than the catalog itself.
-    for start in range(0, len(groups), _PAIRS_PER_CHUNK):
-        rows = [
-            (
-                r.entity_ref,
-                r.track_id,
-                r.check_id,
-                r.level_id,
-                r.required,
-                r.result.outcome.value,
-                r.result.message,
-                evidence_of(r.result.evidence),
-                run_id,
-                at_db,
-            )
-            for results in groups[start : start + _PAIRS_PER_CHUNK]
-            for r in results
-        ]
-        _fast_insert(session, _result, _RESULT_COLUMNS, rows)
-        history = [(*row[:3], row[5], None, row[6], row[7], run_id, at_db) for row in rows]
-        _fast_insert(session, _result_change, _RESULT_CHANGE_COLUMNS, history)
-        written += len(rows)
-    certifications = [
-        (c.entity_ref, c.track_id, c.level, c.next_level, run_id, at_db, digests[key])
-        for key, (_, c) in pairs.items()
+        return
+    at_db = _bind(_certification.c.changed_at, at, session.get_bind().dialect)
+    rows = [
+        (p.entity_ref, p.track_id, p.level, p.next_level, run_id, at_db, p.digest, p.packed, run_id)
+        for p in pairs
     ]
-    _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, certifications)
-    changes = [(e, t, level, None, run_id, at_db) for e, t, level, *_ in certifications]
-    _fast_insert(session, _certification_change, _CERTIFICATION_CHANGE_COLUMNS, changes)
-    return _Fresh(written, len(certifications))
+    _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, rows)
 
 
-_PAIRS_PER_CHUNK = 2_000
-
-_RESULT_COLUMNS = (
-    "entity_ref", "track_id", "check_id", "level_id", "required", "outcome", "message",
-    "evidence", "run_id", "changed_at",
-)  # fmt: skip
-_RESULT_CHANGE_COLUMNS = (
-    "entity_ref", "track_id", "check_id", "outcome", "previous_outcome", "message",
-    "evidence", "run_id", "at",
-)  # fmt: skip
 _CERTIFICATION_COLUMNS = (
     "entity_ref", "track_id", "level", "next_level", "run_id", "changed_at", "results_digest",
-)  # fmt: skip
-_CERTIFICATION_CHANGE_COLUMNS = (
-    "entity_ref", "track_id", "level", "previous_level", "run_id", "at",
+    "results", "first_run",
 )  # fmt: skip
 
 
@@ -586,15 +511,6 @@ def _fast_insert(
         raise DBAPIError.instance(
             statement, None, error, driver_error, dialect=connection.dialect
         ) from error
-
-
-def _same_result(old: Row[Any], new: CheckResult) -> bool:
-    if old.outcome != new.outcome or old.message != new.result.message:
-        return False
-    # Evidence comes back from the database as JSON: tuples as lists, paths as text.
-    return old.evidence == new.result.evidence or old.evidence == json.loads(
-        dump_json(new.result.evidence)
-    )
 
 
 def _hash(text: str) -> str:

@@ -141,7 +141,7 @@ def test_a_query_the_database_rejects_is_500_not_503(
             with running.service.store.engine.begin() as connection:
                 # The owner roll-up reads the kept counts, and the results behind them.
                 connection.exec_driver_sql("DROP TABLE track_rollup")
-                connection.exec_driver_sql("DROP TABLE result")
+                connection.exec_driver_sql("DROP VIEW result")
             caplog.set_level(logging.ERROR, logger="scorecard.api")
             response = client.get("/api/v1/owners/group/default/team%1b[31m%07/rollup")
             assert response.status_code == 500, response.text

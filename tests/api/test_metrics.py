@@ -212,8 +212,8 @@ def _entity(name: str) -> Entity:
 
 def _report(names: list[str], outcomes: dict[str, Outcome], problems: int = 0) -> RunReport:
     now = datetime.now(UTC)
-    return RunReport(
-        started_at=now,
+    return RunReport.of(
+        now,
         finished_at=now,
         entities=[_entity(n) for n in names],
         results=[

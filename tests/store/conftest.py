@@ -63,8 +63,8 @@ def _make_report(
         Certification(_ref(name), track, *(level if isinstance(level, tuple) else (level, None)))
         for (name, track), level in (levels or {}).items()
     ]
-    return RunReport(
-        started_at=datetime.now(UTC),
+    return RunReport.of(
+        datetime.now(UTC),
         finished_at=datetime.now(UTC),
         entities=documents,
         results=check_results,

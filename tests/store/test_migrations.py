@@ -360,6 +360,7 @@ def test_a_new_database_is_the_one_every_revision_builds(store_url: str) -> None
     created = _schema_dump(store_url)
     engine = engine_for(store_url)
     with engine.begin() as connection:
+        connection.execute(text("DROP VIEW result"))
         StoreModel.metadata.drop_all(connection)
         connection.execute(text("DROP TABLE alembic_version"))
     engine.dispose()
@@ -403,6 +404,12 @@ def _schema_dump(url: str) -> dict[str, Any]:
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
                 )
             )
+            dump["views"] = sorted(
+                (name, " ".join(sql.split()))
+                for name, sql in connection.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'view'"
+                )
+            )
         else:
             queries = {
                 "columns": "SELECT table_name, column_name, data_type, is_nullable,"
@@ -411,6 +418,8 @@ def _schema_dump(url: str) -> dict[str, Any]:
                 "constraints": "SELECT conrelid::regclass::text, pg_get_constraintdef(oid)"
                 " FROM pg_constraint WHERE connamespace = current_schema()::regnamespace",
                 "indexes": "SELECT indexname, indexdef FROM pg_indexes"
+                " WHERE schemaname = current_schema()",
+                "views": "SELECT viewname, definition FROM pg_views"
                 " WHERE schemaname = current_schema()",
             }
             dump = {

@@ -45,8 +45,8 @@ def report(
 ) -> RunReport:
     """Results as (entity name, track, check) -> (outcome, the check's level)."""
     ref = "component:default/{}".format
-    return RunReport(
-        started_at=datetime.now(UTC),
+    return RunReport.of(
+        datetime.now(UTC),
         finished_at=datetime.now(UTC),
         entities=entities,
         results=[

@@ -28,24 +28,29 @@ LEVELS = {
 }
 
 
-def test_first_save_writes_every_result_with_one_history_row_each(store, save, make_report):
+def test_first_save_writes_every_result_and_no_history_row(store, save, make_report):
     stats = save(make_report(FIRST, LEVELS))
 
     assert stats == WriteStats(
         results_written=5,
-        history_rows=5 + 3,
+        history_rows=0,
         certifications_changed=3,
         entities_written=2,
         results_removed=0,
     )
     assert len(store.results()) == 5
+    # The history still starts with each result's first observation: its latest state.
     history = store.result_history(PAYMENTS)
     assert [(h.track_id, h.check_id, h.previous_outcome) for h in history] == [
+        ("docs", "readme", None),
         ("prod", "owner", None),
         ("prod", "runbook", None),
-        ("docs", "readme", None),
     ]
-    assert store.count_history_rows() == 8
+    assert [(h.level, h.previous_level) for h in store.certification_history(PAYMENTS)] == [
+        ("bronze", None),
+        ("bronze", None),
+    ]
+    assert store.count_history_rows() == 0
     assert store.latest_run().changed == 5
 
 
@@ -55,7 +60,7 @@ def test_saving_the_same_report_again_writes_nothing(store, save, make_report):
     stats = save(make_report(FIRST, LEVELS))
 
     assert stats == WriteStats(0, 0, 0, 0, 0)
-    assert store.count_history_rows() == 8
+    assert store.count_history_rows() == 0
     assert store.latest_run().changed == 0
     assert {r.run_id for r in store.results()} == {store.runs()[-1].id}
 
@@ -69,15 +74,23 @@ def test_saving_the_same_report_again_writes_nothing(store, save, make_report):
     ],
     ids=["outcome", "message", "evidence"],
 )
-def test_a_changed_result_writes_one_row_and_one_history_row(
+def test_a_changed_result_writes_one_row_and_its_history(
     store, save, make_report, new, previous_outcome
 ):
-    save(make_report(FIRST, LEVELS))
+    first_run = save(make_report(FIRST, LEVELS)) and store.latest_run()
 
     stats = save(make_report({**FIRST, ("payments", "prod", "runbook"): new}, LEVELS))
 
-    assert (stats.results_written, stats.history_rows) == (1, 1)
-    change = store.result_history(PAYMENTS, "prod")[-1]
+    # Its first observation, which had no row of its own, then the change.
+    assert (stats.results_written, stats.history_rows) == (1, 2)
+    *_, first, change = store.result_history(PAYMENTS, "prod")
+    assert (first.check_id, first.outcome, first.previous_outcome, first.message) == (
+        "runbook",
+        Outcome.FAIL,
+        None,
+        "runbook is fail.",
+    )
+    assert (first.run_id, first.at) == (first_run.id, first_run.finished_at)
     assert (change.check_id, change.outcome, change.message, change.evidence) == (
         "runbook",
         new.outcome,
@@ -105,7 +118,8 @@ def test_a_level_change_writes_certification_history(store, save, make_report):
 
     stats = save(make_report(FIRST, {**LEVELS, ("payments", "prod"): "silver"}))
 
-    assert (stats.certifications_changed, stats.history_rows) == (1, 1)
+    # The first level, which had no row of its own, then the change.
+    assert (stats.certifications_changed, stats.history_rows) == (1, 2)
     history = store.certification_history(PAYMENTS, "prod")
     assert [(h.previous_level, h.level) for h in history] == [
         (None, "bronze"),
@@ -142,9 +156,12 @@ def test_a_check_moved_to_another_level_keeps_when_its_result_changed(store, sav
 def test_a_check_removed_from_a_track_loses_its_latest_result(store, save, make_report):
     save(make_report(FIRST, LEVELS))
     # The track lost `runbook`; ledger and the docs track were not evaluated this time.
-    stats = save(make_report({("payments", "prod", "owner"): Outcome.PASS}))
+    stats = save(
+        make_report({("payments", "prod", "owner"): Outcome.PASS}, {("payments", "prod"): "bronze"})
+    )
 
-    assert stats == WriteStats(0, 0, 0, 0, results_removed=1)
+    # The pair's row is rewritten; the removed result's only observation becomes history.
+    assert stats == WriteStats(0, 1, 1, 0, results_removed=1)
     assert {(r.entity_ref, r.track_id, r.check_id) for r in store.results()} == {
         (PAYMENTS, "prod", "owner"),
         (PAYMENTS, "docs", "readme"),
@@ -202,7 +219,7 @@ def test_a_failing_save_writes_nothing(store, save, make_report, make_entity):
 
     assert store.run(run_id).status is RunStatus.RUNNING
     assert store.entity(PAYMENTS).title is None
-    assert store.count_history_rows() == 8
+    assert store.count_history_rows() == 0
     assert store.certifications(PAYMENTS, "prod")[0].level == "bronze"
 
 

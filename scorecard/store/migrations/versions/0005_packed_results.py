@@ -1,0 +1,194 @@
+"""Packed results: each (entity, track) pair's results kept in its certification row.
+
+The `result` table held one row per check per entity, with two indexes and two foreign
+keys: at 100,000 entities a cold run wrote 1,000,000 of them. The certification row of
+the pair now keeps them as one JSON array (`results`), with the run that first stored the
+pair (`first_run`) and, where a result changed since, the run it last changed in
+(`results_since`); `result` becomes a view that unpacks them into the columns the table
+had, so every row reads back as it was. Each result's `changed_at` was the time its run
+finished, which the view reads from the run.
+
+History rows stay as they are. From now on a first observation writes none: the latest
+state is it, until the result or level first changes, when it is written then.
+
+Revision ID: 0005_packed_results
+Revises: 0004_rollups
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0005_packed_results"
+down_revision = "0004_rollups"
+branch_labels = None
+depends_on = None
+
+_JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+_PACKED = sa.Text().with_variant(JSONB(), "postgresql")
+_ENUM = sa.Enum(native_enum=False, length=32)
+
+# The view as this revision creates it; the store's `RESULT_VIEW` is held equal to it.
+_VIEW = {
+    "sqlite": """
+CREATE VIEW result AS
+SELECT p.entity_ref AS entity_ref, p.track_id AS track_id, p.check_id AS check_id,
+       p.level_id AS level_id, p.required AS required, p.outcome AS outcome,
+       p.message AS message, p.evidence AS evidence, p.run_id AS run_id,
+       r.finished_at AS changed_at
+FROM (
+    SELECT c.entity_ref AS entity_ref, c.track_id AS track_id,
+           json_extract(j.value, '$[0]') AS check_id,
+           json_extract(j.value, '$[1]') AS level_id,
+           json_extract(j.value, '$[2]') AS required,
+           json_extract(j.value, '$[3]') AS outcome,
+           json_extract(j.value, '$[4]') AS message,
+           coalesce(json_extract(j.value, '$[5]'), '{}') AS evidence,
+           coalesce(json_extract(c.results_since, '$[' || j.key || ']'), c.first_run)
+               AS run_id
+    FROM certification c, json_each(c.results) j
+) p
+LEFT JOIN run r ON r.id = p.run_id
+""",
+    "postgresql": """
+CREATE VIEW result AS
+SELECT p.entity_ref, p.track_id, p.check_id, p.level_id, p.required, p.outcome,
+       p.message, p.evidence, p.run_id, r.finished_at AS changed_at
+FROM (
+    SELECT c.entity_ref, c.track_id,
+           j.value ->> 0 AS check_id,
+           j.value ->> 1 AS level_id,
+           (j.value ->> 2)::boolean AS required,
+           j.value ->> 3 AS outcome,
+           j.value ->> 4 AS message,
+           coalesce(j.value -> 5, '{}'::jsonb) AS evidence,
+           coalesce((c.results_since ->> (j.n - 1)::int)::integer, c.first_run) AS run_id
+    FROM certification c
+    CROSS JOIN LATERAL jsonb_array_elements(c.results) WITH ORDINALITY AS j(value, n)
+) p
+LEFT JOIN run r ON r.id = p.run_id
+""",
+}
+
+_RESULT_COLUMNS = (
+    "entity_ref, track_id, check_id, level_id, required, outcome, message, evidence, "
+    "run_id, changed_at"
+)
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    with op.batch_alter_table("certification") as batch:
+        batch.add_column(sa.Column("results", _PACKED, server_default="[]", nullable=False))
+        batch.add_column(sa.Column("first_run", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("results_since", _JSON, nullable=True))
+    # Results of a pair without a certification row (a report without levels): the row
+    # is made, at no level, as old as its oldest result.
+    op.execute(
+        "INSERT INTO certification (entity_ref, track_id, level, next_level, run_id, "
+        "changed_at, results_digest) "
+        "SELECT r.entity_ref, r.track_id, NULL, NULL, MIN(r.run_id), MIN(r.changed_at), NULL "
+        "FROM result r WHERE NOT EXISTS (SELECT 1 FROM certification c "
+        "WHERE c.entity_ref = r.entity_ref AND c.track_id = r.track_id) "
+        "GROUP BY r.entity_ref, r.track_id"
+    )
+    pairs: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    rows = bind.execute(
+        sa.text(
+            "SELECT entity_ref, track_id, check_id, level_id, required, outcome, message, "
+            "evidence, run_id FROM result ORDER BY entity_ref, track_id, check_id"
+        )
+    )
+    for ref, track, check, level, required, outcome, message, evidence, run_id in rows:
+        if isinstance(evidence, str):
+            evidence = json.loads(evidence)
+        pairs[ref, track].append((check, level, bool(required), outcome, message, evidence, run_id))
+    updates = []
+    for (ref, track), results in pairs.items():
+        first_run = min(result[6] for result in results)
+        packed = json.dumps(
+            [[*r[:5], r[5]] if r[5] else list(r[:5]) for r in results],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        since = [r[6] if r[6] != first_run else None for r in results]
+        updates.append(
+            {
+                "ref": ref,
+                "track": track,
+                # JSONB on PostgreSQL takes the document, SQLite's text column its text.
+                "results": packed if sqlite else json.loads(packed),
+                "first_run": first_run,
+                "since": since if any(s is not None for s in since) else None,
+            }
+        )
+    certification = sa.table(
+        "certification",
+        sa.column("entity_ref"),
+        sa.column("track_id"),
+        sa.column("results", _PACKED),
+        sa.column("first_run"),
+        sa.column(
+            "results_since",
+            sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"),
+        ),
+    )
+    if updates:
+        bind.execute(
+            certification.update()
+            .where(
+                certification.c.entity_ref == sa.bindparam("ref"),
+                certification.c.track_id == sa.bindparam("track"),
+            )
+            .values(
+                results=sa.bindparam("results"),
+                first_run=sa.bindparam("first_run"),
+                results_since=sa.bindparam("since"),
+            ),
+            updates,
+        )
+    # The digests stay: they hash another encoding, so the next run of each pair compares
+    # its results one by one (finding no change) and writes the new digest.
+    # Pairs with no result: first stored with their level.
+    op.execute("UPDATE certification SET first_run = run_id WHERE first_run IS NULL")
+    op.drop_index("ix_result_track_check", table_name="result")
+    op.drop_index("ix_result_track_outcome", table_name="result")
+    op.drop_table("result")
+    op.execute(_VIEW[bind.dialect.name])
+
+
+def downgrade() -> None:
+    op.create_table(
+        "result_table",
+        sa.Column("entity_ref", sa.String(), nullable=False),
+        sa.Column("track_id", sa.String(), nullable=False),
+        sa.Column("check_id", sa.String(), nullable=False),
+        sa.Column("level_id", sa.String(), nullable=False),
+        sa.Column("required", sa.Boolean(), nullable=False),
+        sa.Column("outcome", _ENUM, nullable=False),
+        sa.Column("message", sa.String(), nullable=False),
+        sa.Column("evidence", _JSON, nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["entity_ref"], ["entity.ref"]),
+        sa.ForeignKeyConstraint(["run_id"], ["run.id"]),
+        sa.PrimaryKeyConstraint("entity_ref", "track_id", "check_id"),
+    )
+    op.execute(f"INSERT INTO result_table ({_RESULT_COLUMNS}) SELECT {_RESULT_COLUMNS} FROM result")
+    op.execute("DROP VIEW result")
+    op.rename_table("result_table", "result")
+    op.create_index("ix_result_track_outcome", "result", ["track_id", "outcome"])
+    op.create_index(
+        "ix_result_track_check", "result", ["track_id", "check_id", "level_id", "outcome"]
+    )
+    with op.batch_alter_table("certification") as batch:
+        batch.drop_column("results_since")
+        batch.drop_column("first_run")
+        batch.drop_column("results")

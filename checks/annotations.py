@@ -51,6 +51,7 @@ def _annotation(entity: Entity, key: str) -> str | None:
     "      annotations:\n"
     "        {key}: <value>",
     params=AnnotationParams,
+    pure=True,
 )
 def has_annotation(entity: Entity, params: AnnotationParams) -> Result:
     """The entity has the annotation `key` with a non-blank value. With `pattern`, the value
@@ -86,6 +87,7 @@ def has_annotation(entity: Entity, params: AnnotationParams) -> Result:
     "    metadata:\n"
     "      annotations:\n"
     "        backstage.io/techdocs-ref: dir:.",
+    pure=True,
 )
 def has_techdocs(entity: Entity) -> Result:
     """The entity publishes TechDocs: its `backstage.io/techdocs-ref` annotation is set."""
@@ -110,6 +112,7 @@ def has_techdocs(entity: Entity) -> Result:
     "    metadata:\n"
     "      annotations:\n"
     "        pagerduty.com/service-id: PABC123",
+    pure=True,
 )
 def has_oncall(entity: Entity) -> Result:
     """The entity is connected to an on-call rotation through a PagerDuty, Opsgenie or Splunk

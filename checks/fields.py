@@ -130,6 +130,7 @@ def _phrase(op: Op, value: Any) -> str:
     remediation="Update catalog-info.yaml so that `{path}` meets the rule: "
     "it is expected to {expectation}.",
     params=FieldRule,
+    pure=True,
 )
 def entity_field(entity: Entity, params: FieldRule) -> Result:
     """A field of the entity, named by a dot path, passes a comparison: exists, equals, in,

@@ -47,6 +47,7 @@ class AllowedLifecycles(BaseModel):
     "    metadata:\n"
     "      description: Takes card payments for the web shop and the mobile apps.",
     params=MinLength,
+    pure=True,
 )
 def has_description(entity: Entity, params: MinLength) -> Result:
     """The entity has a `metadata.description` of at least `min_length` characters (surrounding
@@ -73,6 +74,7 @@ def has_description(entity: Entity, params: MinLength) -> Result:
     remediation="Give the entity a human-readable `metadata.title` in catalog-info.yaml:\n\n"
     "    metadata:\n"
     "      title: Payments API",
+    pure=True,
 )
 def has_title(entity: Entity) -> Result:
     """The entity has a display name in `metadata.title`."""
@@ -92,6 +94,7 @@ def has_title(entity: Entity) -> Result:
     "        - python\n"
     "        - payments",
     params=MinCount,
+    pure=True,
 )
 def has_tags(entity: Entity, params: MinCount) -> Result:
     """The entity has at least `min_count` tags in `metadata.tags`, so it can be found by
@@ -117,6 +120,7 @@ def has_tags(entity: Entity, params: MinCount) -> Result:
     remediation="Set `spec.lifecycle` in catalog-info.yaml:\n\n"
     "    spec:\n"
     "      lifecycle: production",
+    pure=True,
 )
 def has_lifecycle(entity: Entity) -> Result:
     """The entity states its lifecycle stage in `spec.lifecycle` (production, experimental,
@@ -134,6 +138,7 @@ def has_lifecycle(entity: Entity) -> Result:
     "    spec:\n"
     "      lifecycle: production",
     params=AllowedLifecycles,
+    pure=True,
 )
 def lifecycle_allowed(entity: Entity, params: AllowedLifecycles) -> Result:
     """`spec.lifecycle` is one of the `allowed` values, compared case-insensitively; an entity
@@ -170,6 +175,7 @@ def _casefolded(values: tuple[str, ...]) -> frozenset[str]:
     remediation="Name the system the entity is part of in `spec.system` in catalog-info.yaml:\n\n"
     "    spec:\n"
     "      system: payments",
+    pure=True,
 )
 def has_system(entity: Entity) -> Result:
     """A Component, API or Resource names the system it belongs to in `spec.system`. Other
@@ -197,6 +203,7 @@ def has_system(entity: Entity) -> Result:
     "        - url: https://grafana.example.com/d/payments\n"
     "          title: Dashboard",
     params=MinCount,
+    pure=True,
 )
 def has_links(entity: Entity, params: MinCount) -> Result:
     """The entity has at least `min_count` entries with a `url` in `metadata.links`

@@ -27,7 +27,12 @@ def _no_owner(entity: Entity) -> Result:
     )
 
 
-@check(id="has_owner", title="Has an owner", remediation=_SET_OWNER)
+@check(
+    id="has_owner",
+    title="Has an owner",
+    remediation=_SET_OWNER,
+    pure=True,
+)
 def has_owner(entity: Entity) -> Result:
     """The entity names its owner in `spec.owner`, so someone answers for it."""
     owner = entity.owner
@@ -41,6 +46,7 @@ def has_owner(entity: Entity) -> Result:
     title="Owned by a group",
     remediation=_SET_OWNER
     + "\n\nA person changes teams and leaves; a group outlives them, so give ownership to a group.",
+    pure=True,
 )
 def owner_is_group(entity: Entity) -> Result:
     """The owner is a group (a team), not a single user. An owner without a kind is a group,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -84,7 +85,7 @@ class Entity:
     more than parsing its YAML.
     """
 
-    __slots__ = ("_owner", "_tags", "kind", "name", "namespace", "raw", "ref", "source")
+    __slots__ = ("_digest", "_owner", "_tags", "kind", "name", "namespace", "raw", "ref", "source")
 
     def __init__(self, raw: dict[str, Any], source: str | Path | None = None) -> None:
         kind = raw.get("kind")
@@ -114,9 +115,20 @@ class Entity:
         # the document does not change once read.
         self._owner: str | object | None = _UNSET
         self._tags: tuple[str, ...] | None = None
+        self._digest: str | None = None
 
     def __repr__(self) -> str:
         return f"Entity({self.ref!r})"
+
+    def digest(self) -> str:
+        """A hash of the document and its source, made once: the store writes an entity
+        only when it changes, and a run keeps the stored results of pure checks only while
+        it stays the same. The repr of the parsed document is stable for a document read
+        the same way, and several times cheaper than sorted JSON."""
+        if self._digest is None:
+            text = repr((self.raw, self.source))
+            self._digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return self._digest
 
     def get(self, path: str, default: Any = None) -> Any:
         return lookup(self.raw, path, default)

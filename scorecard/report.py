@@ -15,6 +15,9 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+import orjson
 
 from scorecard.entity import Entity
 from scorecard.problems import Problem
@@ -51,27 +54,74 @@ class Certification:
 # Dates from YAML and paths in evidence become text, as the store's JSON does; NUL is
 # escaped, and `pack` replaces it (PostgreSQL refuses it in text and JSON).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 REPLACEMENT_CHARACTER = "\ufffd"
 
 
-@dataclass(slots=True)
 class PairResults:
     """One entity's results on one track, in the track's order, and the level they earn.
 
     `packed` is a JSON array with one `[check_id, level_id, required, outcome, message,
     evidence]` array per result (evidence left out when empty); `layout` (the check and
     level ids, a tuple shared by the pairs of a track) and `outcomes` repeat what
-    counting the results needs, so that counting decodes nothing.
+    counting the results needs, so that counting decodes nothing. `inputs_digest` hashes
+    what a pure track's results depend on (the entity's document and the track); `reused`
+    marks stored results a run kept instead of evaluating them again.
     """
 
-    entity_ref: str
-    track_id: str
-    level: str | None
-    next_level: str | None
-    packed: str
-    layout: tuple[tuple[str, str], ...]
-    outcomes: tuple[str, ...]
-    digest: str
+    __slots__ = (
+        "_outcomes", "digest", "entity_ref", "inputs_digest", "layout", "level", "next_level",
+        "packed", "reused", "track_id",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        entity_ref: str,
+        track_id: str,
+        level: str | None,
+        next_level: str | None,
+        packed: str,
+        layout: tuple[tuple[str, str], ...],
+        outcomes: tuple[str, ...] | None,
+        digest: str,
+        inputs_digest: str | None = None,
+        reused: bool = False,
+    ) -> None:
+        self.entity_ref = entity_ref
+        self.track_id = track_id
+        self.level = level
+        self.next_level = next_level
+        self.packed = packed
+        self.layout = layout
+        self._outcomes = outcomes
+        self.digest = digest
+        self.inputs_digest = inputs_digest
+        self.reused = reused
+
+    def __repr__(self) -> str:
+        return f"PairResults({self.entity_ref!r}, {self.track_id!r}, level={self.level!r})"
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        # Pairs come back from the processes of a forked run: a plain tuple pickles fastest.
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, state, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """Each result's outcome (an `Outcome`, which is its value), decoded from `packed`
+        on first use for pairs read back from the store."""
+        if self._outcomes is None:
+            self._outcomes = tuple(Outcome(item[3]) for item in orjson.loads(self.packed))
+        return self._outcomes
+
+    def count(self, outcome: Outcome) -> int:
+        """How many results have `outcome`, decoding nothing that cannot hold it."""
+        if self._outcomes is None and f'"{outcome.value}"' not in self.packed:
+            return 0
+        return self.outcomes.count(outcome)
 
     @property
     def certification(self) -> Certification:
@@ -83,14 +133,19 @@ class PairResults:
 
 def pack(results: Sequence[CheckResult]) -> str:
     """The stored JSON text of one pair's results (see `PairResults`)."""
-    text = _encode(
-        [
-            [r.check_id, r.level_id, r.required, r.result.outcome.value, r.result.message, e]
-            if (e := r.result.evidence)
-            else [r.check_id, r.level_id, r.required, r.result.outcome.value, r.result.message]
-            for r in results
-        ]
-    )
+    # An outcome is a str (StrEnum): encoded as its value, with no `.value` per result.
+    items = [
+        [r.check_id, r.level_id, r.required, r.result.outcome, r.result.message, e]
+        if (e := r.result.evidence)
+        else [r.check_id, r.level_id, r.required, r.result.outcome, r.result.message]
+        for r in results
+    ]
+    try:
+        text = orjson.dumps(items, default=str, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        # What orjson refuses (an integer past 64 bits copied from a catalog, a loop of
+        # references) goes the slow way, which writes the number or names the loop.
+        text = _encode(items)
     if "\\u0000" in text:
         # A check may copy NUL from an entity: keep everything else, mark where it was.
         text = text.replace("\\u0000", REPLACEMENT_CHARACTER)
@@ -108,7 +163,7 @@ def unpack(entity_ref: str, track_id: str, packed: str) -> list[CheckResult]:
             item[2],
             Result(Outcome(item[3]), item[4], item[5] if len(item) > 5 else {}),
         )
-        for item in json.loads(packed)
+        for item in orjson.loads(packed)
     ]
 
 
@@ -123,14 +178,16 @@ def pair_results(
     next_level: str | None,
     results: Sequence[CheckResult],
     layout: tuple[tuple[str, str], ...] | None = None,
+    inputs_digest: str | None = None,
 ) -> PairResults:
     packed = pack(results)
     if layout is None:
         layout = tuple((r.check_id, r.level_id) for r in results)
-    outcomes = tuple(r.result.outcome.value for r in results)
+    outcomes = tuple(r.result.outcome for r in results)
     return PairResults(
-        entity_ref, track_id, level, next_level, packed, layout, outcomes, digest(packed)
-    )
+        entity_ref, track_id, level, next_level, packed, layout, outcomes, digest(packed),
+        inputs_digest,
+    )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -182,11 +239,10 @@ class RunReport:
 
     @property
     def result_count(self) -> int:
-        return sum(len(pair.outcomes) for pair in self.pairs)
+        return sum(len(pair.layout) for pair in self.pairs)
 
     def outcome_count(self, outcome: Outcome) -> int:
-        value = outcome.value
-        return sum(pair.outcomes.count(value) for pair in self.pairs)
+        return sum(pair.count(outcome) for pair in self.pairs)
 
     @property
     def error_count(self) -> int:

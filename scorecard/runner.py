@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from scorecard.entity import Entity
 from scorecard.executor import Executor, Progress
 from scorecard.inputs import CatalogView
 from scorecard.levels import certify_in_order
+from scorecard.parallel import evaluate_forked, processes_for
 from scorecard.planner import EntityPlan, plan
 from scorecard.problems import Problem
 from scorecard.report import CheckResult, PairResults, RunReport, pair_results
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from scorecard.sources.git import GitCache
     from scorecard.store import Store, WriteStats
     from scorecard.workspace import GitHubConfig
+
+
+Pair = tuple[str, str]  # (entity ref, track id)
 
 
 @contextlib.contextmanager
@@ -59,6 +63,7 @@ def evaluate(
     git_cache: GitCache | None = None,
     github: GitHubConfig | None = None,
     on_source_failure: Callable[[str], None] | None = None,
+    kept: Mapping[Pair, PairResults] | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
@@ -66,7 +71,9 @@ def evaluate(
     checks through the `catalog` input. `git_cache` reads remote repositories; without
     it their checks are `unknown`. `github` configures the API the `github` checks read
     (None: the environment's, else api.github.com). `on_source_failure` is told the
-    source ("github") of each read that fails.
+    source ("github") of each read that fails. `kept` holds stored results of pure tracks
+    that still stand (`Store.kept_pairs`): those pairs are taken as they are, and each
+    evaluated pair of a pure track carries the digest of its inputs, to be kept next time.
     """
     with gc_paused():
         return _evaluate(
@@ -80,6 +87,7 @@ def evaluate(
             git_cache,
             github,
             on_source_failure,
+            kept,
         )
 
 
@@ -94,11 +102,19 @@ def _evaluate(
     git_cache: GitCache | None = None,
     github: GitHubConfig | None = None,
     on_source_failure: Callable[[str], None] | None = None,
+    kept: Mapping[Pair, PairResults] | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
     problems = list(problems)
-    plans = plan(subjects, tracks, problems)
+    every_plan = plan(subjects, tracks, problems)
+    plans = every_plan
+    if kept is not None:
+        plans = [
+            EntityPlan(p.entity, left)
+            for p in every_plan
+            if (left := tuple(t for t in p.tracks if (p.entity.ref, t.id) not in kept))
+        ]
     executor = Executor(
         concurrency=concurrency,
         timeout=timeout,
@@ -106,17 +122,34 @@ def _evaluate(
         github=github,
         on_source_failure=on_source_failure,
     )
-    per_plan = executor.run(plans, CatalogView(entities), progress, _certified)
+    catalog = CatalogView(entities)
+    finish = _certified if kept is None else _certified_with_inputs
+    processes = processes_for(plans)
+    if processes > 1:
+        per_plan = evaluate_forked(executor, plans, catalog, progress, finish, processes)
+    else:
+        per_plan = executor.run(plans, catalog, progress, finish)
+    pairs = [pair for pairs in per_plan for pair in pairs]
+    if kept:
+        # In catalog and track order, kept and evaluated pairs alike.
+        evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
+        pairs = [
+            kept.get(key) or evaluated[key]
+            for p in every_plan
+            for key in ((p.entity.ref, t.id) for t in p.tracks)
+        ]
     return RunReport(
         started_at=started,
         finished_at=datetime.now(UTC),
         entities=list(entities),
-        pairs=[pair for pairs in per_plan for pair in pairs],
+        pairs=pairs,
         problems=problems,
     )
 
 
-def _certified(item: EntityPlan, results: list[CheckResult]) -> list[PairResults]:
+def _certified(
+    item: EntityPlan, results: list[CheckResult], with_inputs: bool = False
+) -> list[PairResults]:
     """A plan's results, which come track by track, each in the order of the track's
     checks: certified and packed per track, so the run keeps no result object."""
     ref = item.entity.ref
@@ -127,9 +160,14 @@ def _certified(item: EntityPlan, results: list[CheckResult]) -> list[PairResults
         placed = results[position:end]
         certification = certify_in_order(ref, track, placed)
         level, next_level = certification.level, certification.next_level
-        pairs.append(pair_results(ref, track.id, level, next_level, placed, track.layout))
+        inputs = track.inputs_digest(item.entity) if with_inputs and track.reusable else None
+        pairs.append(pair_results(ref, track.id, level, next_level, placed, track.layout, inputs))
         position = end
     return pairs
+
+
+def _certified_with_inputs(item: EntityPlan, results: list[CheckResult]) -> list[PairResults]:
+    return _certified(item, results, with_inputs=True)
 
 
 @dataclass(frozen=True)
@@ -192,6 +230,9 @@ def complete_run(
     The run's liveness mark is kept fresh meanwhile (`Store.heartbeat`)."""
     with store.heartbeat(run_id):
         try:
+            # Stored results of pure tracks whose inputs are as they were stand as they are.
+            subjects = entities if only is None else [e for e in entities if e.ref in only]
+            kept = store.kept_pairs(subjects, tracks)
             report = evaluate(
                 entities,
                 tracks,
@@ -203,6 +244,7 @@ def complete_run(
                 git_cache=git_cache,
                 github=github,
                 on_source_failure=on_source_failure,
+                kept=kept,
             )
             with gc_paused():
                 stats = _save(store, run_id, report, catalog_complete)

@@ -56,6 +56,9 @@ class Check:
     blocking: bool
     timeout: float | None
     module: str
+    # The result is a function of the entity's document and the params alone: a run may
+    # keep a stored result while neither changed instead of evaluating it again.
+    pure: bool = False
 
     @property
     def id(self) -> str:
@@ -103,8 +106,16 @@ def check(
     params: type[BaseModel] | None = None,
     blocking: bool = False,
     timeout: float | None = None,
+    pure: bool = False,
 ) -> Callable[[Callable[..., Any]], Check]:
-    """Declare a check. The description defaults to the function's docstring."""
+    """Declare a check. The description defaults to the function's docstring.
+
+    `pure=True` promises that the result depends on nothing but the entity's document
+    and the params: no clock, file, network, environment or other entity. A run then
+    keeps the stored results of an entity whose document, track and checks are all as
+    they were, instead of evaluating them again. Only a sync check whose inputs are
+    `entity` and `params` can make that promise.
+    """
 
     def decorate(func: Callable[..., Any]) -> Check:
         signature = inspect.signature(func)
@@ -120,6 +131,11 @@ def check(
             names.append(parameter.name)
         if "params" in names and params is None:
             raise TypeError(f"check {id!r} takes `params` but declares no params model")
+        if pure and (inspect.iscoroutinefunction(func) or set(names) - {"entity", "params"}):
+            raise TypeError(
+                f"check {id!r} cannot be pure: only a sync check of `entity` and `params` "
+                "depends on nothing else"
+            )
         text = description or inspect.cleandoc(func.__doc__ or "")
         meta = CheckMeta(
             id=id, title=title, description=text, remediation=remediation, docs_url=docs_url
@@ -134,6 +150,7 @@ def check(
             blocking=blocking and not is_async,
             timeout=timeout,
             module=func.__module__,
+            pure=pure,
         )
 
     return decorate

@@ -8,11 +8,14 @@ params model. Every problem is reported with its file, line, column and key path
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
+from functools import cache, cached_property
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -244,10 +247,45 @@ class Track:
         return tuple(c for level in self.levels for c in level.checks)
 
     @cached_property
+    def reusable(self) -> bool:
+        """Every check is pure: an entity's stored results stand while its document and
+        the track are as they were (see `fingerprint`)."""
+        return all(configured.check.pure for configured in self.checks)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of everything a pure check's result depends on besides the entity: the
+        track's levels and checks, each check's params and requirement, the code of each
+        check function, and scorecard's version. Any change makes it differ."""
+        parts: list[Any] = [_scorecard_version(), self.id]
+        for level in self.levels:
+            parts.append(level.id)
+            for c in level.checks:
+                params = c.params.model_dump_json() if c.params is not None else None
+                parts.append((c.id, c.check.id, c.check.module, c.required, params))
+                parts.append(marshal.dumps(c.check.func.__code__))
+        return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+    def inputs_digest(self, entity: Entity) -> str:
+        """What the track's results on `entity` depend on when every check is pure,
+        hashed: the entity's document and the track's fingerprint. Equal digests, equal
+        results."""
+        text = f"{entity.digest()} {self.fingerprint}"
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+    @cached_property
     def layout(self) -> tuple[tuple[str, str], ...]:
         """(check id, level id) of each check in order: one tuple that every packed pair
         of the track shares (`scorecard.report.PairResults`)."""
         return tuple((check.id, check.level_id) for check in self.checks)
+
+
+@cache
+def _scorecard_version() -> str:
+    try:
+        return version("scorecard")
+    except PackageNotFoundError:  # run from a source tree
+        return "unknown"
 
 
 def load_track(path: Path, registry: CheckRegistry) -> Track:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import col
 
-from scorecard.report import RunReport
+from scorecard.entity import Entity
+from scorecard.report import PairResults, RunReport
 from scorecard.results import Outcome
 from scorecard.store import browse, queries
 from scorecard.store.browse import Blocker, SortKey, TrackEntity, TrackEntityFilter
@@ -34,6 +37,9 @@ from scorecard.store.tables import (
     RunStatus,
 )
 from scorecard.store.writes import WriteStats, storable, write_run
+
+if TYPE_CHECKING:
+    from scorecard.tracks import Track
 
 log = logging.getLogger("scorecard.store")
 
@@ -346,6 +352,38 @@ class Store:
                 limit=limit,
                 offset=offset,
             )
+
+    def kept_pairs(
+        self, entities: Sequence[Entity], tracks: Sequence[Track]
+    ) -> dict[tuple[str, str], PairResults]:
+        """The stored results of pure tracks (`Track.reusable`) on `entities` that still
+        stand: evaluated from the very document and track they would be evaluated from
+        now (`Track.inputs_digest`). A run takes them as they are."""
+        pure = {track.id: track for track in tracks if track.reusable}
+        if not pure or not entities:
+            return {}
+        expected = {
+            (entity.ref, track.id): track.inputs_digest(entity)
+            for entity in entities
+            for track in pure.values()
+        }
+        c = CertificationRecord.__table__.c
+        query = select(
+            c.entity_ref, c.track_id, c.level, c.next_level, c.results, c.results_digest,
+            c.inputs_digest,
+        ).where(c.track_id.in_(sorted(pure)), c.inputs_digest.is_not(None))  # fmt: skip
+        kept = {}
+        with self._sessions() as session:
+            for ref, track_id, level, next_level, packed, digest, inputs in session.execute(query):
+                if expected.get((ref, track_id)) != inputs:
+                    continue
+                if not isinstance(packed, str):  # PostgreSQL hands JSONB back as the document
+                    packed = orjson.dumps(packed).decode()
+                layout = pure[track_id].layout
+                kept[ref, track_id] = PairResults(
+                    ref, track_id, level, next_level, packed, layout, None, digest, inputs, True
+                )
+        return kept
 
     def certifications_for(self, entity_refs: list[str]) -> dict[str, list[CertificationRecord]]:
         """The certifications of each of `entity_refs` (stored refs, e.g. those of a page)

@@ -216,6 +216,10 @@ class CertificationRecord(StoreModel, table=True):
     # None: every result last changed in `first_run`. Otherwise a JSON array beside
     # `results`: the run in which each result last changed (None: in `first_run`).
     results_since: list[int | None] | None = Field(default=None, sa_type=_JSON_OR_NULL)
+    # For a track of pure checks only: a hash of the entity's document and the track the
+    # results were evaluated from (`scorecard.runner.inputs_digest`). While it matches,
+    # a run keeps the row as it is instead of evaluating the pair again.
+    inputs_digest: str | None = None
 
 
 class CertificationChange(StoreModel, table=True):

@@ -4,9 +4,11 @@ The `result` table held one row per check per entity, with two indexes and two f
 keys: at 100,000 entities a cold run wrote 1,000,000 of them. The certification row of
 the pair now keeps them as one JSON array (`results`), with the run that first stored the
 pair (`first_run`) and, where a result changed since, the run it last changed in
-(`results_since`); `result` becomes a view that unpacks them into the columns the table
-had, so every row reads back as it was. Each result's `changed_at` was the time its run
-finished, which the view reads from the run.
+(`results_since`), and for a track of pure checks the digest of the inputs they were
+evaluated from (`inputs_digest`, which lets a run keep them); `result` becomes a view
+that unpacks them into the columns the table had, so every row reads back as it was.
+Each result's `changed_at` was the time its run finished, which the view reads from the
+run.
 
 History rows stay as they are. From now on a first observation writes none: the latest
 state is it, until the result or level first changes, when it is written then.
@@ -89,6 +91,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("results", _PACKED, server_default="[]", nullable=False))
         batch.add_column(sa.Column("first_run", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("results_since", _JSON, nullable=True))
+        batch.add_column(sa.Column("inputs_digest", sa.String(), nullable=True))
     # Results of a pair without a certification row (a report without levels): the row
     # is made, at no level, as old as its oldest result.
     op.execute(
@@ -189,6 +192,7 @@ def downgrade() -> None:
         "ix_result_track_check", "result", ["track_id", "check_id", "level_id", "outcome"]
     )
     with op.batch_alter_table("certification") as batch:
+        batch.drop_column("inputs_digest")
         batch.drop_column("results_since")
         batch.drop_column("first_run")
         batch.drop_column("results")

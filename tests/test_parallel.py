@@ -1,0 +1,132 @@
+"""A large run of checks on held inputs is evaluated in forked processes, with exactly the
+results one process makes; anything else stays in one process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from scorecard import parallel
+from scorecard.entity import Entity
+from scorecard.executor import Executor
+from scorecard.inputs import CatalogView
+from scorecard.planner import plan
+from scorecard.registry import CheckRegistry, build_registry
+from scorecard.results import Outcome
+from scorecard.runner import _certified, evaluate
+from scorecard.tracks import Track, load_track
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="runs are forked on Linux only"
+)
+
+TRACK = """\
+apiVersion: scorecard/v1
+kind: Track
+id: held
+title: Checks of held inputs
+levels:
+  - id: bronze
+    checks: [has_owner, owner_exists, has_description]
+  - id: silver
+    checks: [crashes, has_title, wrong_type]
+"""
+
+
+@pytest.fixture(scope="module")
+def registry(data_dir: Path) -> CheckRegistry:
+    return build_registry([data_dir / "faulty_checks"])
+
+
+@pytest.fixture
+def track(tmp_path: Path, registry: CheckRegistry) -> Track:
+    path = tmp_path / "held.yaml"
+    path.write_text(TRACK)
+    return load_track(path, registry)
+
+
+def _catalog(count: int) -> list[Entity]:
+    entities = [
+        Entity(
+            {
+                "apiVersion": "backstage.io/v1",
+                "kind": "Group",
+                "metadata": {"name": "team-a"},
+                "spec": {"type": "team"},
+            }
+        )
+    ]
+    for i in range(count):
+        metadata = {"name": f"svc-{i}"}
+        if i % 3:
+            metadata["description"] = f"Service number {i}, with a \x00 in it."
+        if i % 5:
+            metadata["title"] = f"Service {i}"
+        spec = {"owner": "team-a" if i % 4 else "team-gone"}
+        entities.append(
+            Entity(
+                {"apiVersion": "backstage.io/v1", "kind": "Component", "metadata": metadata,
+                 "spec": spec},
+            )
+        )  # fmt: skip
+    return entities
+
+
+def test_forked_processes_make_exactly_the_results_of_one(track: Track) -> None:
+    entities = _catalog(500)
+    plans = plan(entities, [track])
+    catalog = CatalogView(entities)
+    alone = Executor().run(plans, catalog, None, _certified)
+    progress: list[int] = []
+
+    forked = parallel.evaluate_forked(Executor(), plans, catalog, progress.append, _certified, 2)
+
+    assert [[p.packed for p in pairs] for pairs in forked] == [
+        [p.packed for p in pairs] for pairs in alone
+    ]
+    assert [[p.level for p in pairs] for pairs in forked] == [
+        [p.level for p in pairs] for pairs in alone
+    ]
+    assert sum(progress) == len(plans)
+    outcomes = {r.check_id: r.outcome for pairs in forked for p in pairs for r in p.results()}
+    assert outcomes["crashes"] is Outcome.ERROR  # a crash in a child is a result, as at home
+
+
+def test_a_large_run_of_held_inputs_is_forked(
+    track: Track, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entities = _catalog(300)
+    monkeypatch.setattr(parallel, "MIN_EVALUATIONS", 100)
+    forks: list[int] = []
+    real = parallel.evaluate_forked
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        forks.append(args[-1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("scorecard.runner.evaluate_forked", counted)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+
+    report = evaluate(entities, [track])
+
+    assert forks == [2]
+    assert report.result_count == 301 * 6
+    assert {p.entity_ref for p in report.pairs} == {e.ref for e in entities}
+
+
+def test_small_runs_and_checks_of_shared_inputs_stay_in_one_process(
+    track: Track, registry: CheckRegistry, tmp_path: Path, data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    entities = _catalog(300)
+    assert parallel.processes_for(plan(entities, [track])) == 1  # 1,806 evaluations
+
+    monkeypatch.setattr(parallel, "MIN_EVALUATIONS", 100)
+    assert parallel.processes_for(plan(entities, [track])) == 2
+    assert parallel.processes_for(plan(entities, [track]), limit=1) == 1
+    # Repositories, async and blocking checks share caches and clients: one process.
+    faulty = load_track(data_dir / "tracks" / "faulty.yaml", registry)
+    assert parallel.processes_for(plan(entities, [track, faulty])) == 1

@@ -18,6 +18,8 @@ log = logging.getLogger("scorecard.store")
 
 # A run's write is one transaction; another writer waits for it rather than failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The page size of a new SQLite database (set before its first page is written).
+SQLITE_PAGE_SIZE = 16384
 
 
 class SchemaVersionError(RuntimeError):
@@ -61,6 +63,11 @@ def create_store_engine(url: URL) -> Engine:
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # Pages of SQLITE_PAGE_SIZE for a database created now; an existing one keeps its
+    # own (this is a no-op there). A certification row (an entity's packed results) is
+    # about 1.5 kB: two fit in a 4 kB page, which leaves a fifth of the file empty.
+    # Larger pages hold them with less waste, so a run writes, and a scan reads, less.
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     # WAL: API reads go on while a run writes. NORMAL sync is durable enough under WAL.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -342,51 +342,60 @@ def write_rollups(
     """Write the kept roll-ups of `track_ids` counted from `pairs`, every pair of those
     tracks (their first run), each entity's owner as `owner_of` gives it: the rows
     `recount_rollups` would count in the database, without reading back what was just
-    written. Pairs with the same owner and outcomes are counted once, then spread over
-    their checks."""
+    written. Pairs are grouped by track, owner and layout; each group's levels and each
+    of its checks' outcomes are then counted at C speed (`Counter` over a column)."""
     tracks = set(track_ids)
     _lock_rollups(session, tracks)
     k = _rollup.c
     session.execute(delete(_rollup).where(k.track_id.in_(sorted(tracks))))
-    levels: Counter[tuple[str, str | None, str | None]] = Counter()
-    alike: Counter[tuple[str, str | None, tuple[tuple[str, str], ...], tuple[str, ...]]]
-    alike = Counter()
+    Group = tuple[list[str | None], list[tuple[str, ...]]]
+    groups: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Group] = {}
     for pair in pairs:
         if pair.track_id in tracks:
-            owner = owner_of[pair.entity_ref]
-            levels[pair.track_id, owner, pair.level] += 1
-            alike[pair.track_id, owner, pair.layout, pair.outcomes] += 1
+            key = (pair.track_id, owner_of[pair.entity_ref], pair.layout)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = group = ([], [])
+            group[0].append(pair.level)
+            group[1].append(pair.outcomes)
+    levels: Counter[tuple[str, str | None, str | None]] = Counter()
     outcomes: Counter[tuple[str, str | None, str, str, str]] = Counter()
-    for (track, owner, layout, found), count in alike.items():
-        for (check, level), outcome in zip(layout, found, strict=True):
-            outcomes[track, owner, check, level, outcome] += count
-    rows: list[dict[str, Any]] = []
+    for (track, owner, layout), (held, found) in groups.items():
+        for level, count in Counter(held).items():
+            levels[track, owner, level] += count
+        # One column of outcomes per check of the layout.
+        for (check, level), column in zip(layout, zip(*found, strict=True), strict=True):
+            for outcome, count in Counter(column).items():
+                outcomes[track, owner, check, level, outcome] += count
+    rows: list[tuple[Any, ...]] = []
     whole: Counter[tuple[str, str | None, str | None, str | None]] = Counter()
     for (track, owner, level), count in levels.items():
-        rows.append(_rollup_row(track, owner, None, level, None, count))
+        rows.append((track, True, owner, None, level, None, count))
         whole[track, None, level, None] += count
     for (track, owner, check, level, outcome), count in outcomes.items():
-        rows.append(_rollup_row(track, owner, check, level, outcome, count))
+        rows.append((track, True, owner, check, level, outcome, count))
         whole[track, check, level, outcome] += count
     for (track, check, level, outcome), count in whole.items():
-        row = _rollup_row(track, None, check, level, outcome, count)
-        rows.append(row | {"by_owner": False})
-    if rows:
-        session.execute(insert(_rollup), rows)
+        rows.append((track, False, None, check, level, outcome, count))
+    _insert_rollups(session, rows)
 
 
-def _rollup_row(
-    track: str,
-    owner: str | None,
-    check: str | None,
-    level: str | None,
-    outcome: str | None,
-    count: int,
-) -> dict[str, Any]:
-    return {
-        "track_id": track, "by_owner": True, "owner": owner, "check_id": check,
-        "level": level, "outcome": outcome, "count": count,
-    }  # fmt: skip
+_ROLLUP_COLUMNS = ("track_id", "by_owner", "owner", "check_id", "level", "outcome", "count")
+
+
+def _insert_rollups(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Insert roll-up rows (values in `_ROLLUP_COLUMNS` order). On SQLite they go
+    straight to the driver, as the run's other bulk inserts do: the values are already
+    as it takes them (a flag as an integer, an outcome as its text)."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in _ROLLUP_COLUMNS)
+        statement = f"INSERT INTO {_rollup.name} ({', '.join(_ROLLUP_COLUMNS)}) VALUES ({marks})"
+        connection.exec_driver_sql(statement, rows)
+        return
+    session.execute(insert(_rollup), [dict(zip(_ROLLUP_COLUMNS, row, strict=True)) for row in rows])
 
 
 def _lock_rollups(session: Session, tracks: Iterable[str]) -> None:

@@ -89,7 +89,7 @@ def write_run(
     if finished.rowcount != 1:
         raise LookupError(f"there is no run {run_id}")
     owners_before = _owners(session, [entity.ref for entity in report.entities])
-    entities_written = _write_entities(session, run_id, report.entities, catalog_complete)
+    entities = _write_entities(session, run_id, report.entities, catalog_complete)
     new_pairs, changed_pairs, tracks_stored = _sort_pairs(session, report)
     _insert_new_pairs(session, run_id, new_pairs, at)
     changes = _write_changed_pairs(session, run_id, changed_pairs, at)
@@ -99,7 +99,7 @@ def write_run(
         update(_run).where(_run.c.id == run_id).values(changed=appeared + changes.results_changed)
     )
     pairs = [(p.entity_ref, p.track_id) for p in (*new_pairs, *changed_pairs)]
-    tracks = _touched_tracks(session, run_id, pairs)
+    tracks = _touched_tracks(session, run_id, pairs, entities)
     # A track's first run: every pair of it is new and in hand, so its roll-ups are
     # counted here rather than read back (the same counts, tests/store/test_rollups.py).
     fresh = {p.track_id for p in new_pairs} - tracks_stored
@@ -109,13 +109,13 @@ def write_run(
         owners = {entity.ref: entity.owner for entity in report.entities}
         write_rollups(session, fresh, new_pairs, owners)
     if tracks - fresh:
-        owners_touched = _touched_owners(session, run_id, pairs, owners_before)
+        owners_touched = _touched_owners(session, pairs, entities, owners_before)
         recount_rollups(session, tracks - fresh, owners_touched)
     return WriteStats(
         results_written=appeared + changes.results_written,
         history_rows=changes.history_rows,
         certifications_changed=len(new_pairs) + changes.certifications_written,
-        entities_written=entities_written,
+        entities_written=entities.written,
         results_removed=changes.results_removed,
     )
 
@@ -125,17 +125,23 @@ def _all_listed(pairs: list[PairResults], entities: list[Entity]) -> bool:
     return all(pair.entity_ref in listed for pair in pairs)
 
 
-def _touched_tracks(session: Session, run_id: int, pairs: Iterable[Pair]) -> set[str]:
+def _touched_tracks(
+    session: Session, run_id: int, pairs: Iterable[Pair], entities: _EntityWrites
+) -> set[str]:
     """The tracks whose roll-ups the run may have changed: those of the pairs it wrote,
     and every track of an entity it wrote (its owner may have changed, or it is back
-    after being gone) or marked gone. A run that changed nothing touches none."""
+    after being gone) or marked gone. A run that changed nothing touches none.
+
+    An entity stored for the first time has no pair but those the run wrote (a pair's
+    entity is stored first): only entities stored before are looked up."""
     tracks = {track for _, track in pairs}
-    e = _entity.c
-    moved = select(e.ref).where(or_(e.updated_run == run_id, e.gone_run == run_id))
-    found = (
-        select(_certification.c.track_id).distinct().where(_certification.c.entity_ref.in_(moved))
-    )
-    tracks.update(session.scalars(found))
+    c, e = _certification.c, _entity.c
+    if len(entities.moved) > _OWNERS_RECOUNTED:
+        moved = select(e.ref).where(or_(e.updated_run == run_id, e.gone_run == run_id))
+        tracks.update(session.scalars(select(c.track_id).distinct().where(c.entity_ref.in_(moved))))
+    elif entities.moved:
+        query = select(c.track_id).distinct()
+        tracks.update(track for (track,) in _rows_in(session, query, c.entity_ref, entities.moved))
     return tracks
 
 
@@ -145,16 +151,16 @@ _OWNERS_RECOUNTED = 2_000
 
 
 def _touched_owners(
-    session: Session, run_id: int, pairs: Iterable[Pair], before: dict[str, str | None]
+    session: Session,
+    pairs: Iterable[Pair],
+    entities: _EntityWrites,
+    before: dict[str, str | None],
 ) -> set[str | None] | None:
     """The owners (lower-cased; None: unowned) whose roll-ups the run may have changed:
     those of the pairs it wrote and of the entities it wrote or marked gone, as they are
     and as they were before the run. None (every owner) when the run changed many."""
     e = _entity.c
-    refs = {ref for ref, _ in pairs}
-    refs.update(
-        session.scalars(select(e.ref).where(or_(e.updated_run == run_id, e.gone_run == run_id)))
-    )
+    refs = {ref for ref, _ in pairs} | entities.touched
     if len(refs) > _OWNERS_RECOUNTED:
         return None
     owners = {before[ref] for ref in refs if ref in before}
@@ -171,9 +177,33 @@ def _owners(session: Session, refs: list[str]) -> dict[str, str | None]:
     return {ref: owner for ref, owner in _rows_in(session, select(e.ref, e.owner), e.ref, refs)}
 
 
+@dataclass(frozen=True, slots=True)
+class _EntityWrites:
+    """What writing the entities did."""
+
+    written: int  # entities whose document was new or changed
+    # The entities written or marked gone: those whose `updated_run` or `gone_run` is
+    # the run.
+    touched: set[str]
+    # Those of them that were stored before the run.
+    moved: set[str]
+
+
+# `dump_json`, which the JSON column writes with, made once and without its check for
+# a document that contains itself (a parsed catalog document cannot; encoding one would
+# fail all the same, on the depth of the recursion): a third faster per document.
+_entity_json = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
+
+# The entity columns a run writes, in the order of the rows `_write_entities` makes.
+_ENTITY_COLUMNS = (
+    "ref", "kind", "namespace", "name", "title", "owner", "type", "lifecycle", "raw",
+    "source", "digest", "first_seen_run", "updated_run", "gone_run",
+)  # fmt: skip
+
+
 def _write_entities(
     session: Session, run_id: int, entities: list[Entity], catalog_complete: bool
-) -> int:
+) -> _EntityWrites:
     by_ref = {e.ref: e for e in entities}
     # One pass over (ref, digest) of every stored entity costs less than many IN lists.
     stored = {
@@ -182,6 +212,7 @@ def _write_entities(
             select(_entity.c.ref, _entity.c.digest, _entity.c.gone_run)
         )
     }
+    vanished: list[str] = []
     if catalog_complete:
         vanished = [ref for ref, (_, gone) in stored.items() if gone is None and ref not in by_ref]
         for chunk in range(0, len(vanished), 500):
@@ -190,7 +221,10 @@ def _write_entities(
                 .where(_entity.c.ref.in_(vanished[chunk : chunk + 500]))
                 .values(gone_run=run_id)
             )
-    rows = []
+    # Entities never stored go in by the driver's own path (`_fast_insert`), their
+    # document as the JSON text the JSON column writes; the others are upserted.
+    new: list[tuple[Any, ...]] = []
+    changed: list[tuple[Any, ...]] = []
     for ref, entity in by_ref.items():
         # The document's repr both finds a NUL (written `\x00`) and makes its digest:
         # repr is stable for a document parsed the same way, and several times cheaper
@@ -200,40 +234,34 @@ def _write_entities(
             entity = Entity(storable(entity.raw), storable(entity.source))
             text = repr((entity.raw, entity.source))
         digest = _hash(text)
+        before = stored.get(ref)
         # An unchanged entity costs no write, unless it comes back after being gone.
-        if stored.get(ref) == (digest, None):
+        if before == (digest, None):
             continue
-        rows.append(
-            {
-                "ref": ref,
-                "kind": entity.kind,
-                "namespace": entity.namespace,
-                "name": entity.name,
-                "title": entity.title,
-                "owner": entity.owner,
-                "type": entity.type,
-                "lifecycle": entity.lifecycle,
-                "raw": entity.raw,
-                "source": entity.source,
-                "digest": digest,
-                "first_seen_run": run_id,
-                "updated_run": run_id,
-                "gone_run": None,
-            }
-        )
-    written = len(rows)
-    if rows and session.get_bind().dialect.name == "postgresql":
-        # Entities never stored before go in by COPY, as a cold run's results do.
-        columns = tuple(rows[0])
-        new = [
-            tuple(dump_json(value) if column == "raw" else value for column, value in row.items())
-            for row in rows
-            if row["ref"] not in stored
-        ]
-        _fast_insert(session, _entity, columns, new)
-        rows = [row for row in rows if row["ref"] in stored]
-    _upsert(session, _entity, rows, keep=("first_seen_run",))
-    return written
+        row = (
+            ref, entity.kind, entity.namespace, entity.name, entity.title, entity.owner,
+            entity.type, entity.lifecycle, entity.raw, entity.source, digest, run_id,
+            run_id, None,
+        )  # fmt: skip
+        (new if before is None else changed).append(row)
+    raw = _ENTITY_COLUMNS.index("raw")
+    _fast_insert(
+        session,
+        _entity,
+        _ENTITY_COLUMNS,
+        [(*row[:raw], _entity_json(row[raw]), *row[raw + 1 :]) for row in new],
+    )
+    _upsert(
+        session,
+        _entity,
+        [dict(zip(_ENTITY_COLUMNS, row, strict=True)) for row in changed],
+        keep=("first_seen_run",),
+    )
+    moved = {row[0] for row in changed}
+    moved.update(vanished)
+    return _EntityWrites(
+        written=len(new) + len(changed), touched=moved | {row[0] for row in new}, moved=moved
+    )
 
 
 Pair = tuple[str, str]  # (entity ref, track id)
@@ -466,8 +494,9 @@ _CERTIFICATION_COLUMNS = (
 
 
 def _bind(column: Column[Any], value: Any, dialect: Any) -> Any:
-    """`value` as the driver receives it for `column` (its type's bind processing)."""
-    processor = column.type.bind_processor(dialect)
+    """`value` as the driver receives it for `column` (its type's bind processing, as
+    SQLAlchemy does it for the dialect: on SQLite, a time as the text it writes)."""
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
     return processor(value) if processor else value
 
 

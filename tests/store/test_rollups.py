@@ -206,3 +206,22 @@ def test_an_upgraded_database_has_its_rollups_at_once(store_url: str, session: S
         assert store.schema.changed
     assert session.scalar(select(func.count()).select_from(RollupRecord)) > 0
     assert_kept_equals_counted(session)
+
+
+def test_an_owner_change_seen_by_one_track_moves_the_roll_ups_of_every_track(
+    store_url: str, session: Session
+) -> None:
+    found = {("a", "prod", "readme"): (P, "bronze"), ("a", "docs", "api"): (F, "bronze")}
+    held: dict[tuple[str, str], str | None] = {("a", "prod"): "bronze", ("a", "docs"): None}
+    with Store(store_url) as store:
+        store.save_run(store.start_run("test"), report([component("a", "team-a")], found, held))
+        # A run of track prod alone: the entity's new owner changes docs' roll-ups too.
+        moved = report(
+            [component("a", "team-b")],
+            {("a", "prod", "readme"): (P, "bronze")},
+            {("a", "prod"): "bronze"},
+        )
+        store.save_run(store.start_run("test"), moved)
+    assert_kept_equals_counted(session)
+    assert queries.owner_rollup(session, "group:default/team-a", "docs") == []
+    assert queries.owner_rollup(session, "group:default/team-b", "docs")[0].levels == {None: 1}

@@ -362,12 +362,19 @@ class Store:
         pure = {track.id: track for track in tracks if track.reusable}
         if not pure or not entities:
             return {}
+        c = CertificationRecord.__table__.c
+        with self._sessions() as session:
+            # A first run of these tracks keeps nothing: no digest is worth making.
+            any_kept = select(c.entity_ref).where(
+                c.track_id.in_(sorted(pure)), c.inputs_digest.is_not(None)
+            )
+            if session.execute(any_kept.limit(1)).first() is None:
+                return {}
         expected = {
             (entity.ref, track.id): track.inputs_digest(entity)
             for entity in entities
             for track in pure.values()
         }
-        c = CertificationRecord.__table__.c
         query = select(
             c.entity_ref, c.track_id, c.level, c.next_level, c.results, c.results_digest,
             c.inputs_digest,

@@ -229,11 +229,12 @@ def _write_entities(
         # The document's repr both finds a NUL (written `\x00`) and makes its digest:
         # repr is stable for a document parsed the same way, and several times cheaper
         # than sorted JSON; a document whose keys were reordered is written once more.
-        text = repr((entity.raw, entity.source))
-        if "\\x00" in text:
+        digest = entity.digest()  # made once per run: the run may have needed it already
+        if stored.get(ref) == (digest, None):
+            continue  # the common case of a re-run, decided before looking for NUL
+        if "\\x00" in repr((entity.raw, entity.source)):
             entity = Entity(storable(entity.raw), storable(entity.source))
-            text = repr((entity.raw, entity.source))
-        digest = _hash(text)
+            digest = entity.digest()
         before = stored.get(ref)
         # An unchanged entity costs no write, unless it comes back after being gone.
         if before == (digest, None):
@@ -273,22 +274,33 @@ def _sort_pairs(
     """Split the report's (entity, track) pairs into new ones, changed ones and — left
     out — those stored with the same level and results digest, which need nothing written
     or compared; and say which of the report's tracks had any pair stored."""
-    tracks = sorted({pair.track_id for pair in report.pairs})
-    stored: dict[Pair, tuple[str | None, str | None, str | None]] = {}
+    # Pairs a run kept (`Store.kept_pairs`) are stored as they are: nothing to compare.
+    evaluated = [pair for pair in report.pairs if not pair.reused]
+    tracks = sorted({pair.track_id for pair in evaluated})
+    stored: dict[Pair, tuple[str | None, str | None, str | None, str | None]] = {}
     if tracks:
         c = _certification.c
-        query = select(c.entity_ref, c.track_id, c.level, c.next_level, c.results_digest)
-        rows = session.execute(query.where(c.track_id.in_(tracks)))
-        stored = {(e, t): (level, next_level, d) for e, t, level, next_level, d in rows}
+        query = select(
+            c.entity_ref, c.track_id, c.level, c.next_level, c.results_digest, c.inputs_digest
+        )
+        if len(evaluated) <= _OWNERS_RECOUNTED:  # a few entities: found by their keys
+            refs = {pair.entity_ref for pair in evaluated}
+            rows: Iterable[Row[Any]] = _rows_in(
+                session, query.where(c.track_id.in_(tracks)), c.entity_ref, refs
+            )
+        else:
+            rows = session.execute(query.where(c.track_id.in_(tracks)))
+        stored = {(e, t): (level, nxt, d, inputs) for e, t, level, nxt, d, inputs in rows}
     new: list[PairResults] = []
     changed: list[PairResults] = []
-    for pair in report.pairs:
+    for pair in evaluated:
         old = stored.get((pair.entity_ref, pair.track_id))
         if old is None:
             new.append(pair)
-        elif old != (pair.level, pair.next_level, pair.digest):
+        elif old != (pair.level, pair.next_level, pair.digest, pair.inputs_digest):
             changed.append(pair)
-    return new, changed, {track for _, track in stored}
+    kept_tracks = {pair.track_id for pair in report.pairs if pair.reused}
+    return new, changed, {track for _, track in stored} | kept_tracks
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +414,7 @@ def _write_changed_pairs(
                 "run_id": run_id if level_changed else old.run_id,
                 "changed_at": at if level_changed else old.changed_at,
                 "results_digest": pair.digest,
+                "inputs_digest": pair.inputs_digest,
                 # JSONB on PostgreSQL takes the document; SQLite keeps the packed text.
                 "results": items if postgresql else pair.packed,
                 "first_run": first_run,
@@ -481,7 +494,18 @@ def _insert_new_pairs(
         return
     at_db = _bind(_certification.c.changed_at, at, session.get_bind().dialect)
     rows = [
-        (p.entity_ref, p.track_id, p.level, p.next_level, run_id, at_db, p.digest, p.packed, run_id)
+        (
+            p.entity_ref,
+            p.track_id,
+            p.level,
+            p.next_level,
+            run_id,
+            at_db,
+            p.digest,
+            p.packed,
+            run_id,
+            p.inputs_digest,
+        )
         for p in pairs
     ]
     _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, rows)
@@ -489,7 +513,7 @@ def _insert_new_pairs(
 
 _CERTIFICATION_COLUMNS = (
     "entity_ref", "track_id", "level", "next_level", "run_id", "changed_at", "results_digest",
-    "results", "first_run",
+    "results", "first_run", "inputs_digest",
 )  # fmt: skip
 
 

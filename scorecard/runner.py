@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scorecard.entity import Entity
 from scorecard.executor import Executor, Progress
@@ -64,6 +64,7 @@ def evaluate(
     github: GitHubConfig | None = None,
     on_source_failure: Callable[[str], None] | None = None,
     kept: Mapping[Pair, PairResults] | None = None,
+    prepare: Callable[[Entity], Any] | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
@@ -74,6 +75,8 @@ def evaluate(
     source ("github") of each read that fails. `kept` holds stored results of pure tracks
     that still stand (`Store.kept_pairs`): those pairs are taken as they are, and each
     evaluated pair of a pure track carries the digest of its inputs, to be kept next time.
+    `prepare(entity)` is made for each evaluated entity where it is evaluated (the store's
+    rows, say) and handed back in `RunReport.prepared`.
     """
     with gc_paused():
         return _evaluate(
@@ -88,6 +91,7 @@ def evaluate(
             github,
             on_source_failure,
             kept,
+            prepare,
         )
 
 
@@ -103,6 +107,7 @@ def _evaluate(
     github: GitHubConfig | None = None,
     on_source_failure: Callable[[str], None] | None = None,
     kept: Mapping[Pair, PairResults] | None = None,
+    prepare: Callable[[Entity], Any] | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
@@ -123,13 +128,16 @@ def _evaluate(
         on_source_failure=on_source_failure,
     )
     catalog = CatalogView(entities)
-    finish = _certified if kept is None else _certified_with_inputs
+    finish = _Certify(with_inputs=kept is not None, prepare=prepare)
     processes = processes_for(plans)
     if processes > 1:
         per_plan = evaluate_forked(executor, plans, catalog, progress, finish, processes)
     else:
         per_plan = executor.run(plans, catalog, progress, finish)
-    pairs = [pair for pairs in per_plan for pair in pairs]
+    pairs = [pair for plan_pairs, _ in per_plan for pair in plan_pairs]
+    prepared = {}
+    if prepare is not None:
+        prepared = {p.entity.ref: row for p, (_, row) in zip(plans, per_plan, strict=True)}
     if kept:
         # In catalog and track order, kept and evaluated pairs alike.
         evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
@@ -144,30 +152,39 @@ def _evaluate(
         entities=list(entities),
         pairs=pairs,
         problems=problems,
+        prepared=prepared,
     )
 
 
-def _certified(
-    item: EntityPlan, results: list[CheckResult], with_inputs: bool = False
-) -> list[PairResults]:
-    """A plan's results, which come track by track, each in the order of the track's
-    checks: certified and packed per track, so the run keeps no result object."""
-    ref = item.entity.ref
-    pairs = []
-    position = 0
-    for track in item.tracks:
-        end = position + len(track.checks)
-        placed = results[position:end]
-        certification = certify_in_order(ref, track, placed)
-        level, next_level = certification.level, certification.next_level
-        inputs = track.inputs_digest(item.entity) if with_inputs and track.reusable else None
-        pairs.append(pair_results(ref, track.id, level, next_level, placed, track.layout, inputs))
-        position = end
-    return pairs
+@dataclass(frozen=True)
+class _Certify:
+    """What a run does with each plan's results as soon as they are all there (in the
+    process that evaluated them): certify and pack them per track, so the run keeps no
+    result object; with `with_inputs`, give each pair of a pure track the digest of its
+    inputs; with `prepare`, make the entity's row for the store too."""
 
+    with_inputs: bool = False
+    prepare: Callable[[Entity], Any] | None = None
 
-def _certified_with_inputs(item: EntityPlan, results: list[CheckResult]) -> list[PairResults]:
-    return _certified(item, results, with_inputs=True)
+    def __call__(
+        self, item: EntityPlan, results: list[CheckResult]
+    ) -> tuple[list[PairResults], Any]:
+        entity = item.entity
+        ref = entity.ref
+        pairs = []
+        position = 0
+        # Results come track by track, each in the order of the track's checks.
+        for track in item.tracks:
+            end = position + len(track.checks)
+            placed = results[position:end]
+            certification = certify_in_order(ref, track, placed)
+            level, next_level = certification.level, certification.next_level
+            inputs = track.inputs_digest(entity) if self.with_inputs and track.reusable else None
+            pairs.append(
+                pair_results(ref, track.id, level, next_level, placed, track.layout, inputs)
+            )
+            position = end
+        return pairs, self.prepare(entity) if self.prepare is not None else None
 
 
 @dataclass(frozen=True)
@@ -245,6 +262,7 @@ def complete_run(
                 github=github,
                 on_source_failure=on_source_failure,
                 kept=kept,
+                prepare=store.entity_row,
             )
             with gc_paused():
                 stats = _save(store, run_id, report, catalog_complete)

@@ -15,7 +15,7 @@ from scorecard.inputs import CatalogView
 from scorecard.planner import plan
 from scorecard.registry import CheckRegistry, build_registry
 from scorecard.results import Outcome
-from scorecard.runner import _certified, evaluate
+from scorecard.runner import _Certify, evaluate
 from scorecard.tracks import Track, load_track
 
 pytestmark = pytest.mark.skipif(
@@ -78,19 +78,19 @@ def test_forked_processes_make_exactly_the_results_of_one(track: Track) -> None:
     entities = _catalog(500)
     plans = plan(entities, [track])
     catalog = CatalogView(entities)
-    alone = Executor().run(plans, catalog, None, _certified)
+    alone = Executor().run(plans, catalog, None, _Certify())
     progress: list[int] = []
 
-    forked = parallel.evaluate_forked(Executor(), plans, catalog, progress.append, _certified, 2)
+    forked = parallel.evaluate_forked(Executor(), plans, catalog, progress.append, _Certify(), 2)
 
-    assert [[p.packed for p in pairs] for pairs in forked] == [
-        [p.packed for p in pairs] for pairs in alone
+    assert [[p.packed for p in pairs] for pairs, _ in forked] == [
+        [p.packed for p in pairs] for pairs, _ in alone
     ]
-    assert [[p.level for p in pairs] for pairs in forked] == [
-        [p.level for p in pairs] for pairs in alone
+    assert [[p.level for p in pairs] for pairs, _ in forked] == [
+        [p.level for p in pairs] for pairs, _ in alone
     ]
     assert sum(progress) == len(plans)
-    outcomes = {r.check_id: r.outcome for pairs in forked for p in pairs for r in p.results()}
+    outcomes = {r.check_id: r.outcome for pairs, _ in forked for p in pairs for r in p.results()}
     assert outcomes["crashes"] is Outcome.ERROR  # a crash in a child is a result, as at home
 
 

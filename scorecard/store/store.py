@@ -36,7 +36,7 @@ from scorecard.store.tables import (
     RunRecord,
     RunStatus,
 )
-from scorecard.store.writes import WriteStats, storable, write_run
+from scorecard.store.writes import EntityRow, WriteStats, entity_row, storable, write_run
 
 if TYPE_CHECKING:
     from scorecard.tracks import Track
@@ -353,6 +353,12 @@ class Store:
                 offset=offset,
             )
 
+    @staticmethod
+    def entity_row(entity: Entity) -> EntityRow:
+        """The row `save_run` writes for `entity`, made without the database: a run makes
+        them as it evaluates (`evaluate(prepare=...)`), on every core it evaluates on."""
+        return entity_row(entity)
+
     def kept_pairs(
         self, entities: Sequence[Entity], tracks: Sequence[Track]
     ) -> dict[tuple[str, str], PairResults]:
@@ -375,13 +381,22 @@ class Store:
             for entity in entities
             for track in pure.values()
         }
-        query = select(
-            c.entity_ref, c.track_id, c.level, c.next_level, c.results, c.results_digest,
-            c.inputs_digest,
-        ).where(c.track_id.in_(sorted(pure)), c.inputs_digest.is_not(None))  # fmt: skip
+        query = (
+            "SELECT entity_ref, track_id, level, next_level, results, results_digest, "
+            "inputs_digest FROM certification WHERE inputs_digest IS NOT NULL"
+        )
         kept = {}
-        with self._sessions() as session:
-            for ref, track_id, level, next_level, packed, digest, inputs in session.execute(query):
+        with self.engine.connect() as connection:
+            # Through the driver's cursor: a re-run of a large catalog reads every pair,
+            # and rows fetched one by one through SQLAlchemy cost more than reading them.
+            # Pairs of other tracks have no expected digest, and are passed over.
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(query)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+            for ref, track_id, level, next_level, packed, digest, inputs in rows:
                 if expected.get((ref, track_id)) != inputs:
                     continue
                 if not isinstance(packed, str):  # PostgreSQL hands JSONB back as the document

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Column, Row, Select, Table, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
@@ -88,8 +89,7 @@ def write_run(
     )
     if finished.rowcount != 1:
         raise LookupError(f"there is no run {run_id}")
-    owners_before = _owners(session, [entity.ref for entity in report.entities])
-    entities = _write_entities(session, run_id, report.entities, catalog_complete)
+    entities = _write_entities(session, run_id, report.entities, catalog_complete, report.prepared)
     new_pairs, changed_pairs, tracks_stored = _sort_pairs(session, report)
     _insert_new_pairs(session, run_id, new_pairs, at)
     changes = _write_changed_pairs(session, run_id, changed_pairs, at)
@@ -109,7 +109,7 @@ def write_run(
         owners = {entity.ref: entity.owner for entity in report.entities}
         write_rollups(session, fresh, new_pairs, owners)
     if tracks - fresh:
-        owners_touched = _touched_owners(session, pairs, entities, owners_before)
+        owners_touched = _touched_owners(session, pairs, entities, entities.owners_before)
         recount_rollups(session, tracks - fresh, owners_touched)
     return WriteStats(
         results_written=appeared + changes.results_written,
@@ -168,15 +168,6 @@ def _touched_owners(
     return {owner.lower() if owner is not None else None for owner in owners}
 
 
-def _owners(session: Session, refs: list[str]) -> dict[str, str | None]:
-    """The stored owner of each of `refs` that is stored, before a run rewrites them."""
-    e = _entity.c
-    if len(refs) > _OWNERS_RECOUNTED:
-        # One pass over the table costs less than many IN lists.
-        return {ref: owner for ref, owner in session.execute(select(e.ref, e.owner))}
-    return {ref: owner for ref, owner in _rows_in(session, select(e.ref, e.owner), e.ref, refs)}
-
-
 @dataclass(frozen=True, slots=True)
 class _EntityWrites:
     """What writing the entities did."""
@@ -187,6 +178,8 @@ class _EntityWrites:
     touched: set[str]
     # Those of them that were stored before the run.
     moved: set[str]
+    # The owner of every entity stored before the run, as it was.
+    owners_before: dict[str, str | None]
 
 
 # `dump_json`, which the JSON column writes with, made once and without its check for
@@ -202,16 +195,28 @@ _ENTITY_COLUMNS = (
 
 
 def _write_entities(
-    session: Session, run_id: int, entities: list[Entity], catalog_complete: bool
+    session: Session,
+    run_id: int,
+    entities: list[Entity],
+    catalog_complete: bool,
+    prepared: Mapping[str, EntityRow],
 ) -> _EntityWrites:
+    """Write the entities whose document is new or changed (`prepared` holds rows the run
+    made already, by ref), and mark gone those no longer listed."""
     by_ref = {e.ref: e for e in entities}
-    # One pass over (ref, digest) of every stored entity costs less than many IN lists.
-    stored = {
-        ref: (digest, gone)
-        for ref, digest, gone in session.execute(
-            select(_entity.c.ref, _entity.c.digest, _entity.c.gone_run)
-        )
-    }
+    # One pass over every stored entity costs less than many IN lists; through the
+    # driver, as a re-run of a large catalog reads every row and changes none.
+    stored: dict[str, tuple[str, int | None]] = {}
+    owners_before: dict[str, str | None] = {}
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute("SELECT ref, digest, gone_run, owner FROM entity")
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    for ref, digest, gone, owner in rows:
+        stored[ref] = (digest, gone)
+        owners_before[ref] = owner
     vanished: list[str] = []
     if catalog_complete:
         vanished = [ref for ref, (_, gone) in stored.items() if gone is None and ref not in by_ref]
@@ -222,47 +227,71 @@ def _write_entities(
                 .values(gone_run=run_id)
             )
     # Entities never stored go in by the driver's own path (`_fast_insert`), their
-    # document as the JSON text the JSON column writes; the others are upserted.
+    # document as JSON text; the others are upserted.
     new: list[tuple[Any, ...]] = []
-    changed: list[tuple[Any, ...]] = []
+    changed: list[dict[str, Any]] = []
     for ref, entity in by_ref.items():
-        # The document's repr both finds a NUL (written `\x00`) and makes its digest:
-        # repr is stable for a document parsed the same way, and several times cheaper
-        # than sorted JSON; a document whose keys were reordered is written once more.
-        digest = entity.digest()  # made once per run: the run may have needed it already
-        if stored.get(ref) == (digest, None):
-            continue  # the common case of a re-run, decided before looking for NUL
-        if "\\x00" in repr((entity.raw, entity.source)):
-            entity = Entity(storable(entity.raw), storable(entity.source))
-            digest = entity.digest()
         before = stored.get(ref)
+        row = prepared.get(ref)  # made, with its digest, where the entity was evaluated
+        if before == (row.digest if row is not None else entity.digest(), None):
+            continue  # unchanged, and listed: the common case of a re-run
+        if row is None:
+            row = entity_row(entity)
         # An unchanged entity costs no write, unless it comes back after being gone.
-        if before == (digest, None):
+        if before == (row.digest, None):
             continue
-        row = (
-            ref, entity.kind, entity.namespace, entity.name, entity.title, entity.owner,
-            entity.type, entity.lifecycle, entity.raw, entity.source, digest, run_id,
-            run_id, None,
-        )  # fmt: skip
-        (new if before is None else changed).append(row)
-    raw = _ENTITY_COLUMNS.index("raw")
-    _fast_insert(
-        session,
-        _entity,
-        _ENTITY_COLUMNS,
-        [(*row[:raw], _entity_json(row[raw]), *row[raw + 1 :]) for row in new],
-    )
-    _upsert(
-        session,
-        _entity,
-        [dict(zip(_ENTITY_COLUMNS, row, strict=True)) for row in changed],
-        keep=("first_seen_run",),
-    )
-    moved = {row[0] for row in changed}
+        if before is None:
+            new.append((*row.values, row.digest, run_id, run_id, None))
+        else:
+            values = dict(zip(_ENTITY_COLUMNS, (*row.values, row.digest), strict=False))
+            values["raw"] = orjson.loads(values["raw"])  # the JSON column takes the document
+            back = {"first_seen_run": run_id, "updated_run": run_id, "gone_run": None}
+            changed.append(values | back)
+    _fast_insert(session, _entity, _ENTITY_COLUMNS, new)
+    _upsert(session, _entity, changed, keep=("first_seen_run",))
+    moved = {row["ref"] for row in changed}
     moved.update(vanished)
     return _EntityWrites(
-        written=len(new) + len(changed), touched=moved | {row[0] for row in new}, moved=moved
+        written=len(new) + len(changed),
+        touched=moved | {row[0] for row in new},
+        moved=moved,
+        owners_before=owners_before,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRow:
+    """An entity as the store writes it, made without the database, so that a run can
+    make them while it evaluates, in the processes it evaluates in."""
+
+    digest: str
+    # ref, kind, namespace, name, title, owner, type, lifecycle, the document as JSON
+    # text, source: `_ENTITY_COLUMNS` up to the digest.
+    values: tuple[Any, ...]
+
+
+def entity_row(entity: Entity) -> EntityRow:
+    """The row of `entity`; NUL in its document or source is stored as U+FFFD (see
+    `storable`), and the digest is then that of the document as stored."""
+    text = _document_json(entity.raw)
+    if "\\u0000" in text or (entity.source is not None and "\x00" in entity.source):
+        entity = Entity(storable(entity.raw), storable(entity.source))
+        text = _document_json(entity.raw)
+    return EntityRow(
+        entity.digest(),
+        (
+            entity.ref, entity.kind, entity.namespace, entity.name, entity.title, entity.owner,
+            entity.type, entity.lifecycle, text, entity.source,
+        ),
+    )  # fmt: skip
+
+
+def _document_json(document: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(document, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        # What orjson refuses (an integer past 64 bits) the JSON column writes as it can.
+        return _entity_json(document)
 
 
 Pair = tuple[str, str]  # (entity ref, track id)

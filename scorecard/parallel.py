@@ -16,7 +16,7 @@ import pickle
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -66,9 +66,11 @@ def evaluate_forked(
     progress: Progress | None,
     finish: Finish[T],
     processes: int,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[T]:
     """`executor.run` over `plans` in `processes` processes, in plan order: this one
-    evaluates the first share while forked children evaluate the others.
+    evaluates the first share while forked children evaluate the others; or, given
+    `meanwhile`, children evaluate every share while this process calls it.
 
     Each child writes its share's results to a spool file and exits; this process reads
     them once its own share is done. A pipe would hold a child back until this process
@@ -77,13 +79,16 @@ def evaluate_forked(
     """
     size = -(-len(plans) // processes)
     shares = [(start, min(start + size, len(plans))) for start in range(0, len(plans), size)]
+    own = shares[0] if meanwhile is None else (0, 0)
     children: list[tuple[int, str]] = []
     try:
-        for start, end in shares[1:]:
+        for start, end in shares[1:] if meanwhile is None else shares:
             children.append(_fork(executor, plans[start:end], catalog, finish))
-        start, end = shares[0]
-        found = executor.run(list(plans[start:end]), catalog, None, finish)
-        if progress:
+        if meanwhile is not None:
+            meanwhile()
+        start, end = own
+        found = executor.run(list(plans[start:end]), catalog, None, finish) if end else []
+        if progress and end:
             progress(end - start)
         while children:
             pid, path = children[0]

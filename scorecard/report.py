@@ -198,9 +198,6 @@ class RunReport:
     pairs: list[PairResults] = field(default_factory=list)
     # Catalog documents that were skipped, sources that failed: reported, never fatal.
     problems: list[Problem] = field(default_factory=list)
-    # Entities as the store writes them, made while evaluating when the run asked for
-    # them (`evaluate(prepare=...)`), by ref: the store makes the others itself.
-    prepared: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(

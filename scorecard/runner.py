@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scorecard.entity import Entity
 from scorecard.executor import Executor, Progress
@@ -64,7 +64,7 @@ def evaluate(
     github: GitHubConfig | None = None,
     on_source_failure: Callable[[str], None] | None = None,
     kept: Mapping[Pair, PairResults] | None = None,
-    prepare: Callable[[Entity], Any] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
@@ -75,8 +75,8 @@ def evaluate(
     source ("github") of each read that fails. `kept` holds stored results of pure tracks
     that still stand (`Store.kept_pairs`): those pairs are taken as they are, and each
     evaluated pair of a pure track carries the digest of its inputs, to be kept next time.
-    `prepare(entity)` is made for each evaluated entity where it is evaluated (the store's
-    rows, say) and handed back in `RunReport.prepared`.
+    `meanwhile()` is called once, while forked processes evaluate the run when it is
+    large enough for them (then this process evaluates none of it), else after.
     """
     with gc_paused():
         return _evaluate(
@@ -91,7 +91,7 @@ def evaluate(
             github,
             on_source_failure,
             kept,
-            prepare,
+            meanwhile,
         )
 
 
@@ -107,7 +107,7 @@ def _evaluate(
     github: GitHubConfig | None = None,
     on_source_failure: Callable[[str], None] | None = None,
     kept: Mapping[Pair, PairResults] | None = None,
-    prepare: Callable[[Entity], Any] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
@@ -128,16 +128,24 @@ def _evaluate(
         on_source_failure=on_source_failure,
     )
     catalog = CatalogView(entities)
-    finish = _Certify(with_inputs=kept is not None, prepare=prepare)
+    finish = _Certify()
     processes = processes_for(plans)
     if processes > 1:
-        per_plan = evaluate_forked(executor, plans, catalog, progress, finish, processes)
+        per_plan = evaluate_forked(executor, plans, catalog, progress, finish, processes, meanwhile)
     else:
         per_plan = executor.run(plans, catalog, progress, finish)
-    pairs = [pair for plan_pairs, _ in per_plan for pair in plan_pairs]
-    prepared = {}
-    if prepare is not None:
-        prepared = {p.entity.ref: row for p, (_, row) in zip(plans, per_plan, strict=True)}
+        if meanwhile is not None:
+            meanwhile()
+    pairs = [pair for plan_pairs in per_plan for pair in plan_pairs]
+    if kept is not None:
+        # Each pair of a pure track gets the digest of its inputs, to be kept next time;
+        # made here, where the run writes its entities and hashes their documents anyway.
+        pure = {track.id: track for track in tracks if track.reusable}
+        by_ref = {entity.ref: entity for entity in subjects} if pure else {}
+        for pair in pairs:
+            track = pure.get(pair.track_id)
+            if track is not None and not pair.reused:
+                pair.inputs_digest = track.inputs_digest(by_ref[pair.entity_ref])
     if kept:
         # In catalog and track order, kept and evaluated pairs alike.
         evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
@@ -152,7 +160,6 @@ def _evaluate(
         entities=list(entities),
         pairs=pairs,
         problems=problems,
-        prepared=prepared,
     )
 
 
@@ -160,15 +167,9 @@ def _evaluate(
 class _Certify:
     """What a run does with each plan's results as soon as they are all there (in the
     process that evaluated them): certify and pack them per track, so the run keeps no
-    result object; with `with_inputs`, give each pair of a pure track the digest of its
-    inputs; with `prepare`, make the entity's row for the store too."""
+    result object."""
 
-    with_inputs: bool = False
-    prepare: Callable[[Entity], Any] | None = None
-
-    def __call__(
-        self, item: EntityPlan, results: list[CheckResult]
-    ) -> tuple[list[PairResults], Any]:
+    def __call__(self, item: EntityPlan, results: list[CheckResult]) -> list[PairResults]:
         entity = item.entity
         ref = entity.ref
         pairs = []
@@ -179,12 +180,9 @@ class _Certify:
             placed = results[position:end]
             certification = certify_in_order(ref, track, placed)
             level, next_level = certification.level, certification.next_level
-            inputs = track.inputs_digest(entity) if self.with_inputs and track.reusable else None
-            pairs.append(
-                pair_results(ref, track.id, level, next_level, placed, track.layout, inputs)
-            )
+            pairs.append(pair_results(ref, track.id, level, next_level, placed, track.layout))
             position = end
-        return pairs, self.prepare(entity) if self.prepare is not None else None
+        return pairs
 
 
 @dataclass(frozen=True)
@@ -250,22 +248,34 @@ def complete_run(
             # Stored results of pure tracks whose inputs are as they were stand as they are.
             subjects = entities if only is None else [e for e in entities if e.ref in only]
             kept = store.kept_pairs(subjects, tracks)
-            report = evaluate(
-                entities,
-                tracks,
-                concurrency=concurrency,
-                timeout=timeout,
-                problems=problems,
-                progress=progress,
-                only=only,
-                git_cache=git_cache,
-                github=github,
-                on_source_failure=on_source_failure,
-                kept=kept,
-                prepare=store.entity_row,
-            )
-            with gc_paused():
-                stats = _save(store, run_id, report, catalog_complete)
+            report: RunReport | None = None
+            try:
+                # One transaction: the entities go in while forked processes evaluate a
+                # large run (`meanwhile`), the results once they are all there.
+                with store.writing(run_id, catalog_complete=catalog_complete) as writer:
+                    report = evaluate(
+                        entities,
+                        tracks,
+                        concurrency=concurrency,
+                        timeout=timeout,
+                        problems=problems,
+                        progress=progress,
+                        only=only,
+                        git_cache=git_cache,
+                        github=github,
+                        on_source_failure=on_source_failure,
+                        kept=kept,
+                        meanwhile=lambda: writer.write_entities(list(entities)),
+                    )
+                    with gc_paused():
+                        stats = writer.finish(report, report.finished_at or datetime.now(UTC))
+            except Exception:
+                if report is None:
+                    raise  # the evaluation failed, not the store
+                # Rolled back: saved again on its own, which leaves out an entity the
+                # database cannot store rather than failing the run for it.
+                with gc_paused():
+                    stats = _save(store, run_id, report, catalog_complete)
         except BaseException as error:
             # The original error is the one to report; a store that cannot even record the
             # failure (a database gone away) must not replace it.

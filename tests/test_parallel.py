@@ -3,6 +3,7 @@ results one process makes; anything else stays in one process."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -83,15 +84,47 @@ def test_forked_processes_make_exactly_the_results_of_one(track: Track) -> None:
 
     forked = parallel.evaluate_forked(Executor(), plans, catalog, progress.append, _Certify(), 2)
 
-    assert [[p.packed for p in pairs] for pairs, _ in forked] == [
-        [p.packed for p in pairs] for pairs, _ in alone
+    assert [[p.packed for p in pairs] for pairs in forked] == [
+        [p.packed for p in pairs] for pairs in alone
     ]
-    assert [[p.level for p in pairs] for pairs, _ in forked] == [
-        [p.level for p in pairs] for pairs, _ in alone
+    assert [[p.level for p in pairs] for pairs in forked] == [
+        [p.level for p in pairs] for pairs in alone
     ]
     assert sum(progress) == len(plans)
-    outcomes = {r.check_id: r.outcome for pairs, _ in forked for p in pairs for r in p.results()}
+    outcomes = {r.check_id: r.outcome for pairs in forked for p in pairs for r in p.results()}
     assert outcomes["crashes"] is Outcome.ERROR  # a crash in a child is a result, as at home
+
+
+def test_meanwhile_this_process_does_other_work_while_children_evaluate(track: Track) -> None:
+    entities = _catalog(200)
+    plans = plan(entities, [track])
+    catalog = CatalogView(entities)
+    alone = Executor().run(plans, catalog, None, _Certify())
+    calls: list[int] = []
+
+    forked = parallel.evaluate_forked(
+        Executor(), plans, catalog, None, _Certify(), 2, meanwhile=lambda: calls.append(1)
+    )
+
+    assert calls == [1]
+    assert [[p.packed for p in pairs] for pairs in forked] == [
+        [p.packed for p in pairs] for pairs in alone
+    ]
+
+
+def test_a_failing_meanwhile_leaves_no_process_behind(track: Track) -> None:
+    entities = _catalog(200)
+    plans = plan(entities, [track])
+
+    def fail() -> None:
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        parallel.evaluate_forked(
+            Executor(), plans, CatalogView(entities), None, _Certify(), 2, meanwhile=fail
+        )
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every child was reaped
 
 
 def test_a_large_run_of_held_inputs_is_forked(
@@ -103,7 +136,7 @@ def test_a_large_run_of_held_inputs_is_forked(
     real = parallel.evaluate_forked
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        forks.append(args[-1])
+        forks.append(args[5])  # processes
         return real(*args, **kwargs)
 
     monkeypatch.setattr("scorecard.runner.evaluate_forked", counted)

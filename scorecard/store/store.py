@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,7 +37,7 @@ from scorecard.store.tables import (
     RunRecord,
     RunStatus,
 )
-from scorecard.store.writes import EntityRow, WriteStats, entity_row, storable, write_run
+from scorecard.store.writes import RunWriter, WriteStats, storable, write_run
 
 if TYPE_CHECKING:
     from scorecard.tracks import Track
@@ -142,6 +143,14 @@ class Store:
         at = report.finished_at or datetime.now(UTC)
         with self._sessions.begin() as session:
             return write_run(session, run_id, report, at, catalog_complete=catalog_complete)
+
+    @contextlib.contextmanager
+    def writing(self, run_id: int, *, catalog_complete: bool = False) -> Iterator[RunWriter]:
+        """`save_run` in two steps, in one transaction opened now: the entities, then the
+        results (`RunWriter`), so that a run can write its entities while it is being
+        evaluated elsewhere. Committed when the block ends, rolled back if it raises."""
+        with self._sessions.begin() as session:
+            yield RunWriter(session, run_id, catalog_complete=catalog_complete)
 
     def fail_run(self, run_id: int, message: str) -> None:
         """Mark run `run_id` failed because of `message`; stored results stay as they were."""
@@ -352,12 +361,6 @@ class Store:
                 limit=limit,
                 offset=offset,
             )
-
-    @staticmethod
-    def entity_row(entity: Entity) -> EntityRow:
-        """The row `save_run` writes for `entity`, made without the database: a run makes
-        them as it evaluates (`evaluate(prepare=...)`), on every core it evaluates on."""
-        return entity_row(entity)
 
     def kept_pairs(
         self, entities: Sequence[Entity], tracks: Sequence[Track]

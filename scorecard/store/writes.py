@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -73,51 +73,79 @@ def write_run(
     With `catalog_complete`, `report.entities` is the whole catalog: stored entities not
     in it are marked gone. A partial listing marks nothing gone.
     """
-    # The run row is written first so that, on SQLite, the transaction holds the write
-    # lock before it reads the state it diffs against: a concurrent run cannot slip in.
-    finished = session.execute(
-        update(_run)
-        .where(_run.c.id == run_id)
-        .values(
-            status=RunStatus.FINISHED,
-            finished_at=at,
-            entities=len(report.entities),
-            results=report.result_count,
-            errors=report.error_count,
-            problems=[storable(str(p)) for p in report.problems],
+    writer = RunWriter(session, run_id, catalog_complete=catalog_complete)
+    writer.write_entities(report.entities)
+    return writer.finish(report, at)
+
+
+class RunWriter:
+    """A run's writes, in the caller's transaction, in two steps: the entities, which
+    are known before the run is evaluated, then the results. A run evaluated in forked
+    processes writes its entities while they evaluate (`evaluate(meanwhile=...)`)."""
+
+    def __init__(self, session: Session, run_id: int, *, catalog_complete: bool) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.catalog_complete = catalog_complete
+        self._entities: _EntityWrites | None = None
+
+    def write_entities(self, entities: list[Entity]) -> None:
+        """Write the entities whose document is new or changed; with `catalog_complete`,
+        mark gone those stored and not listed. Raises `LookupError` for an unknown run."""
+        # The run row is written first so that, on SQLite, the transaction holds the
+        # write lock before it reads the state it diffs against: a concurrent run cannot
+        # slip in.
+        touched = self.session.execute(
+            update(_run).where(_run.c.id == self.run_id).values(heartbeat_at=datetime.now(UTC))
         )
-    )
-    if finished.rowcount != 1:
-        raise LookupError(f"there is no run {run_id}")
-    entities = _write_entities(session, run_id, report.entities, catalog_complete, report.prepared)
-    new_pairs, changed_pairs, tracks_stored = _sort_pairs(session, report)
-    _insert_new_pairs(session, run_id, new_pairs, at)
-    changes = _write_changed_pairs(session, run_id, changed_pairs, at)
-    # A result that appeared counts as changed, as it did when it had a history row.
-    appeared = sum(len(pair.outcomes) for pair in new_pairs)
-    session.execute(
-        update(_run).where(_run.c.id == run_id).values(changed=appeared + changes.results_changed)
-    )
-    pairs = [(p.entity_ref, p.track_id) for p in (*new_pairs, *changed_pairs)]
-    tracks = _touched_tracks(session, run_id, pairs, entities)
-    # A track's first run: every pair of it is new and in hand, so its roll-ups are
-    # counted here rather than read back (the same counts, tests/store/test_rollups.py).
-    fresh = {p.track_id for p in new_pairs} - tracks_stored
-    if fresh and not _all_listed(new_pairs, report.entities):
-        fresh = set()
-    if fresh:
-        owners = {entity.ref: entity.owner for entity in report.entities}
-        write_rollups(session, fresh, new_pairs, owners)
-    if tracks - fresh:
-        owners_touched = _touched_owners(session, pairs, entities, entities.owners_before)
-        recount_rollups(session, tracks - fresh, owners_touched)
-    return WriteStats(
-        results_written=appeared + changes.results_written,
-        history_rows=changes.history_rows,
-        certifications_changed=len(new_pairs) + changes.certifications_written,
-        entities_written=entities.written,
-        results_removed=changes.results_removed,
-    )
+        if touched.rowcount != 1:
+            raise LookupError(f"there is no run {self.run_id}")
+        self._entities = _write_entities(self.session, self.run_id, entities, self.catalog_complete)
+
+    def finish(self, report: RunReport, at: datetime) -> WriteStats:
+        """Write the report's results, as observed at `at`, and finish the run: after
+        `write_entities` of the report's entities."""
+        session, run_id, entities = self.session, self.run_id, self._entities
+        if entities is None:
+            raise RuntimeError("the run's entities are written before its results")
+        new_pairs, changed_pairs, tracks_stored = _sort_pairs(session, report)
+        _insert_new_pairs(session, run_id, new_pairs, at)
+        changes = _write_changed_pairs(session, run_id, changed_pairs, at)
+        # A result that appeared counts as changed, as it did when it had a history row.
+        appeared = sum(len(pair.layout) for pair in new_pairs)
+        session.execute(
+            update(_run)
+            .where(_run.c.id == run_id)
+            .values(
+                status=RunStatus.FINISHED,
+                finished_at=at,
+                entities=len(report.entities),
+                results=report.result_count,
+                errors=report.error_count,
+                problems=[storable(str(p)) for p in report.problems],
+                changed=appeared + changes.results_changed,
+            )
+        )
+        pairs = [(p.entity_ref, p.track_id) for p in (*new_pairs, *changed_pairs)]
+        tracks = _touched_tracks(session, run_id, pairs, entities)
+        # A track's first run: every pair of it is new and in hand, so its roll-ups are
+        # counted here rather than read back (the same counts, tests/store/test_rollups.py).
+        fresh = {p.track_id for p in new_pairs} - tracks_stored
+        if fresh and not _all_listed(new_pairs, report.entities):
+            fresh = set()
+        if fresh:
+            owners = {entity.ref: entity.owner for entity in report.entities}
+            write_rollups(session, fresh, new_pairs, owners)
+        if tracks - fresh:
+            owners_touched = _touched_owners(session, pairs, entities, entities.owners_before)
+            recount_rollups(session, tracks - fresh, owners_touched)
+        return WriteStats(
+            results_written=appeared + changes.results_written,
+            history_rows=changes.history_rows,
+            certifications_changed=len(new_pairs) + changes.certifications_written,
+            entities_written=entities.written,
+            results_removed=changes.results_removed,
+        )
 
 
 def _all_listed(pairs: list[PairResults], entities: list[Entity]) -> bool:
@@ -195,14 +223,10 @@ _ENTITY_COLUMNS = (
 
 
 def _write_entities(
-    session: Session,
-    run_id: int,
-    entities: list[Entity],
-    catalog_complete: bool,
-    prepared: Mapping[str, EntityRow],
+    session: Session, run_id: int, entities: list[Entity], catalog_complete: bool
 ) -> _EntityWrites:
-    """Write the entities whose document is new or changed (`prepared` holds rows the run
-    made already, by ref), and mark gone those no longer listed."""
+    """Write the entities whose document is new or changed, and mark gone those no
+    longer listed."""
     by_ref = {e.ref: e for e in entities}
     # One pass over every stored entity costs less than many IN lists; through the
     # driver, as a re-run of a large catalog reads every row and changes none.
@@ -232,11 +256,9 @@ def _write_entities(
     changed: list[dict[str, Any]] = []
     for ref, entity in by_ref.items():
         before = stored.get(ref)
-        row = prepared.get(ref)  # made, with its digest, where the entity was evaluated
-        if before == (row.digest if row is not None else entity.digest(), None):
+        if before == (entity.digest(), None):
             continue  # unchanged, and listed: the common case of a re-run
-        if row is None:
-            row = entity_row(entity)
+        row = entity_row(entity)
         # An unchanged entity costs no write, unless it comes back after being gone.
         if before == (row.digest, None):
             continue
@@ -261,8 +283,7 @@ def _write_entities(
 
 @dataclass(frozen=True, slots=True)
 class EntityRow:
-    """An entity as the store writes it, made without the database, so that a run can
-    make them while it evaluates, in the processes it evaluates in."""
+    """An entity as the store writes it."""
 
     digest: str
     # ref, kind, namespace, name, title, owner, type, lifecycle, the document as JSON

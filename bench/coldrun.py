@@ -2,15 +2,18 @@
 
 `python -m bench.coldrun --catalog DIR --track FILE --db URL` does what `scorecard run`
 does on an empty store (read the catalog files, evaluate, store) and prints one JSON
-object: the seconds taken, RSS once the catalog is loaded, and the process's peak RSS.
+object: the seconds taken, RSS once the catalog is loaded, the process's peak RSS, and
+the peak memory of the process with the children it forks to evaluate.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +46,54 @@ def _peak_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+class _TreeMemory:
+    """Samples, every 50 ms in a thread, the memory of this process and of the processes
+    it forks (a large run evaluates in forked children): the sum of their PSS, which
+    shares each page among the processes that map it, so pages a child only reads from
+    its parent count once. Keeps the peak."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            pids = [os.getpid(), *_children(os.getpid())]
+            total = sum(_pss_kb(pid) for pid in pids) / 1024
+            self.peak_mb = max(self.peak_mb, total)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as listed:
+                found.extend(int(child) for child in listed.read().split())
+    except OSError:
+        pass
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:  # gone already, or not Linux
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.coldrun")
     parser.add_argument("--catalog", required=True)
@@ -60,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     tracks = [load_track(args.track, build_registry(plugins=False))]
     listing = read_catalog([args.catalog])
     loaded_mb = _rss_mb()
-    with Store(args.db) as store:
+    with Store(args.db) as store, _TreeMemory() as tree:
         stored = run_and_store(store, listing.entities, tracks, trigger="bench")
     print(
         json.dumps(
@@ -70,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
                 "seconds": time.perf_counter() - started,
                 "rss_after_load_mb": loaded_mb,
                 "peak_rss_mb": _peak_mb(),
+                # With its forked children, sampled: see _TreeMemory.
+                "peak_tree_pss_mb": tree.peak_mb,
             }
         )
     )

@@ -49,7 +49,7 @@ except ImportError:  # the engine falls back to the pure-Python loader too; say 
 
     LIBYAML = False
 
-MEMORY_LIMIT_MB = 1024
+MEMORY_LIMIT_MB = 600
 LINEAR_SLACK = 1.5
 BADGE_PATHS = 1_000
 REPOSITORIES = 200
@@ -316,16 +316,20 @@ def row_5(ctx: Context) -> Row:
     if done.returncode != 0:
         raise RuntimeError(f"the cold run failed: {done.stderr.strip()[-2000:]}")
     out = json.loads(done.stdout)
-    peak = out["peak_rss_mb"]
+    # The run's own peak, or that of the run with the children it forked, whichever is
+    # higher: a page a child only reads from its parent counts once (PSS).
+    peak = max(out["peak_rss_mb"], out["peak_tree_pss_mb"])
     loaded = out["rss_after_load_mb"]
     return Row(
         "5",
         "peak memory of the cold run",
-        f"{peak:,.0f} MB RSS",
-        f"≤ {MEMORY_LIMIT_MB:,} MB RSS",
+        f"{peak:,.0f} MB",
+        f"≤ {MEMORY_LIMIT_MB:,} MB",
         peak <= MEMORY_LIMIT_MB and out["entities"] == ctx.size,
         f"a `scorecard run` from YAML files into a fresh store in {out['seconds']:.1f} s; "
-        + (f"{loaded:,.0f} MB once the catalog was read" if loaded else ""),
+        f"the process's peak RSS {out['peak_rss_mb']:,.0f} MB, with its forked children "
+        f"{out['peak_tree_pss_mb']:,.0f} MB PSS (sampled every 50 ms)"
+        + (f"; {loaded:,.0f} MB once the catalog was read" if loaded else ""),
         out,
     )
 

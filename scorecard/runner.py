@@ -145,7 +145,9 @@ def _evaluate(
         for pair in pairs:
             track = pure.get(pair.track_id)
             if track is not None and not pair.reused:
-                pair.inputs_digest = track.inputs_digest(by_ref[pair.entity_ref])
+                # A document that cannot be hashed (see Entity.digest) is never kept.
+                with contextlib.suppress(ValueError, TypeError, RecursionError):
+                    pair.inputs_digest = track.inputs_digest(by_ref[pair.entity_ref])
     if kept:
         # In catalog and track order, kept and evaluated pairs alike.
         evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
@@ -253,6 +255,16 @@ def complete_run(
                 # One transaction: the entities go in while forked processes evaluate a
                 # large run (`meanwhile`), the results once they are all there.
                 with store.writing(run_id, catalog_complete=catalog_complete) as writer:
+                    unwritten: list[Exception] = []
+
+                    def write_entities() -> None:
+                        # A failure here must not stop the evaluation: the run is then
+                        # saved on its own once evaluated (below).
+                        try:
+                            writer.write_entities(list(entities))
+                        except Exception as error:
+                            unwritten.append(error)
+
                     report = evaluate(
                         entities,
                         tracks,
@@ -265,8 +277,10 @@ def complete_run(
                         github=github,
                         on_source_failure=on_source_failure,
                         kept=kept,
-                        meanwhile=lambda: writer.write_entities(list(entities)),
+                        meanwhile=write_entities,
                     )
+                    if unwritten:
+                        raise unwritten[0]  # rolls the transaction back
                     with gc_paused():
                         stats = writer.finish(report, report.finished_at or datetime.now(UTC))
             except Exception:

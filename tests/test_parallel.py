@@ -112,9 +112,19 @@ def test_meanwhile_this_process_does_other_work_while_children_evaluate(track: T
     ]
 
 
-def test_a_failing_meanwhile_leaves_no_process_behind(track: Track) -> None:
+def test_a_failing_meanwhile_leaves_no_process_behind(
+    track: Track, monkeypatch: pytest.MonkeyPatch
+) -> None:
     entities = _catalog(200)
     plans = plan(entities, [track])
+    forked: list[tuple[int, str]] = []
+    real = parallel._fork
+
+    def recorded(*args):  # type: ignore[no-untyped-def]
+        forked.append(real(*args))
+        return forked[-1]
+
+    monkeypatch.setattr(parallel, "_fork", recorded)
 
     def fail() -> None:
         raise RuntimeError("the database went away")
@@ -123,8 +133,11 @@ def test_a_failing_meanwhile_leaves_no_process_behind(track: Track) -> None:
         parallel.evaluate_forked(
             Executor(), plans, CatalogView(entities), None, _Certify(), 2, meanwhile=fail
         )
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # every child was reaped
+    assert len(forked) == 2
+    for pid, spool in forked:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped
+        assert not os.path.exists(spool)
 
 
 def test_a_large_run_of_held_inputs_is_forked(

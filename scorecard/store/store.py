@@ -379,11 +379,14 @@ class Store:
             )
             if session.execute(any_kept.limit(1)).first() is None:
                 return {}
-        expected = {
-            (entity.ref, track.id): track.inputs_digest(entity)
-            for entity in entities
-            for track in pure.values()
-        }
+        expected = {}
+        for entity in entities:
+            try:
+                entity.digest()
+            except (ValueError, TypeError, RecursionError):
+                continue  # a document that cannot be hashed is evaluated every time
+            for track in pure.values():
+                expected[entity.ref, track.id] = track.inputs_digest(entity)
         query = (
             "SELECT entity_ref, track_id, level, next_level, results, results_digest, "
             "inputs_digest FROM certification WHERE inputs_digest IS NOT NULL"

@@ -195,8 +195,15 @@ class CertificationRecord(StoreModel, table=True):
     """
 
     __tablename__ = "certification"
-    # Roll-ups count a track's levels from this index alone, and filter by level.
-    __table_args__ = (Index("ix_certification_track_level", "track_id", "level"),)
+    __table_args__ = (
+        # Roll-ups count a track's levels from this index alone, and filter by level.
+        Index("ix_certification_track_level", "track_id", "level"),
+        # The pages look up each listed entity's level on a track: from this index
+        # alone, never the row, which the packed results make a kilobyte or more.
+        Index(
+            "ix_certification_entity_track_level", "entity_ref", "track_id", "level", "next_level"
+        ),
+    )
 
     entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
     track_id: str = Field(primary_key=True)

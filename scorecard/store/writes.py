@@ -134,7 +134,8 @@ class RunWriter:
         if fresh and not _all_listed(new_pairs, report.entities):
             fresh = set()
         if fresh:
-            owners = {entity.ref: entity.owner for entity in report.entities}
+            # Owners as the entity table spells them (NUL replaced; see `storable`).
+            owners = {entity.ref: storable(entity.owner) for entity in report.entities}
             write_rollups(session, fresh, new_pairs, owners)
         if tracks - fresh:
             owners_touched = _touched_owners(session, pairs, entities, entities.owners_before)

@@ -5,7 +5,8 @@ keys: at 100,000 entities a cold run wrote 1,000,000 of them. The certification 
 the pair now keeps them as one JSON array (`results`), with the run that first stored the
 pair (`first_run`) and, where a result changed since, the run it last changed in
 (`results_since`), and for a track of pure checks the digest of the inputs they were
-evaluated from (`inputs_digest`, which lets a run keep them); `result` becomes a view
+evaluated from (`inputs_digest`, which lets a run keep them). An index of each pair's
+level keeps the pages' lookups off the now larger rows. `result` becomes a view
 that unpacks them into the columns the table had, so every row reads back as it was.
 Each result's `changed_at` was the time its run finished, which the view reads from the
 run.
@@ -161,6 +162,11 @@ def upgrade() -> None:
     # its results one by one (finding no change) and writes the new digest.
     # Pairs with no result: first stored with their level.
     op.execute("UPDATE certification SET first_run = run_id WHERE first_run IS NULL")
+    op.create_index(
+        "ix_certification_entity_track_level",
+        "certification",
+        ["entity_ref", "track_id", "level", "next_level"],
+    )
     op.drop_index("ix_result_track_check", table_name="result")
     op.drop_index("ix_result_track_outcome", table_name="result")
     op.drop_table("result")
@@ -191,6 +197,7 @@ def downgrade() -> None:
     op.create_index(
         "ix_result_track_check", "result", ["track_id", "check_id", "level_id", "outcome"]
     )
+    op.drop_index("ix_certification_entity_track_level", table_name="certification")
     with op.batch_alter_table("certification") as batch:
         batch.drop_column("inputs_digest")
         batch.drop_column("results_since")

@@ -388,8 +388,10 @@ class Store:
             for track in pure.values():
                 expected[entity.ref, track.id] = track.inputs_digest(entity)
         query = (
-            "SELECT entity_ref, track_id, level, next_level, results, results_digest, "
-            "inputs_digest FROM certification WHERE inputs_digest IS NOT NULL"
+            "SELECT c.entity_ref, c.track_id, c.level, c.next_level, p.results, "
+            "c.results_digest, c.inputs_digest FROM certification c JOIN pair_result p "
+            "ON p.entity_ref = c.entity_ref AND p.track_id = c.track_id "
+            "WHERE c.inputs_digest IS NOT NULL"
         )
         kept = {}
         with self.engine.connect() as connection:

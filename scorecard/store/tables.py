@@ -150,7 +150,7 @@ class ViewModel(SQLModel, registry=registry()):
 
 class ResultRecord(ViewModel, table=True):
     """The latest result of one check of one track on one entity: a row of the `result`
-    view, which unpacks the results each certification row keeps (`RESULT_VIEW`)."""
+    view, which unpacks the results each pair row keeps (`RESULT_VIEW`)."""
 
     __tablename__ = "result"
 
@@ -185,25 +185,11 @@ class ResultChange(StoreModel, table=True):
 
 
 class CertificationRecord(StoreModel, table=True):
-    """An entity's results on a track and the level they earn it (None: not even the
-    first): one row per (entity, track) pair, however many checks the track has.
-
-    `results` is the JSON array `scorecard.report.pack` makes, one `[check_id, level_id,
-    required, outcome, message, evidence]` array per check in the track's order (evidence
-    left out when empty). A run writes one row per pair rather than one per result: at
-    100,000 entities, 100,000 rows instead of 1,000,000. The `result` view unpacks them.
-    """
+    """The level an entity holds on a track (None: not even the first)."""
 
     __tablename__ = "certification"
-    __table_args__ = (
-        # Roll-ups count a track's levels from this index alone, and filter by level.
-        Index("ix_certification_track_level", "track_id", "level"),
-        # The pages look up each listed entity's level on a track: from this index
-        # alone, never the row, which the packed results make a kilobyte or more.
-        Index(
-            "ix_certification_entity_track_level", "entity_ref", "track_id", "level", "next_level"
-        ),
-    )
+    # Roll-ups count a track's levels from this index alone, and filter by level.
+    __table_args__ = (Index("ix_certification_track_level", "track_id", "level"),)
 
     entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
     track_id: str = Field(primary_key=True)
@@ -211,22 +197,37 @@ class CertificationRecord(StoreModel, table=True):
     next_level: str | None = None
     run_id: int = Field(foreign_key="run.id")  # the run in which the level last changed
     changed_at: datetime = Field(sa_type=UTCDateTime)
-    # A hash of `results`: a re-run whose results hash the same needs nothing of the pair
-    # read back or compared.
+    # A hash of the pair's packed results: a re-run whose results hash the same needs
+    # nothing of the pair read back or compared.
     results_digest: str | None = None
-    results: Any = Field(
-        default="[]", sa_type=_PACKED, nullable=False, sa_column_kwargs={"server_default": "[]"}
-    )
+    # For a track of pure checks only: a hash of the entity's document and the track the
+    # results were evaluated from (`Track.inputs_digest`). While it matches, a run keeps
+    # the pair as it is instead of evaluating it again.
+    inputs_digest: str | None = None
+
+
+class PairResultsRecord(StoreModel, table=True):
+    """An entity's results on a track: one row per (entity, track) pair, however many
+    checks the track has, beside its certification.
+
+    `results` is the JSON array `scorecard.report.pack` makes, one `[check_id, level_id,
+    required, outcome, message, evidence]` array per check in the track's order (evidence
+    left out when empty). A run writes one row per pair rather than one per result: at
+    100,000 entities, 100,000 rows instead of 1,000,000. The `result` view unpacks them.
+    A table of its own, so that the certification rows the pages look up stay small.
+    """
+
+    __tablename__ = "pair_result"
+
+    entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
+    track_id: str = Field(primary_key=True)
+    results: Any = Field(sa_type=_PACKED, nullable=False)
     # The run that first stored the pair; each result is as old as it unless
     # `results_since` says otherwise.
-    first_run: int | None = None
+    first_run: int = Field(foreign_key="run.id")
     # None: every result last changed in `first_run`. Otherwise a JSON array beside
     # `results`: the run in which each result last changed (None: in `first_run`).
     results_since: list[int | None] | None = Field(default=None, sa_type=_JSON_OR_NULL)
-    # For a track of pure checks only: a hash of the entity's document and the track the
-    # results were evaluated from (`scorecard.runner.inputs_digest`). While it matches,
-    # a run keeps the row as it is instead of evaluating the pair again.
-    inputs_digest: str | None = None
 
 
 class CertificationChange(StoreModel, table=True):
@@ -311,7 +312,7 @@ FROM (
            coalesce(json_extract(j.value, '$[5]'), '{}') AS evidence,
            coalesce(json_extract(c.results_since, '$[' || j.key || ']'), c.first_run)
                AS run_id
-    FROM certification c, json_each(c.results) j
+    FROM pair_result c, json_each(c.results) j
 ) p
 LEFT JOIN run r ON r.id = p.run_id
 """,
@@ -328,7 +329,7 @@ FROM (
            j.value ->> 4 AS message,
            coalesce(j.value -> 5, '{}'::jsonb) AS evidence,
            coalesce((c.results_since ->> (j.n - 1)::int)::integer, c.first_run) AS run_id
-    FROM certification c
+    FROM pair_result c
     CROSS JOIN LATERAL jsonb_array_elements(c.results) WITH ORDINALITY AS j(value, n)
 ) p
 LEFT JOIN run r ON r.id = p.run_id

@@ -27,6 +27,7 @@ from scorecard.store.tables import (
     CertificationChange,
     CertificationRecord,
     EntityRecord,
+    PairResultsRecord,
     ResultChange,
     ResultRecord,
     RunRecord,
@@ -42,6 +43,7 @@ _result = ResultRecord.__table__
 _result_change = ResultChange.__table__
 _certification = CertificationRecord.__table__
 _certification_change = CertificationChange.__table__
+_pair_result = PairResultsRecord.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,12 +379,14 @@ def _write_changed_pairs(
     """
     if not pairs:
         return _Changes(0, 0, 0, 0, 0)
-    c = _certification.c
+    c, r = _certification.c, _pair_result.c
     wanted = {(p.entity_ref, p.track_id) for p in pairs}
     refs = {ref for ref, _ in wanted}
     query = select(
         c.entity_ref, c.track_id, c.level, c.next_level, c.run_id, c.changed_at,
-        c.results, c.first_run, c.results_since,
+        r.results, r.first_run, r.results_since,
+    ).outerjoin_from(
+        _certification, _pair_result, (r.entity_ref == c.entity_ref) & (r.track_id == c.track_id)
     )  # fmt: skip
     stored = {
         (row.entity_ref, row.track_id): row
@@ -406,6 +410,7 @@ def _write_changed_pairs(
     run_times = _run_times(session, stored.values())
     postgresql = session.get_bind().dialect.name == "postgresql"
     rows: list[dict[str, Any]] = []
+    result_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     level_history: list[dict[str, Any]] = []
     changed = written = removed = 0
@@ -466,6 +471,12 @@ def _write_changed_pairs(
                 "changed_at": at if level_changed else old.changed_at,
                 "results_digest": pair.digest,
                 "inputs_digest": pair.inputs_digest,
+            }
+        )
+        result_rows.append(
+            {
+                "entity_ref": ref,
+                "track_id": track,
                 # JSONB on PostgreSQL takes the document; SQLite keeps the packed text.
                 "results": items if postgresql else pair.packed,
                 "first_run": first_run,
@@ -473,6 +484,7 @@ def _write_changed_pairs(
             }
         )
     _upsert(session, _certification, rows)
+    _upsert(session, _pair_result, result_rows)
     _insert(session, _result_change, history)
     _insert(session, _certification_change, level_history)
     return _Changes(changed, written, removed, len(history) + len(level_history), len(rows))
@@ -544,28 +556,20 @@ def _insert_new_pairs(
     if not pairs:
         return
     at_db = _bind(_certification.c.changed_at, at, session.get_bind().dialect)
-    rows = [
-        (
-            p.entity_ref,
-            p.track_id,
-            p.level,
-            p.next_level,
-            run_id,
-            at_db,
-            p.digest,
-            p.packed,
-            run_id,
-            p.inputs_digest,
-        )
+    levels = [
+        (p.entity_ref, p.track_id, p.level, p.next_level, run_id, at_db, p.digest, p.inputs_digest)
         for p in pairs
     ]
-    _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, rows)
+    _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, levels)
+    results = [(p.entity_ref, p.track_id, p.packed, run_id) for p in pairs]
+    _fast_insert(session, _pair_result, _PAIR_RESULT_COLUMNS, results)
 
 
 _CERTIFICATION_COLUMNS = (
     "entity_ref", "track_id", "level", "next_level", "run_id", "changed_at", "results_digest",
-    "results", "first_run", "inputs_digest",
+    "inputs_digest",
 )  # fmt: skip
+_PAIR_RESULT_COLUMNS = ("entity_ref", "track_id", "results", "first_run")
 
 
 def _bind(column: Column[Any], value: Any, dialect: Any) -> Any:

@@ -1,15 +1,14 @@
-"""Packed results: each (entity, track) pair's results kept in its certification row.
+"""Packed results: each (entity, track) pair's results kept in one row.
 
 The `result` table held one row per check per entity, with two indexes and two foreign
-keys: at 100,000 entities a cold run wrote 1,000,000 of them. The certification row of
-the pair now keeps them as one JSON array (`results`), with the run that first stored the
-pair (`first_run`) and, where a result changed since, the run it last changed in
-(`results_since`), and for a track of pure checks the digest of the inputs they were
-evaluated from (`inputs_digest`, which lets a run keep them). An index of each pair's
-level keeps the pages' lookups off the now larger rows. `result` becomes a view
-that unpacks them into the columns the table had, so every row reads back as it was.
-Each result's `changed_at` was the time its run finished, which the view reads from the
-run.
+keys: at 100,000 entities a cold run wrote 1,000,000 of them. A `pair_result` row now
+keeps a pair's results as one JSON array (`results`), with the run that first stored
+the pair (`first_run`) and, where a result changed since, the run it last changed in
+(`results_since`); `result` becomes a view that unpacks them into the columns the table
+had, so every row reads back as it was. Each result's `changed_at` was the time its run
+finished, which the view reads from the run. A certification gains the digest of the
+inputs a track of pure checks was evaluated from (`inputs_digest`), which lets a run
+keep the pair.
 
 History rows stay as they are. From now on a first observation writes none: the latest
 state is it, until the result or level first changes, when it is written then.
@@ -55,7 +54,7 @@ FROM (
            coalesce(json_extract(j.value, '$[5]'), '{}') AS evidence,
            coalesce(json_extract(c.results_since, '$[' || j.key || ']'), c.first_run)
                AS run_id
-    FROM certification c, json_each(c.results) j
+    FROM pair_result c, json_each(c.results) j
 ) p
 LEFT JOIN run r ON r.id = p.run_id
 """,
@@ -72,7 +71,7 @@ FROM (
            j.value ->> 4 AS message,
            coalesce(j.value -> 5, '{}'::jsonb) AS evidence,
            coalesce((c.results_since ->> (j.n - 1)::int)::integer, c.first_run) AS run_id
-    FROM certification c
+    FROM pair_result c
     CROSS JOIN LATERAL jsonb_array_elements(c.results) WITH ORDINALITY AS j(value, n)
 ) p
 LEFT JOIN run r ON r.id = p.run_id
@@ -89,10 +88,18 @@ def upgrade() -> None:
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
     with op.batch_alter_table("certification") as batch:
-        batch.add_column(sa.Column("results", _PACKED, server_default="[]", nullable=False))
-        batch.add_column(sa.Column("first_run", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("results_since", _JSON, nullable=True))
         batch.add_column(sa.Column("inputs_digest", sa.String(), nullable=True))
+    op.create_table(
+        "pair_result",
+        sa.Column("entity_ref", sa.String(), nullable=False),
+        sa.Column("track_id", sa.String(), nullable=False),
+        sa.Column("results", _PACKED, nullable=False),
+        sa.Column("first_run", sa.Integer(), nullable=False),
+        sa.Column("results_since", _JSON, nullable=True),
+        sa.ForeignKeyConstraint(["entity_ref"], ["entity.ref"]),
+        sa.ForeignKeyConstraint(["first_run"], ["run.id"]),
+        sa.PrimaryKeyConstraint("entity_ref", "track_id"),
+    )
     # Results of a pair without a certification row (a report without levels): the row
     # is made, at no level, as old as its oldest result.
     op.execute(
@@ -114,27 +121,25 @@ def upgrade() -> None:
         if isinstance(evidence, str):
             evidence = json.loads(evidence)
         pairs[ref, track].append((check, level, bool(required), outcome, message, evidence, run_id))
-    updates = []
+    packed_rows = []
     for (ref, track), results in pairs.items():
         first_run = min(result[6] for result in results)
-        packed = json.dumps(
-            [[*r[:5], r[5]] if r[5] else list(r[:5]) for r in results],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        items = [[*r[:5], r[5]] if r[5] else list(r[:5]) for r in results]
         since = [r[6] if r[6] != first_run else None for r in results]
-        updates.append(
+        packed_rows.append(
             {
-                "ref": ref,
-                "track": track,
+                "entity_ref": ref,
+                "track_id": track,
                 # JSONB on PostgreSQL takes the document, SQLite's text column its text.
-                "results": packed if sqlite else json.loads(packed),
+                "results": json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+                if sqlite
+                else items,
                 "first_run": first_run,
-                "since": since if any(s is not None for s in since) else None,
+                "results_since": since if any(s is not None for s in since) else None,
             }
         )
-    certification = sa.table(
-        "certification",
+    pair_result = sa.table(
+        "pair_result",
         sa.column("entity_ref"),
         sa.column("track_id"),
         sa.column("results", _PACKED),
@@ -144,28 +149,17 @@ def upgrade() -> None:
             sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"),
         ),
     )
-    if updates:
-        bind.execute(
-            certification.update()
-            .where(
-                certification.c.entity_ref == sa.bindparam("ref"),
-                certification.c.track_id == sa.bindparam("track"),
-            )
-            .values(
-                results=sa.bindparam("results"),
-                first_run=sa.bindparam("first_run"),
-                results_since=sa.bindparam("since"),
-            ),
-            updates,
-        )
-    # The digests stay: they hash another encoding, so the next run of each pair compares
-    # its results one by one (finding no change) and writes the new digest.
-    # Pairs with no result: first stored with their level.
-    op.execute("UPDATE certification SET first_run = run_id WHERE first_run IS NULL")
-    op.create_index(
-        "ix_certification_entity_track_level",
-        "certification",
-        ["entity_ref", "track_id", "level", "next_level"],
+    if packed_rows:
+        bind.execute(pair_result.insert(), packed_rows)
+    # A certification without results (a track without checks) gets an empty row: every
+    # pair has both. The digests stay: they hash another encoding, so the next run of each
+    # pair compares its results one by one (finding no change) and writes the new digest.
+    empty = "'[]'" if sqlite else "'[]'::jsonb"
+    op.execute(
+        "INSERT INTO pair_result (entity_ref, track_id, results, first_run) "
+        f"SELECT c.entity_ref, c.track_id, {empty}, c.run_id FROM certification c "
+        "WHERE NOT EXISTS (SELECT 1 FROM pair_result p "
+        "WHERE p.entity_ref = c.entity_ref AND p.track_id = c.track_id)"
     )
     op.drop_index("ix_result_track_check", table_name="result")
     op.drop_index("ix_result_track_outcome", table_name="result")
@@ -197,9 +191,6 @@ def downgrade() -> None:
     op.create_index(
         "ix_result_track_check", "result", ["track_id", "check_id", "level_id", "outcome"]
     )
-    op.drop_index("ix_certification_entity_track_level", table_name="certification")
+    op.drop_table("pair_result")
     with op.batch_alter_table("certification") as batch:
         batch.drop_column("inputs_digest")
-        batch.drop_column("results_since")
-        batch.drop_column("first_run")
-        batch.drop_column("results")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,15 @@ _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 REPLACEMENT_CHARACTER = "\ufffd"
 
 
+# One letter per outcome: a pair's outcomes as a short text the store keeps beside its
+# level (`PairResults.codes`), so that counting kept results reads nothing else.
+OUTCOME_CODES = {
+    Outcome.PASS: "p", Outcome.FAIL: "f", Outcome.WARN: "w", Outcome.NOT_APPLICABLE: "n",
+    Outcome.UNKNOWN: "u", Outcome.ERROR: "e",
+}  # fmt: skip
+_BY_CODE = {code: outcome for outcome, code in OUTCOME_CODES.items()}
+
+
 class PairResults:
     """One entity's results on one track, in the track's order, and the level they earn.
 
@@ -66,12 +75,13 @@ class PairResults:
     level ids, a tuple shared by the pairs of a track) and `outcomes` repeat what
     counting the results needs, so that counting decodes nothing. `inputs_digest` hashes
     what a pure track's results depend on (the entity's document and the track); `reused`
-    marks stored results a run kept instead of evaluating them again.
+    marks stored results a run kept instead of evaluating them again. A kept pair reads
+    its packed text from the store only when something asks for it (`load`).
     """
 
     __slots__ = (
-        "_outcomes", "digest", "entity_ref", "inputs_digest", "layout", "level", "next_level",
-        "packed", "reused", "track_id",
+        "_codes", "_load", "_outcomes", "_packed", "digest", "entity_ref", "inputs_digest",
+        "layout", "level", "next_level", "reused", "track_id",
     )  # fmt: skip
 
     def __init__(
@@ -80,23 +90,28 @@ class PairResults:
         track_id: str,
         level: str | None,
         next_level: str | None,
-        packed: str,
+        packed: str | None,
         layout: tuple[tuple[str, str], ...],
         outcomes: tuple[str, ...] | None,
         digest: str,
         inputs_digest: str | None = None,
         reused: bool = False,
+        *,
+        codes: str | None = None,
+        load: Callable[[PairResults], str] | None = None,
     ) -> None:
         self.entity_ref = entity_ref
         self.track_id = track_id
         self.level = level
         self.next_level = next_level
-        self.packed = packed
+        self._packed = packed
         self.layout = layout
         self._outcomes = outcomes
         self.digest = digest
         self.inputs_digest = inputs_digest
         self.reused = reused
+        self._codes = codes
+        self._load = load
 
     def __repr__(self) -> str:
         return f"PairResults({self.entity_ref!r}, {self.track_id!r}, level={self.level!r})"
@@ -110,17 +125,34 @@ class PairResults:
             setattr(self, name, value)
 
     @property
+    def packed(self) -> str:
+        if self._packed is None:
+            if self._load is None:
+                raise ValueError(f"{self!r} has no packed results")
+            self._packed = self._load(self)
+        return self._packed
+
+    @property
     def outcomes(self) -> tuple[str, ...]:
-        """Each result's outcome (an `Outcome`, which is its value), decoded from `packed`
-        on first use for pairs read back from the store."""
+        """Each result's outcome (an `Outcome`, which is its value)."""
         if self._outcomes is None:
-            self._outcomes = tuple(Outcome(item[3]) for item in orjson.loads(self.packed))
+            if self._codes is not None:
+                self._outcomes = tuple(_BY_CODE[code] for code in self._codes)
+            else:
+                self._outcomes = tuple(Outcome(item[3]) for item in orjson.loads(self.packed))
         return self._outcomes
 
+    @property
+    def codes(self) -> str:
+        """The outcomes as one letter each (`OUTCOME_CODES`)."""
+        if self._codes is None:
+            self._codes = "".join(OUTCOME_CODES[outcome] for outcome in self.outcomes)
+        return self._codes
+
     def count(self, outcome: Outcome) -> int:
-        """How many results have `outcome`, decoding nothing that cannot hold it."""
-        if self._outcomes is None and f'"{outcome.value}"' not in self.packed:
-            return 0
+        """How many results have `outcome`."""
+        if self._outcomes is None and self._codes is not None:
+            return self._codes.count(OUTCOME_CODES[outcome])
         return self.outcomes.count(outcome)
 
     @property

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Engine, Select, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import col
@@ -388,31 +388,31 @@ class Store:
             for track in pure.values():
                 expected[entity.ref, track.id] = track.inputs_digest(entity)
         query = (
-            "SELECT c.entity_ref, c.track_id, c.level, c.next_level, p.results, "
-            "c.results_digest, c.inputs_digest FROM certification c JOIN pair_result p "
-            "ON p.entity_ref = c.entity_ref AND p.track_id = c.track_id "
-            "WHERE c.inputs_digest IS NOT NULL"
+            "SELECT entity_ref, track_id, level, next_level, results_digest, inputs_digest, "
+            "outcomes FROM certification WHERE inputs_digest IS NOT NULL "
+            "AND outcomes IS NOT NULL"
         )
         kept = {}
         with self.engine.connect() as connection:
             # Through the driver's cursor: a re-run of a large catalog reads every pair,
             # and rows fetched one by one through SQLAlchemy cost more than reading them.
-            # Pairs of other tracks have no expected digest, and are passed over.
+            # Pairs of other tracks have no expected digest, and are passed over. The
+            # packed results are read only if something asks for them (`_StoredResults`).
             cursor = connection.connection.cursor()
             try:
                 cursor.execute(query)
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
-            for ref, track_id, level, next_level, packed, digest, inputs in rows:
-                if expected.get((ref, track_id)) != inputs:
-                    continue
-                if not isinstance(packed, str):  # PostgreSQL hands JSONB back as the document
-                    packed = orjson.dumps(packed).decode()
-                layout = pure[track_id].layout
-                kept[ref, track_id] = PairResults(
-                    ref, track_id, level, next_level, packed, layout, None, digest, inputs, True
-                )
+        load = _StoredResults(self.engine)
+        for ref, track_id, level, next_level, digest, inputs, codes in rows:
+            if expected.get((ref, track_id)) != inputs:
+                continue
+            layout = pure[track_id].layout
+            kept[ref, track_id] = PairResults(
+                ref, track_id, level, next_level, None, layout, None, digest, inputs, True,
+                codes=codes, load=load,
+            )  # fmt: skip
         return kept
 
     def certifications_for(self, entity_refs: list[str]) -> dict[str, list[CertificationRecord]]:
@@ -545,6 +545,26 @@ class Store:
     def _all(self, query: Select[tuple[T]]) -> list[T]:
         with self._sessions() as session:
             return list(session.scalars(query))
+
+
+class _StoredResults:
+    """The packed results of kept pairs, read on first demand for all of them at once:
+    a re-run that only counts them reads none."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.texts: dict[tuple[str, str], Any] | None = None
+
+    def __call__(self, pair: PairResults) -> str:
+        if self.texts is None:
+            with self.engine.connect() as connection:
+                rows = connection.exec_driver_sql(
+                    "SELECT entity_ref, track_id, results FROM pair_result"
+                )
+                self.texts = {(ref, track): packed for ref, track, packed in rows}
+        packed = self.texts.pop((pair.entity_ref, pair.track_id))
+        # PostgreSQL hands JSONB back as the document.
+        return packed if isinstance(packed, str) else orjson.dumps(packed).decode()
 
 
 def _first_result(latest: ResultRecord) -> ResultChange:

@@ -204,6 +204,9 @@ class CertificationRecord(StoreModel, table=True):
     # results were evaluated from (`Track.inputs_digest`). While it matches, a run keeps
     # the pair as it is instead of evaluating it again.
     inputs_digest: str | None = None
+    # The outcomes of the pair's results, one letter each in the track's order
+    # (`scorecard.report.OUTCOME_CODES`): a run that keeps the pair counts them from here.
+    outcomes: str | None = None
 
 
 class PairResultsRecord(StoreModel, table=True):

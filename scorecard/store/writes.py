@@ -471,6 +471,7 @@ def _write_changed_pairs(
                 "changed_at": at if level_changed else old.changed_at,
                 "results_digest": pair.digest,
                 "inputs_digest": pair.inputs_digest,
+                "outcomes": pair.codes,
             }
         )
         result_rows.append(
@@ -557,9 +558,12 @@ def _insert_new_pairs(
         return
     at_db = _bind(_certification.c.changed_at, at, session.get_bind().dialect)
     levels = [
-        (p.entity_ref, p.track_id, p.level, p.next_level, run_id, at_db, p.digest, p.inputs_digest)
+        (
+            p.entity_ref, p.track_id, p.level, p.next_level, run_id, at_db, p.digest,
+            p.inputs_digest, p.codes,
+        )
         for p in pairs
-    ]
+    ]  # fmt: skip
     _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, levels)
     results = [(p.entity_ref, p.track_id, p.packed, run_id) for p in pairs]
     _fast_insert(session, _pair_result, _PAIR_RESULT_COLUMNS, results)
@@ -567,7 +571,7 @@ def _insert_new_pairs(
 
 _CERTIFICATION_COLUMNS = (
     "entity_ref", "track_id", "level", "next_level", "run_id", "changed_at", "results_digest",
-    "inputs_digest",
+    "inputs_digest", "outcomes",
 )  # fmt: skip
 _PAIR_RESULT_COLUMNS = ("entity_ref", "track_id", "results", "first_run")
 

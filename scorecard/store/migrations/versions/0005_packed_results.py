@@ -8,7 +8,8 @@ the pair (`first_run`) and, where a result changed since, the run it last change
 had, so every row reads back as it was. Each result's `changed_at` was the time its run
 finished, which the view reads from the run. A certification gains the digest of the
 inputs a track of pure checks was evaluated from (`inputs_digest`), which lets a run
-keep the pair.
+keep the pair, and its results' outcomes, a letter each (`outcomes`), written by runs
+from now on.
 
 History rows stay as they are. From now on a first observation writes none: the latest
 state is it, until the result or level first changes, when it is written then.
@@ -89,6 +90,7 @@ def upgrade() -> None:
     sqlite = bind.dialect.name == "sqlite"
     with op.batch_alter_table("certification") as batch:
         batch.add_column(sa.Column("inputs_digest", sa.String(), nullable=True))
+        batch.add_column(sa.Column("outcomes", sa.String(), nullable=True))
     op.create_table(
         "pair_result",
         sa.Column("entity_ref", sa.String(), nullable=False),
@@ -193,4 +195,5 @@ def downgrade() -> None:
     )
     op.drop_table("pair_result")
     with op.batch_alter_table("certification") as batch:
+        batch.drop_column("outcomes")
         batch.drop_column("inputs_digest")

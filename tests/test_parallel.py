@@ -16,7 +16,8 @@ from scorecard.inputs import CatalogView
 from scorecard.planner import plan
 from scorecard.registry import CheckRegistry, build_registry
 from scorecard.results import Outcome
-from scorecard.runner import _Certify, evaluate
+from scorecard.runner import _Certify, evaluate, run_and_store
+from scorecard.store import Store
 from scorecard.tracks import Track, load_track
 
 pytestmark = pytest.mark.skipif(
@@ -176,3 +177,34 @@ def test_small_runs_and_checks_of_shared_inputs_stay_in_one_process(
     # Repositories, async and blocking checks share caches and clients: one process.
     faulty = load_track(data_dir / "tracks" / "faulty.yaml", registry)
     assert parallel.processes_for(plan(entities, [track, faulty])) == 1
+
+
+def test_a_forked_run_stores_what_a_run_in_one_process_stores(
+    track: Track, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entities go in while the children evaluate, the results after, in one
+    transaction: the store ends up as a run in one process leaves it."""
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    meanwhile: list[object] = []
+    real = parallel.evaluate_forked
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        meanwhile.append(args[6])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("scorecard.runner.evaluate_forked", counted)
+    stored = {}
+    for name, minimum in (("alone", 10**9), ("forked", 100)):
+        monkeypatch.setattr(parallel, "MIN_EVALUATIONS", minimum)
+        with Store(f"sqlite:///{tmp_path / name}.db") as store:
+            run = run_and_store(store, _catalog(300), [track], trigger="test")
+            stored[name] = (
+                run.stats,
+                [(r.entity_ref, r.check_id, r.outcome, r.message) for r in store.results()],
+                [(c.entity_ref, c.level, c.next_level) for c in store.certifications()],
+                [(e.ref, e.digest, e.raw) for e in store.entities(limit=1000)],
+            )
+
+    assert len(meanwhile) == 1 and meanwhile[0] is not None  # entities written meanwhile
+    assert stored["forked"] == stored["alone"]
+    assert stored["forked"][0].entities_written == 301

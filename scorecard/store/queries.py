@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from scorecard.report import PairResults
+from scorecard.report import OUTCOME_CODES, PairResults
 from scorecard.results import Outcome
 from scorecard.store.tables import (
     CertificationRecord,
@@ -239,6 +239,14 @@ def find_results(
         (r.outcome, outcome),
     ]
     conditions = [column == value for column, value in given if value is not None]
+    if outcome is not None:
+        # Only pairs whose outcomes hold this one are unpacked: a rare outcome (error,
+        # unknown) is found without unpacking the whole track.
+        c = _certification.c
+        holding = select(c.entity_ref).where(
+            c.entity_ref == r.entity_ref, c.track_id == r.track_id, _holds(outcome)
+        )
+        conditions.append(holding.exists())
     order = [r.entity_ref, r.track_id, r.check_id]
     return _page(session, ResultRecord, conditions, order, limit, offset)
 
@@ -545,12 +553,24 @@ def _certified(track: str | None, level: str | None) -> ColumnElement[bool]:
 
 
 def _has_outcome(outcome: Outcome, track: str | None) -> ColumnElement[bool]:
-    """At least one of the entity's latest results (on `track`) has `outcome`."""
-    r = _result.c
-    conditions = [r.entity_ref == _entity.c.ref, r.outcome == outcome]
+    """At least one of the entity's latest results (on `track`) has `outcome`: read from
+    each certification's outcomes, a letter per result, without unpacking a result."""
+    c = _certification.c
+    conditions = [c.entity_ref == _entity.c.ref, _holds(outcome)]
     if track is not None:
-        conditions.append(r.track_id == track)
+        conditions.append(c.track_id == track)
     return exists().where(*conditions)
+
+
+def _holds(outcome: Outcome) -> ColumnElement[bool]:
+    """The certification's pair has a result with `outcome`: its outcomes' letters hold
+    the outcome's, or, for a pair stored before they were kept, its unpacked results do."""
+    c, r = _certification.c, _result.c
+    letters = c.outcomes.contains(OUTCOME_CODES[outcome], autoescape=True)
+    unpacked = exists().where(
+        r.entity_ref == c.entity_ref, r.track_id == c.track_id, r.outcome == outcome
+    )
+    return or_(c.outcomes.is_not(None) & letters, c.outcomes.is_(None) & unpacked)
 
 
 def _check_rollup(check_id: str, level_id: str, found: dict[Outcome, int]) -> CheckRollup:

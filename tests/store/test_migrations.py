@@ -470,3 +470,29 @@ def test_an_upgrade_that_fails_changes_nothing(store_url: str) -> None:
         columns = {c["name"] for c in inspect(connection).get_columns("run")}
     engine.dispose()
     assert "heartbeat_at" not in columns
+
+
+def test_an_upgraded_database_keeps_each_pairs_outcomes_beside_its_level(store_url: str) -> None:
+    """Revision 0005 writes each certification's outcomes, a letter per result, which the
+    entity list's outcome filter reads instead of unpacking every pair."""
+    write_release_database(store_url)
+    Store(store_url).close()
+    letters = {"pass": "p", "fail": "f", "warn": "w", "not_applicable": "n", "unknown": "u"}
+    letters["error"] = "e"
+    engine = engine_for(store_url)
+    with engine.connect() as connection:
+        kept = {
+            (ref, track): outcomes
+            for ref, track, outcomes in connection.execute(
+                text("SELECT entity_ref, track_id, outcomes FROM certification")
+            )
+        }
+        unpacked: dict[tuple[str, str], list[str]] = {}
+        for ref, track, outcome in connection.execute(
+            text("SELECT entity_ref, track_id, outcome FROM result")
+        ):
+            unpacked.setdefault((ref, track), []).append(letters[outcome])
+    engine.dispose()
+    assert unpacked and set(unpacked) <= set(kept)
+    for pair, found in unpacked.items():
+        assert sorted(kept[pair]) == sorted(found), pair

@@ -79,6 +79,11 @@ LEFT JOIN run r ON r.id = p.run_id
 """,
 }
 
+# An outcome's letter in `certification.outcomes`, as this revision writes it.
+_LETTERS = {
+    "pass": "p", "fail": "f", "warn": "w", "not_applicable": "n", "unknown": "u", "error": "e",
+}  # fmt: skip
+
 _RESULT_COLUMNS = (
     "entity_ref, track_id, check_id, level_id, required, outcome, message, evidence, "
     "run_id, changed_at"
@@ -124,7 +129,10 @@ def upgrade() -> None:
             evidence = json.loads(evidence)
         pairs[ref, track].append((check, level, bool(required), outcome, message, evidence, run_id))
     packed_rows = []
+    letters = []
     for (ref, track), results in pairs.items():
+        codes = "".join(_LETTERS.get(r[3], "?") for r in results)
+        letters.append({"ref": ref, "track": track, "codes": codes})
         first_run = min(result[6] for result in results)
         items = [[*r[:5], r[5]] if r[5] else list(r[:5]) for r in results]
         since = [r[6] if r[6] != first_run else None for r in results]
@@ -153,6 +161,13 @@ def upgrade() -> None:
     )
     if packed_rows:
         bind.execute(pair_result.insert(), packed_rows)
+        bind.execute(
+            sa.text(
+                "UPDATE certification SET outcomes = :codes "
+                "WHERE entity_ref = :ref AND track_id = :track"
+            ),
+            letters,
+        )
     # A certification without results (a track without checks) gets an empty row: every
     # pair has both. The digests stay: they hash another encoding, so the next run of each
     # pair compares its results one by one (finding no change) and writes the new digest.

@@ -216,9 +216,11 @@ def pair_results(
     if layout is None:
         layout = tuple((r.check_id, r.level_id) for r in results)
     outcomes = tuple(r.result.outcome for r in results)
+    # The letters too, where the pair is made: a forked run makes them in its children.
+    codes = "".join([OUTCOME_CODES[outcome] for outcome in outcomes])
     return PairResults(
         entity_ref, track_id, level, next_level, packed, layout, outcomes, digest(packed),
-        inputs_digest,
+        inputs_digest, codes=codes,
     )  # fmt: skip
 
 

@@ -91,9 +91,8 @@ def evaluate_forked(
         if progress and end:
             progress(end - start)
         while children:
-            pid, path = children[0]
-            part = _collect(pid, path)
-            children.pop(0)
+            # Off the list before it is waited for: a reaped child's id may be reused.
+            part = _collect(*children.pop(0))
             found.extend(part)
             if progress:
                 progress(len(part))
@@ -111,16 +110,27 @@ def _fork(
     executor: Executor, plans: Sequence[EntityPlan], catalog: CatalogView, finish: Finish[T]
 ) -> tuple[int, str]:
     descriptor, path = tempfile.mkstemp(prefix="scorecard-run-", suffix=".pickle", dir=_SPOOL)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(descriptor)
+        os.unlink(path)
+        raise
     if pid == 0:  # the child: evaluate, write, and leave without running the parent's exit
         status = 1
         try:
             with os.fdopen(descriptor, "wb") as spool:
                 try:
                     value: Any = executor.run(list(plans), catalog, None, finish)
-                except BaseException as error:
+                except BaseException as error:  # reported by the parent, with its reason
                     value = _Failed(f"{type(error).__name__}: {error}")
-                pickle.dump(value, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                try:
+                    pickle.dump(value, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception as error:
+                    spool.seek(0)
+                    spool.truncate()
+                    reason = f"its results could not be handed back: {type(error).__name__}"
+                    pickle.dump(_Failed(f"{reason}: {error}"), spool)
             status = 0
         finally:
             os._exit(status)

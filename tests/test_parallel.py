@@ -208,3 +208,20 @@ def test_a_forked_run_stores_what_a_run_in_one_process_stores(
     assert len(meanwhile) == 1 and meanwhile[0] is not None  # entities written meanwhile
     assert stored["forked"] == stored["alone"]
     assert stored["forked"][0].entities_written == 301
+
+
+def test_a_child_that_fails_fails_the_run_with_its_reason(
+    track: Track, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entities = _catalog(200)
+    plans = plan(entities, [track])
+
+    class Broken(Executor):
+        def run(self, plans, catalog, progress=None, finish=None):  # type: ignore[no-untyped-def, override]
+            if os.getpid() != parent:
+                raise MemoryError("no room left")
+            return super().run(plans, catalog, progress, finish)
+
+    parent = os.getpid()
+    with pytest.raises(RuntimeError, match="failed: MemoryError: no room left"):
+        parallel.evaluate_forked(Broken(), plans, CatalogView(entities), None, _Certify(), 2)

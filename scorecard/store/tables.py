@@ -6,7 +6,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum, Index, Text, func, literal_column
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+    literal_column,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
@@ -207,6 +220,29 @@ class CertificationRecord(StoreModel, table=True):
     # The outcomes of the pair's results, one letter each in the track's order
     # (`scorecard.report.OUTCOME_CODES`): a run that keeps the pair counts them from here.
     outcomes: str | None = None
+    # Which check each letter is (`TrackLayoutRecord`): results of one check with one
+    # outcome are found from the letters, without unpacking a pair.
+    layout_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("track_layout.id", name="fk_certification_layout_id_track_layout"),
+            nullable=True,
+        ),
+    )
+
+
+class TrackLayoutRecord(StoreModel, table=True):
+    """The checks of a track in order, as pairs were evaluated with them: a few rows per
+    track, one for each arrangement of its checks that some pair was evaluated with."""
+
+    __tablename__ = "track_layout"
+    __table_args__ = (UniqueConstraint("track_id", "checks"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    track_id: str
+    # JSON: [[check_id, level_id], ...] in the track's order.
+    checks: str
 
 
 class PairResultsRecord(StoreModel, table=True):

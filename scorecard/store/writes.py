@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,7 @@ from scorecard.store.tables import (
     ResultRecord,
     RunRecord,
     RunStatus,
+    TrackLayoutRecord,
 )
 
 # Bound parameters per IN list: far below SQLite's limit, and few round trips.
@@ -44,6 +45,7 @@ _result_change = ResultChange.__table__
 _certification = CertificationRecord.__table__
 _certification_change = CertificationChange.__table__
 _pair_result = PairResultsRecord.__table__
+_track_layout = TrackLayoutRecord.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +113,9 @@ class RunWriter:
         if entities is None:
             raise RuntimeError("the run's entities are written before its results")
         new_pairs, changed_pairs, tracks_stored = _sort_pairs(session, report)
-        _insert_new_pairs(session, run_id, new_pairs, at)
-        changes = _write_changed_pairs(session, run_id, changed_pairs, at)
+        layouts = _layout_ids(session, [*new_pairs, *changed_pairs])
+        _insert_new_pairs(session, run_id, new_pairs, at, layouts)
+        changes = _write_changed_pairs(session, run_id, changed_pairs, at, layouts)
         # A result that appeared counts as changed, as it did when it had a history row.
         appeared = sum(len(pair.layout) for pair in new_pairs)
         session.execute(
@@ -377,8 +380,38 @@ class _Changes:
     certifications_written: int
 
 
+def _layout_ids(session: Session, pairs: list[PairResults]) -> dict[int, int]:
+    """The `track_layout` id of each pair's layout, by the layout's object id (a track's
+    pairs share one tuple), made for the layouts not stored yet."""
+    by_object = {id(p.layout): (p.track_id, p.layout) for p in pairs}
+    if not by_object:
+        return {}
+    t = _track_layout.c
+    tracks = sorted({track for track, _ in by_object.values()})
+    stored = {
+        (track, checks): layout_id
+        for layout_id, track, checks in session.execute(
+            select(t.id, t.track_id, t.checks).where(t.track_id.in_(tracks))
+        )
+    }
+    found = {}
+    for key, (track, layout) in by_object.items():
+        checks = orjson.dumps([list(entry) for entry in layout]).decode()
+        layout_id = stored.get((track, checks))
+        if layout_id is None:
+            layout_id = stored[track, checks] = session.execute(
+                insert(_track_layout).values(track_id=track, checks=checks).returning(t.id)
+            ).scalar_one()
+        found[key] = layout_id
+    return found
+
+
 def _write_changed_pairs(
-    session: Session, run_id: int, pairs: list[PairResults], at: datetime
+    session: Session,
+    run_id: int,
+    pairs: list[PairResults],
+    at: datetime,
+    layouts: Mapping[int, int],
 ) -> _Changes:
     """Rewrite each changed pair's row: results compared one by one with the stored ones,
     a history row for each that changed and for a level that changed.
@@ -482,6 +515,7 @@ def _write_changed_pairs(
                 "results_digest": pair.digest,
                 "inputs_digest": pair.inputs_digest,
                 "outcomes": pair.codes,
+                "layout_id": layouts[id(pair.layout)],
             }
         )
         result_rows.append(
@@ -559,7 +593,11 @@ def storable(value: Any) -> Any:
 
 
 def _insert_new_pairs(
-    session: Session, run_id: int, pairs: list[PairResults], at: datetime
+    session: Session,
+    run_id: int,
+    pairs: list[PairResults],
+    at: datetime,
+    layouts: Mapping[int, int],
 ) -> None:
     """Pairs never stored before: one row each, their results as the run packed them.
     No history row: until a result or the level changes, the latest state is all there is
@@ -570,7 +608,7 @@ def _insert_new_pairs(
     levels = [
         (
             p.entity_ref, p.track_id, p.level, p.next_level, run_id, at_db, p.digest,
-            p.inputs_digest, p.codes,
+            p.inputs_digest, p.codes, layouts[id(p.layout)],
         )
         for p in pairs
     ]  # fmt: skip
@@ -581,7 +619,7 @@ def _insert_new_pairs(
 
 _CERTIFICATION_COLUMNS = (
     "entity_ref", "track_id", "level", "next_level", "run_id", "changed_at", "results_digest",
-    "inputs_digest", "outcomes",
+    "inputs_digest", "outcomes", "layout_id",
 )  # fmt: skip
 _PAIR_RESULT_COLUMNS = ("entity_ref", "track_id", "results", "first_run")
 

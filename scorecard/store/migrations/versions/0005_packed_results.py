@@ -8,8 +8,8 @@ the pair (`first_run`) and, where a result changed since, the run it last change
 had, so every row reads back as it was. Each result's `changed_at` was the time its run
 finished, which the view reads from the run. A certification gains the digest of the
 inputs a track of pure checks was evaluated from (`inputs_digest`), which lets a run
-keep the pair, and its results' outcomes, a letter each (`outcomes`), written by runs
-from now on.
+keep the pair, its results' outcomes, a letter each (`outcomes`), and which check each
+letter is (`layout_id`, a `track_layout` row per arrangement of a track's checks).
 
 History rows stay as they are. From now on a first observation writes none: the latest
 state is it, until the result or level first changes, when it is written then.
@@ -93,9 +93,30 @@ _RESULT_COLUMNS = (
 def upgrade() -> None:
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
-    with op.batch_alter_table("certification") as batch:
-        batch.add_column(sa.Column("inputs_digest", sa.String(), nullable=True))
-        batch.add_column(sa.Column("outcomes", sa.String(), nullable=True))
+    op.create_table(
+        "track_layout",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("track_id", sa.String(), nullable=False),
+        sa.Column("checks", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("track_id", "checks"),
+    )
+    op.add_column("certification", sa.Column("inputs_digest", sa.String(), nullable=True))
+    op.add_column("certification", sa.Column("outcomes", sa.String(), nullable=True))
+    if sqlite:
+        # SQLite adds a column with its reference in place; a batch would copy the table.
+        op.execute(
+            "ALTER TABLE certification ADD COLUMN layout_id INTEGER REFERENCES track_layout (id)"
+        )
+    else:
+        op.add_column("certification", sa.Column("layout_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_certification_layout_id_track_layout",
+            "certification",
+            "track_layout",
+            ["layout_id"],
+            ["id"],
+        )
     op.create_table(
         "pair_result",
         sa.Column("entity_ref", sa.String(), nullable=False),
@@ -130,9 +151,21 @@ def upgrade() -> None:
         pairs[ref, track].append((check, level, bool(required), outcome, message, evidence, run_id))
     packed_rows = []
     letters = []
+    layouts: dict[tuple[str, str], int] = {}
     for (ref, track), results in pairs.items():
         codes = "".join(_LETTERS.get(r[3], "?") for r in results)
-        letters.append({"ref": ref, "track": track, "codes": codes})
+        checks = json.dumps([[r[0], r[1]] for r in results], separators=(",", ":"))
+        if (track, checks) not in layouts:
+            layouts[track, checks] = bind.execute(
+                sa.text(
+                    "INSERT INTO track_layout (track_id, checks) VALUES (:track, :checks) "
+                    "RETURNING id"
+                ),
+                {"track": track, "checks": checks},
+            ).scalar_one()
+        letters.append(
+            {"ref": ref, "track": track, "codes": codes, "layout": layouts[track, checks]}
+        )
         first_run = min(result[6] for result in results)
         items = [[*r[:5], r[5]] if r[5] else list(r[:5]) for r in results]
         since = [r[6] if r[6] != first_run else None for r in results]
@@ -163,7 +196,7 @@ def upgrade() -> None:
         bind.execute(pair_result.insert(), packed_rows)
         bind.execute(
             sa.text(
-                "UPDATE certification SET outcomes = :codes "
+                "UPDATE certification SET outcomes = :codes, layout_id = :layout "
                 "WHERE entity_ref = :ref AND track_id = :track"
             ),
             letters,
@@ -209,6 +242,10 @@ def downgrade() -> None:
         "ix_result_track_check", "result", ["track_id", "check_id", "level_id", "outcome"]
     )
     op.drop_table("pair_result")
-    with op.batch_alter_table("certification") as batch:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    # SQLite drops no column that a reference names: the table is copied without it.
+    with op.batch_alter_table("certification", recreate="always" if sqlite else "auto") as batch:
+        batch.drop_column("layout_id")
         batch.drop_column("outcomes")
         batch.drop_column("inputs_digest")
+    op.drop_table("track_layout")

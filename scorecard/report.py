@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -262,10 +262,6 @@ class RunReport:
     def results(self) -> list[CheckResult]:
         """Every result, decoded anew on each access: iterate `pairs` in a large run."""
         return [result for pair in self.pairs for result in pair.results()]
-
-    def iter_results(self) -> Iterator[CheckResult]:
-        for pair in self.pairs:
-            yield from pair.results()
 
     @property
     def certifications(self) -> list[Certification]:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from scorecard.report import OUTCOME_CODES, PairResults
 from scorecard.results import Outcome
+from scorecard.store.bulk import fast_insert
 from scorecard.store.tables import (
     CertificationRecord,
     EntityRecord,
@@ -451,25 +452,12 @@ def write_rollups(
         whole[track, check, level, outcome] += count
     for (track, check, level, outcome), count in whole.items():
         rows.append((track, False, None, check, level, outcome, count))
-    _insert_rollups(session, rows)
+    # Through the driver, as the run's other bulk inserts: the values are already as it
+    # takes them (a flag as a bool, an outcome as its text).
+    fast_insert(session, _rollup, _ROLLUP_COLUMNS, rows)
 
 
 _ROLLUP_COLUMNS = ("track_id", "by_owner", "owner", "check_id", "level", "outcome", "count")
-
-
-def _insert_rollups(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Insert roll-up rows (values in `_ROLLUP_COLUMNS` order). On SQLite they go
-    straight to the driver, as the run's other bulk inserts do: the values are already
-    as it takes them (a flag as an integer, an outcome as its text)."""
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in _ROLLUP_COLUMNS)
-        statement = f"INSERT INTO {_rollup.name} ({', '.join(_ROLLUP_COLUMNS)}) VALUES ({marks})"
-        connection.exec_driver_sql(statement, rows)
-        return
-    session.execute(insert(_rollup), [dict(zip(_ROLLUP_COLUMNS, row, strict=True)) for row in rows])
 
 
 def _lock_rollups(session: Session, tracks: Iterable[str]) -> None:

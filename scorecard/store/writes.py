@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Column, Row, Select, Table, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from scorecard.entity import Entity
 from scorecard.report import PairResults, RunReport
+from scorecard.store.bulk import fast_insert
 from scorecard.store.database import dump_json
 from scorecard.store.queries import recount_rollups, write_rollups
 from scorecard.store.tables import (
@@ -256,7 +256,7 @@ def _write_entities(
                 .where(_entity.c.ref.in_(vanished[chunk : chunk + 500]))
                 .values(gone_run=run_id)
             )
-    # Entities never stored go in by the driver's own path (`_fast_insert`), their
+    # Entities never stored go in by the driver's own path (`fast_insert`), their
     # document as JSON text; the others are upserted.
     new: list[tuple[Any, ...]] = []
     inserted: list[str] = []
@@ -265,7 +265,7 @@ def _write_entities(
         if len(new) == _ENTITIES_PER_INSERT:
             # In chunks: the documents of a whole large catalog as JSON text at once
             # would add a tenth of a gigabyte to the run's peak.
-            _fast_insert(session, _entity, _ENTITY_COLUMNS, new)
+            fast_insert(session, _entity, _ENTITY_COLUMNS, new)
             new = []
         before = stored.get(ref)
         if before == (entity.digest(), None):
@@ -282,7 +282,7 @@ def _write_entities(
             values["raw"] = orjson.loads(values["raw"])  # the JSON column takes the document
             back = {"first_seen_run": run_id, "updated_run": run_id, "gone_run": None}
             changed.append(values | back)
-    _fast_insert(session, _entity, _ENTITY_COLUMNS, new)
+    fast_insert(session, _entity, _ENTITY_COLUMNS, new)
     _upsert(session, _entity, changed, keep=("first_seen_run",))
     moved = {row["ref"] for row in changed}
     moved.update(vanished)
@@ -612,9 +612,9 @@ def _insert_new_pairs(
         )
         for p in pairs
     ]  # fmt: skip
-    _fast_insert(session, _certification, _CERTIFICATION_COLUMNS, levels)
+    fast_insert(session, _certification, _CERTIFICATION_COLUMNS, levels)
     results = [(p.entity_ref, p.track_id, p.packed, run_id) for p in pairs]
-    _fast_insert(session, _pair_result, _PAIR_RESULT_COLUMNS, results)
+    fast_insert(session, _pair_result, _PAIR_RESULT_COLUMNS, results)
 
 
 _CERTIFICATION_COLUMNS = (
@@ -632,45 +632,13 @@ def _bind(column: Column[Any], value: Any, dialect: Any) -> Any:
 
 
 def _json_writer(column: Column[Any], dialect: Any) -> Any:
-    # COPY (see `_fast_insert`) takes a JSONB value as its JSON text.
+    # COPY (see `fast_insert`) takes a JSONB value as its JSON text.
     processor = dump_json if dialect.name == "postgresql" else column.type.bind_processor(dialect)
     empty = processor({}) if processor else {}
     if processor is None:
         return lambda value: value
     # Most results carry no evidence: serialise the empty document once.
     return lambda value: processor(value) if value else empty
-
-
-def _fast_insert(
-    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """INSERT many rows whose values are already as the driver takes them (JSON as text).
-
-    On SQLite this goes straight to the driver's executemany: SQLAlchemy's per-row
-    parameter processing cost more than SQLite's own work for a large catalog. On
-    PostgreSQL it is a COPY, the fastest way in, on the session's own connection and so
-    in its transaction: several times faster than psycopg's pipelined executemany.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-        connection.exec_driver_sql(statement, rows)
-        return
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    driver_error = connection.dialect.loaded_dbapi.Error
-    try:
-        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except driver_error as error:
-        # As SQLAlchemy raises the driver's errors for its own statements: a broken
-        # foreign key is an IntegrityError on either backend.
-        raise DBAPIError.instance(
-            statement, None, error, driver_error, dialect=connection.dialect
-        ) from error
 
 
 def _hash(text: str) -> str:

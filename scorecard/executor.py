@@ -156,6 +156,7 @@ class _Step:
     call: Callable[[dict[str, Any]], Any]  # the available inputs → the check's return value
     io_inputs: tuple[str, ...]  # inputs that may be unavailable (repo, http)
     inline: bool
+    optional: bool  # a failure counts as `warn`
 
 
 def _step(configured: ConfiguredCheck) -> _Step:
@@ -173,15 +174,23 @@ def _step(configured: ConfiguredCheck) -> _Step:
             **{n: params if n == "params" else available[n] for n in names}
         )
     io_inputs = tuple(n for n in names if n in ("repo", "http", "github"))
-    return _Step(configured, call, io_inputs, check.runs_inline)
+    return _Step(configured, call, io_inputs, check.runs_inline, not configured.required)
 
 
 T = TypeVar("T")
-Finish = Callable[[EntityPlan, list[CheckResult]], T]
+# What a run does with an entity's results: `Result`s in the order of its tracks' checks,
+# each outcome as it counts (an optional check's failure already `warn`).
+Finish = Callable[[EntityPlan, list[Result]], T]
 
 
-def _as_they_are(plan: EntityPlan, results: list[CheckResult]) -> Any:
-    return results
+def placed(plan: EntityPlan, results: list[Result]) -> list[CheckResult]:
+    """The results of a plan as `CheckResult`s, each naming its entity, track and check."""
+    configured = [c for track in plan.tracks for c in track.checks]
+    ref = plan.entity.ref
+    return [
+        CheckResult(ref, c.track_id, c.id, c.level_id, c.required, result)
+        for c, result in zip(configured, results, strict=True)
+    ]
 
 
 class Executor:
@@ -205,7 +214,7 @@ class Executor:
         plans: list[EntityPlan],
         catalog: CatalogView,
         progress: Progress | None = None,
-        finish: Finish[T] = _as_they_are,
+        finish: Finish[T] = placed,  # type: ignore[assignment]
     ) -> list[T]:
         """Evaluate the plans: `finish(plan, results)` for each, in plan order, the
         results in track order. `finish` is called as soon as a plan's results are all
@@ -217,7 +226,7 @@ class Executor:
         plans: list[EntityPlan],
         catalog: CatalogView,
         progress: Progress | None = None,
-        finish: Finish[T] = _as_they_are,
+        finish: Finish[T] = placed,  # type: ignore[assignment]
     ) -> list[T]:
         inputs = RunInputs(catalog, self.git_cache, self.github, self.on_source_failure)
         if self.git_cache is not None:
@@ -244,9 +253,7 @@ class Executor:
                 steps, names, inline = prepared
                 available = inputs.for_entity(plan.entity, names)
                 if inline:
-                    per_plan.append(
-                        finish(plan, _evaluate_inline(plan.entity.ref, steps, available))
-                    )
+                    per_plan.append(finish(plan, _evaluate_inline(steps, available)))
                     if progress:
                         progress(1)
                 else:
@@ -272,7 +279,6 @@ class Executor:
         progress: Progress | None,
         finish: Finish[T],
     ) -> T:
-        ref = plan.entity.ref
         async with semaphore:
             results = []
             for step in steps:
@@ -282,7 +288,9 @@ class Executor:
                         result = _call_inline(step, available)
                     else:
                         result = await self._call_guarded(step, available, pool)
-                results.append(_place(ref, step.configured, result))
+                if result.outcome is _FAIL and step.optional:
+                    result = Result(_WARN, result.message, result.evidence)
+                results.append(result)
         if progress:
             progress(1)
         return finish(plan, results)
@@ -310,37 +318,28 @@ class Executor:
         return _checked(configured, value)
 
 
-def _evaluate_inline(ref: str, steps: list[_Step], available: dict[str, Any]) -> list[CheckResult]:
-    # The hot loop of a large run: _call_inline and _place, written out in place.
+def _evaluate_inline(steps: list[_Step], available: dict[str, Any]) -> list[Result]:
+    # The hot loop of a large run: _call_inline written out in place.
     results = []
     append = results.append
     for step in steps:
-        configured = step.configured
         result = _missing_input(step, available) if step.io_inputs else None
         if result is None:
             try:
                 result = step.call(available)
             except Exception as error:
-                result = _crashed(configured, error)
+                result = _crashed(step.configured, error)
             else:
                 if type(result) is not Result:
-                    result = _checked(configured, result)
-        if result.outcome is _FAIL and not configured.required:
-            result = Result(Outcome.WARN, result.message, result.evidence)
-        append(
-            CheckResult(
-                ref,
-                configured.track_id,
-                configured.id,
-                configured.level_id,
-                configured.required,
-                result,
-            )
-        )
+                    result = _checked(step.configured, result)
+        if result.outcome is _FAIL and step.optional:
+            result = Result(_WARN, result.message, result.evidence)
+        append(result)
     return results
 
 
 _FAIL = Outcome.FAIL
+_WARN = Outcome.WARN
 
 
 def _missing_input(step: _Step, available: dict[str, Any]) -> Result | None:
@@ -382,12 +381,4 @@ def _crashed(configured: ConfiguredCheck, error: Exception) -> Result:
     return Result.error(
         f"Check {configured.id} crashed: {type(error).__name__}: {first}".rstrip(": "),
         **evidence,
-    )
-
-
-def _place(ref: str, configured: ConfiguredCheck, result: Result) -> CheckResult:
-    if result.outcome is Outcome.FAIL and not configured.required:
-        result = Result(Outcome.WARN, result.message, result.evidence)
-    return CheckResult(
-        ref, configured.track_id, configured.id, configured.level_id, configured.required, result
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from scorecard.report import Certification, CheckResult
+from scorecard.report import Certification
 from scorecard.results import NON_BLOCKING, Outcome
 from scorecard.tracks import Track
 
@@ -23,20 +23,4 @@ def certify(entity_ref: str, track: Track, outcomes: Mapping[str, Outcome]) -> C
         if blocked:
             return Certification(entity_ref, track.id, reached, level.id)
         reached = level.id
-    return Certification(entity_ref, track.id, reached, None)
-
-
-def certify_in_order(
-    entity_ref: str, track: Track, results: Sequence[CheckResult]
-) -> Certification:
-    """`certify` for results in the order of `track.checks`, as the executor makes them."""
-    reached = None
-    position = 0
-    for level in track.levels:
-        end = position + len(level.checks)
-        for check, result in zip(level.checks, results[position:end], strict=True):
-            if check.required and result.result.outcome not in NON_BLOCKING:
-                return Certification(entity_ref, track.id, reached, level.id)
-        reached = level.id
-        position = end
     return Certification(entity_ref, track.id, reached, None)

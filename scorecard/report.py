@@ -21,7 +21,7 @@ import orjson
 
 from scorecard.entity import Entity
 from scorecard.problems import Problem
-from scorecard.results import Outcome, Result
+from scorecard.results import NON_BLOCKING, Outcome, Result
 
 
 # Not frozen, like Result: a run builds one per check per entity. Treat it as a value.
@@ -172,6 +172,10 @@ def pack(results: Sequence[CheckResult]) -> str:
         else [r.check_id, r.level_id, r.required, r.result.outcome, r.result.message]
         for r in results
     ]
+    return _dumps(items)
+
+
+def _dumps(items: list[Any]) -> str:
     try:
         text = orjson.dumps(items, default=str, option=_ORJSON_OPTIONS).decode()
     except orjson.JSONEncodeError:
@@ -222,6 +226,55 @@ def pair_results(
         entity_ref, track_id, level, next_level, packed, layout, outcomes, digest(packed),
         inputs_digest, codes=codes,
     )  # fmt: skip
+
+
+# What blocks a level when a required check has it (`NON_BLOCKING` does not).
+_BLOCKING_CODES = frozenset(OUTCOME_CODES[o] for o in Outcome if o not in NON_BLOCKING)
+
+
+class PairPacker:
+    """Certifies and packs one track's results as the executor hands them over: `Result`s
+    in the order of the track's checks, outcomes as they count (an optional check's
+    failure already `warn`). One per track and run; it makes a large run's hot path
+    build no object per result besides the check's own `Result`.
+
+    `levels` is, per level, its id and the positions of its required checks.
+    """
+
+    __slots__ = ("_heads", "_levels", "layout", "track_id")
+
+    def __init__(
+        self,
+        track_id: str,
+        heads: Sequence[tuple[str, str, bool]],
+        levels: Sequence[tuple[str, tuple[int, ...]]],
+    ) -> None:
+        self.track_id = track_id
+        self._heads = tuple(heads)  # (check id, level id, required) of each result
+        self._levels = tuple(levels)
+        self.layout = tuple((check_id, level_id) for check_id, level_id, _ in heads)
+
+    def __call__(self, entity_ref: str, results: Sequence[Result]) -> PairResults:
+        codes = "".join([_CODE_OF[result.outcome] for result in results])
+        reached = blocked_at = None
+        for level_id, required in self._levels:
+            if any(codes[position] in _BLOCKING_CODES for position in required):
+                blocked_at = level_id
+                break
+            reached = level_id
+        # Tuples rather than lists: orjson writes both as arrays, tuples are cheaper made.
+        items = [
+            (*head, r.outcome, r.message, e) if (e := r.evidence) else (*head, r.outcome, r.message)
+            for head, r in zip(self._heads, results, strict=True)
+        ]
+        packed = _dumps(items)
+        return PairResults(
+            entity_ref, self.track_id, reached, blocked_at, packed, self.layout, None,
+            digest(packed), codes=codes,
+        )  # fmt: skip
+
+
+_CODE_OF: dict[str, str] = dict(OUTCOME_CODES)
 
 
 @dataclass(slots=True)

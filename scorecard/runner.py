@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from scorecard.entity import Entity
 from scorecard.executor import Executor, Progress
 from scorecard.inputs import CatalogView
-from scorecard.levels import certify_in_order
 from scorecard.parallel import evaluate_forked, processes_for
 from scorecard.planner import EntityPlan, plan
 from scorecard.problems import Problem
-from scorecard.report import CheckResult, PairResults, RunReport, pair_results
+from scorecard.report import PairResults, RunReport
+from scorecard.results import Result
 from scorecard.tracks import Track
 
 if TYPE_CHECKING:
@@ -165,24 +165,22 @@ def _evaluate(
     )
 
 
-@dataclass(frozen=True)
 class _Certify:
     """What a run does with each plan's results as soon as they are all there (in the
-    process that evaluated them): certify and pack them per track, so the run keeps no
-    result object."""
+    process that evaluated them): certify and pack them per track (`Track.packer`), so
+    the run keeps no result object."""
 
-    def __call__(self, item: EntityPlan, results: list[CheckResult]) -> list[PairResults]:
-        entity = item.entity
-        ref = entity.ref
+    def __call__(self, item: EntityPlan, results: list[Result]) -> list[PairResults]:
+        ref = item.entity.ref
+        tracks = item.tracks
+        if len(tracks) == 1:
+            return [tracks[0].packer(ref, results)]
         pairs = []
         position = 0
         # Results come track by track, each in the order of the track's checks.
-        for track in item.tracks:
+        for track in tracks:
             end = position + len(track.checks)
-            placed = results[position:end]
-            certification = certify_in_order(ref, track, placed)
-            level, next_level = certification.level, certification.next_level
-            pairs.append(pair_results(ref, track.id, level, next_level, placed, track.layout))
+            pairs.append(track.packer(ref, results[position:end]))
             position = end
         return pairs
 

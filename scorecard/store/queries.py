@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from scorecard.report import OUTCOME_CODES, PairResults
+from scorecard.report import OUTCOME_BY_CODE, OUTCOME_CODES, PairResults
 from scorecard.results import Outcome
 from scorecard.store.bulk import fast_insert
 from scorecard.store.tables import (
@@ -423,7 +423,7 @@ def write_rollups(
     _lock_rollups(session, tracks)
     k = _rollup.c
     session.execute(delete(_rollup).where(k.track_id.in_(sorted(tracks))))
-    Group = tuple[list[str | None], list[tuple[str, ...]]]
+    Group = tuple[list[str | None], list[str]]
     groups: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Group] = {}
     for pair in pairs:
         if pair.track_id in tracks:
@@ -432,16 +432,16 @@ def write_rollups(
             if group is None:
                 groups[key] = group = ([], [])
             group[0].append(pair.level)
-            group[1].append(pair.outcomes)
+            group[1].append(pair.codes)
     levels: Counter[tuple[str, str | None, str | None]] = Counter()
     outcomes: Counter[tuple[str, str | None, str, str, str]] = Counter()
     for (track, owner, layout), (held, found) in groups.items():
         for level, count in Counter(held).items():
             levels[track, owner, level] += count
-        # One column of outcomes per check of the layout.
+        # One column of outcome letters per check of the layout.
         for (check, level), column in zip(layout, zip(*found, strict=True), strict=True):
-            for outcome, count in Counter(column).items():
-                outcomes[track, owner, check, level, outcome] += count
+            for code, count in Counter(column).items():
+                outcomes[track, owner, check, level, OUTCOME_BY_CODE[code]] += count
     rows: list[tuple[Any, ...]] = []
     whole: Counter[tuple[str, str | None, str | None, str | None]] = Counter()
     for (track, owner, level), count in levels.items():

@@ -385,3 +385,27 @@ def test_examples_openapi_file_named_explicitly_is_reported(examples: Path) -> N
     assert [p.message for p in listing.problems] == [
         "document 1 is not a valid entity: apiVersion is missing or not a string"
     ]
+
+
+def test_documents_share_one_copy_of_each_key_and_short_value(tmp_path: Path) -> None:
+    # A large catalog repeats the same keys and short values (kinds, lifecycles, owners)
+    # in every document: one copy each keeps it a third smaller in memory.
+    long_text = "x" * 100
+    (tmp_path / "catalog-info.yaml").write_text(
+        "".join(
+            f"---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n"
+            f"  name: svc-{i}\n  description: {long_text}\n"
+            f"spec:\n  type: service\n  owner: team-a\n  lifecycle: production\n"
+            for i in range(2)
+        )
+    )
+    first, second = (entity.raw for entity in read_catalog([tmp_path]).entities)
+
+    [spec_key_1] = [key for key in first if key == "spec"]
+    [spec_key_2] = [key for key in second if key == "spec"]
+    assert spec_key_1 is spec_key_2
+    assert first["spec"]["lifecycle"] is second["spec"]["lifecycle"]
+    assert first["spec"]["owner"] is second["spec"]["owner"]
+    # Long text is rarely repeated: not worth looking up.
+    assert first["metadata"]["description"] == second["metadata"]["description"]
+    assert first["metadata"]["description"] is not second["metadata"]["description"]

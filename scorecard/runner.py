@@ -114,7 +114,7 @@ def _evaluate(
     problems = list(problems)
     every_plan = plan(subjects, tracks, problems)
     plans = every_plan
-    if kept is not None:
+    if kept:
         plans = [
             EntityPlan(p.entity, left)
             for p in every_plan
@@ -136,18 +136,16 @@ def _evaluate(
         per_plan = executor.run(plans, catalog, progress, finish)
         if meanwhile is not None:
             meanwhile()
-    pairs = [pair for plan_pairs in per_plan for pair in plan_pairs]
     if kept is not None:
         # Each pair of a pure track gets the digest of its inputs, to be kept next time;
         # made here, where the run writes its entities and hashes their documents anyway.
-        pure = {track.id: track for track in tracks if track.reusable}
-        by_ref = {entity.ref: entity for entity in subjects} if pure else {}
-        for pair in pairs:
-            track = pure.get(pair.track_id)
-            if track is not None and not pair.reused:
-                # A document that cannot be hashed (see Entity.digest) is never kept.
-                with contextlib.suppress(ValueError, TypeError, RecursionError):
-                    pair.inputs_digest = track.inputs_digest(by_ref[pair.entity_ref])
+        for item, plan_pairs in zip(plans, per_plan, strict=True):
+            # A document that cannot be hashed (see Entity.digest) is never kept.
+            with contextlib.suppress(ValueError, TypeError, RecursionError):
+                for track, pair in zip(item.tracks, plan_pairs, strict=True):
+                    if track.reusable:
+                        pair.inputs_digest = track.inputs_digest(item.entity)
+    pairs = [pair for plan_pairs in per_plan for pair in plan_pairs]
     if kept:
         # In catalog and track order, kept and evaluated pairs alike.
         evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from scorecard.entity import Entity
 from scorecard.problems import Problem
 from scorecard.tracks import Track
 
 
-@dataclass(frozen=True, slots=True)
-class EntityPlan:
+class EntityPlan(NamedTuple):
+    """The tracks that apply to one entity. A tuple: a run makes one per entity."""
+
     entity: Entity
     tracks: tuple[Track, ...]
 
@@ -26,6 +27,9 @@ def plan(
     (without `problems`, the error is raised).
     """
     tracks = tuple(tracks)
+    if all(track.filter is None and track.exclude is None for track in tracks):
+        # Every track applies to every entity: nothing to match.
+        return [EntityPlan(entity, tracks) for entity in entities] if tracks else []
     plans = []
     for entity in entities:
         try:

@@ -115,11 +115,14 @@ def _evaluate(
     every_plan = plan(subjects, tracks, problems)
     plans = every_plan
     if kept:
-        plans = [
-            EntityPlan(p.entity, left)
-            for p in every_plan
-            if (left := tuple(t for t in p.tracks if (p.entity.ref, t.id) not in kept))
-        ]
+        plans = []
+        for item in every_plan:
+            ref = item.entity.ref
+            left = tuple([t for t in item.tracks if (ref, t.id) not in kept])
+            if left:
+                plans.append(
+                    item if len(left) == len(item.tracks) else EntityPlan(item.entity, left)
+                )
     executor = Executor(
         concurrency=concurrency,
         timeout=timeout,
@@ -149,11 +152,12 @@ def _evaluate(
     if kept:
         # In catalog and track order, kept and evaluated pairs alike.
         evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
-        pairs = [
-            kept.get(key) or evaluated[key]
-            for p in every_plan
-            for key in ((p.entity.ref, t.id) for t in p.tracks)
-        ]
+        pairs = []
+        for item in every_plan:
+            ref = item.entity.ref
+            for track in item.tracks:
+                key = (ref, track.id)
+                pairs.append(kept.get(key) or evaluated[key])
     return RunReport(
         started_at=started,
         finished_at=datetime.now(UTC),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,9 +26,16 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_service:
             service.start()
+        # What the process made to start (modules, routes, the configuration) lives as
+        # long as it does: frozen, the collector's full passes no longer walk it. Over a
+        # store of 100,000 entities one such pass took 90 ms (135,000 objects), the p99
+        # of badge requests under load.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # what the app made may be collected once it stops
             if manage_service:
                 service.stop()
 
@@ -54,7 +62,10 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
             responses=AUTH_RESPONSES if private else None,
         )
     app.include_router(admin.router, prefix=API_PREFIX)
-    app.router.routes.extend(badges.ROUTES)
+    # First in the routing table: badges are fetched far more than anything else, and
+    # the router tries each route in turn (after the API's dozens, half a badge
+    # request's time went to matching).
+    app.router.routes[0:0] = badges.ROUTES
     # The pages check readers themselves: a person who is not signed in is sent to the
     # sign-in form rather than answered 401.
     pages.install(app)

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from api import contract, errors, metrics, pages
 from api.deps import require_reader
+from api.pages.templating import compile_templates
 from api.request_guard import RequestGuard
 from api.routes import admin, badges, entities, registry, rollups, runs
 from api.schemas import AUTH_RESPONSES
@@ -26,6 +27,7 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_service:
             service.start()
+        compile_templates()
         # What the process made to start (modules, routes, the configuration) lives as
         # long as it does: frozen, the collector's full passes no longer walk it. Over a
         # store of 100,000 entities one such pass took 90 ms (135,000 objects), the p99

@@ -7,6 +7,7 @@ import gc
 from pathlib import Path
 
 from api import create_app
+from api.pages.templating import templates
 from scorecard.service.service import Service
 from tests.api.conftest import make_workspace
 
@@ -29,4 +30,22 @@ def test_a_serving_app_keeps_its_start_up_objects_out_of_full_collections(
 
     assert frozen_while_serving[0] > 0
     assert gc.get_freeze_count() == 0  # collectable again once the app has stopped
+    service.stop()
+
+
+def test_every_page_template_is_compiled_before_the_first_request(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path, f"sqlite:///{tmp_path / 'scorecard.db'}")
+    service = Service.create(workspace, schedule=False)
+    app = create_app(service, manage_service=False)
+    pages = templates.env.list_templates(extensions=["html"])
+    templates.env.cache.clear()  # as in a process that has served nothing yet
+    compiled = []
+
+    async def serve() -> None:
+        async with app.router.lifespan_context(app):
+            compiled.extend(name for _, name in templates.env.cache)
+
+    asyncio.run(serve())
+
+    assert sorted(compiled) == sorted(pages)
     service.stop()

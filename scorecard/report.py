@@ -162,6 +162,7 @@ class PairResults:
 
 def _rebuilt_pair(*state: Any) -> PairResults:
     pair = PairResults.__new__(PairResults)
+    # In the order of `PairResults.__slots__`, as `__reduce__` lists them.
     (
         pair._codes, pair._load, pair._outcomes, pair._packed, pair.digest, pair.entity_ref,
         pair.inputs_digest, pair.layout, pair.level, pair.next_level, pair.reused, pair.track_id,
@@ -241,8 +242,8 @@ _BLOCKING_CODES = frozenset(OUTCOME_CODES[o] for o in Outcome if o not in NON_BL
 class PairPacker:
     """Certifies and packs one track's results as the executor hands them over: `Result`s
     in the order of the track's checks, outcomes as they count (an optional check's
-    failure already `warn`). One per track and run; it makes a large run's hot path
-    build no object per result besides the check's own `Result`.
+    failure already `warn`). One per loaded track (`Track.packer`); it makes a large
+    run's hot path build no object per result besides the check's own `Result`.
 
     `levels` is, per level, its id and the positions of its required checks.
     """

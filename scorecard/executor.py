@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from scorecard.entity import Entity
 from scorecard.inputs import CatalogView, InputUnavailable, Repo, repository_root
 from scorecard.planner import EntityPlan
-from scorecard.report import CheckResult
 from scorecard.results import Outcome, Result
 from scorecard.sources.git import GitCache, allowed_roots, redact, remote_location
 from scorecard.tracks import ConfiguredCheck
@@ -183,16 +182,6 @@ T = TypeVar("T")
 Finish = Callable[[EntityPlan, list[Result]], T]
 
 
-def placed(plan: EntityPlan, results: list[Result]) -> list[CheckResult]:
-    """The results of a plan as `CheckResult`s, each naming its entity, track and check."""
-    configured = [c for track in plan.tracks for c in track.checks]
-    ref = plan.entity.ref
-    return [
-        CheckResult(ref, c.track_id, c.id, c.level_id, c.required, result)
-        for c, result in zip(configured, results, strict=True)
-    ]
-
-
 class Executor:
     def __init__(
         self,
@@ -213,8 +202,8 @@ class Executor:
         self,
         plans: list[EntityPlan],
         catalog: CatalogView,
-        progress: Progress | None = None,
-        finish: Finish[T] = placed,  # type: ignore[assignment]
+        progress: Progress | None,
+        finish: Finish[T],
     ) -> list[T]:
         """Evaluate the plans: `finish(plan, results)` for each, in plan order, the
         results in track order. `finish` is called as soon as a plan's results are all
@@ -225,8 +214,8 @@ class Executor:
         self,
         plans: list[EntityPlan],
         catalog: CatalogView,
-        progress: Progress | None = None,
-        finish: Finish[T] = placed,  # type: ignore[assignment]
+        progress: Progress | None,
+        finish: Finish[T],
     ) -> list[T]:
         inputs = RunInputs(catalog, self.git_cache, self.github, self.on_source_failure)
         if self.git_cache is not None:

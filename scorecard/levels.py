@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from scorecard.report import Certification
-from scorecard.results import NON_BLOCKING, Outcome
+from scorecard.report import OUTCOME_CODES, Certification
+from scorecard.results import Outcome
 from scorecard.tracks import Track
 
 
@@ -13,14 +13,13 @@ def certify(entity_ref: str, track: Track, outcomes: Mapping[str, Outcome]) -> C
     """The highest level whose required checks, and those of every level below, all hold.
 
     A required check that failed, errored, or could not be evaluated (`unknown`, or no
-    result at all) blocks its level and every level above it.
+    result at all) blocks its level and every level above it. The rule is the one a run
+    certifies with (`Track.packer`).
     """
-    reached = None
-    for level in track.levels:
-        blocked = any(
-            check.required and outcomes.get(check.id) not in NON_BLOCKING for check in level.checks
-        )
-        if blocked:
-            return Certification(entity_ref, track.id, reached, level.id)
-        reached = level.id
-    return Certification(entity_ref, track.id, reached, None)
+    unknown = OUTCOME_CODES[Outcome.UNKNOWN]
+    codes = "".join(
+        OUTCOME_CODES[outcome] if (outcome := outcomes.get(c.id)) is not None else unknown
+        for c in track.checks
+    )
+    reached, next_level = track.packer.levels(codes)
+    return Certification(entity_ref, track.id, reached, next_level)

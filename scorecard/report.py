@@ -261,14 +261,20 @@ class PairPacker:
         self._levels = tuple(levels)
         self.layout = tuple((check_id, level_id) for check_id, level_id, _ in heads)
 
-    def __call__(self, entity_ref: str, results: Sequence[Result]) -> PairResults:
-        codes = "".join([_CODE_OF[result.outcome] for result in results])
-        reached = blocked_at = None
+    def levels(self, codes: str) -> tuple[str | None, str | None]:
+        """The level that outcome letters in the track's order reach, and the next one
+        (None: every level reached): each level needs every required check of it and of
+        the levels below to pass, warn or not apply."""
+        reached = None
         for level_id, required in self._levels:
             if any(codes[position] in _BLOCKING_CODES for position in required):
-                blocked_at = level_id
-                break
+                return reached, level_id
             reached = level_id
+        return reached, None
+
+    def __call__(self, entity_ref: str, results: Sequence[Result]) -> PairResults:
+        codes = "".join([OUTCOME_CODES[result.outcome] for result in results])
+        reached, blocked_at = self.levels(codes)
         # Tuples rather than lists: orjson writes both as arrays, tuples are cheaper made.
         items = [
             (*head, r.outcome, r.message, e) if (e := r.evidence) else (*head, r.outcome, r.message)
@@ -279,9 +285,6 @@ class PairPacker:
             entity_ref, self.track_id, reached, blocked_at, packed, self.layout, None,
             digest(packed), codes=codes,
         )  # fmt: skip
-
-
-_CODE_OF: dict[str, str] = dict(OUTCOME_CODES)
 
 
 @dataclass(slots=True)

@@ -131,12 +131,13 @@ def _evaluate(
         on_source_failure=on_source_failure,
     )
     catalog = CatalogView(entities)
-    finish = _Certify()
     processes = processes_for(plans)
     if processes > 1:
-        per_plan = evaluate_forked(executor, plans, catalog, progress, finish, processes, meanwhile)
+        per_plan = evaluate_forked(
+            executor, plans, catalog, progress, _certified, processes, meanwhile
+        )
     else:
-        per_plan = executor.run(plans, catalog, progress, finish)
+        per_plan = executor.run(plans, catalog, progress, _certified)
         if meanwhile is not None:
             meanwhile()
     if kept is not None:
@@ -167,24 +168,22 @@ def _evaluate(
     )
 
 
-class _Certify:
+def _certified(item: EntityPlan, results: list[Result]) -> list[PairResults]:
     """What a run does with each plan's results as soon as they are all there (in the
     process that evaluated them): certify and pack them per track (`Track.packer`), so
     the run keeps no result object."""
-
-    def __call__(self, item: EntityPlan, results: list[Result]) -> list[PairResults]:
-        ref = item.entity.ref
-        tracks = item.tracks
-        if len(tracks) == 1:
-            return [tracks[0].packer(ref, results)]
-        pairs = []
-        position = 0
-        # Results come track by track, each in the order of the track's checks.
-        for track in tracks:
-            end = position + len(track.checks)
-            pairs.append(track.packer(ref, results[position:end]))
-            position = end
-        return pairs
+    ref = item.entity.ref
+    tracks = item.tracks
+    if len(tracks) == 1:
+        return [tracks[0].packer(ref, results)]
+    pairs = []
+    position = 0
+    # Results come track by track, each in the order of the track's checks.
+    for track in tracks:
+        end = position + len(track.checks)
+        pairs.append(track.packer(ref, results[position:end]))
+        position = end
+    return pairs
 
 
 @dataclass(frozen=True)

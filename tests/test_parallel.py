@@ -16,7 +16,7 @@ from scorecard.inputs import CatalogView
 from scorecard.planner import plan
 from scorecard.registry import CheckRegistry, build_registry
 from scorecard.results import Outcome
-from scorecard.runner import _Certify, evaluate, run_and_store
+from scorecard.runner import _certified, evaluate, run_and_store
 from scorecard.store import Store
 from scorecard.tracks import Track, load_track
 
@@ -80,10 +80,10 @@ def test_forked_processes_make_exactly_the_results_of_one(track: Track) -> None:
     entities = _catalog(500)
     plans = plan(entities, [track])
     catalog = CatalogView(entities)
-    alone = Executor().run(plans, catalog, None, _Certify())
+    alone = Executor().run(plans, catalog, None, _certified)
     progress: list[int] = []
 
-    forked = parallel.evaluate_forked(Executor(), plans, catalog, progress.append, _Certify(), 2)
+    forked = parallel.evaluate_forked(Executor(), plans, catalog, progress.append, _certified, 2)
 
     assert [[p.packed for p in pairs] for pairs in forked] == [
         [p.packed for p in pairs] for pairs in alone
@@ -100,11 +100,11 @@ def test_meanwhile_this_process_does_other_work_while_children_evaluate(track: T
     entities = _catalog(200)
     plans = plan(entities, [track])
     catalog = CatalogView(entities)
-    alone = Executor().run(plans, catalog, None, _Certify())
+    alone = Executor().run(plans, catalog, None, _certified)
     calls: list[int] = []
 
     forked = parallel.evaluate_forked(
-        Executor(), plans, catalog, None, _Certify(), 2, meanwhile=lambda: calls.append(1)
+        Executor(), plans, catalog, None, _certified, 2, meanwhile=lambda: calls.append(1)
     )
 
     assert calls == [1]
@@ -132,7 +132,7 @@ def test_a_failing_meanwhile_leaves_no_process_behind(
 
     with pytest.raises(RuntimeError, match="went away"):
         parallel.evaluate_forked(
-            Executor(), plans, CatalogView(entities), None, _Certify(), 2, meanwhile=fail
+            Executor(), plans, CatalogView(entities), None, _certified, 2, meanwhile=fail
         )
     assert len(forked) == 2
     for pid, spool in forked:
@@ -224,4 +224,4 @@ def test_a_child_that_fails_fails_the_run_with_its_reason(
 
     parent = os.getpid()
     with pytest.raises(RuntimeError, match="failed: MemoryError: no room left"):
-        parallel.evaluate_forked(Broken(), plans, CatalogView(entities), None, _Certify(), 2)
+        parallel.evaluate_forked(Broken(), plans, CatalogView(entities), None, _certified, 2)

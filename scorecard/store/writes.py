@@ -6,7 +6,6 @@ executemany statement per table, all inside the caller's transaction.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from sqlalchemy.orm import Session
 from scorecard.entity import Entity
 from scorecard.report import PairResults, RunReport
 from scorecard.store.bulk import fast_insert
-from scorecard.store.database import dump_json
 from scorecard.store.queries import recount_rollups, write_rollups
 from scorecard.store.tables import (
     CertificationChange,
@@ -629,20 +627,6 @@ def _bind(column: Column[Any], value: Any, dialect: Any) -> Any:
     SQLAlchemy does it for the dialect: on SQLite, a time as the text it writes)."""
     processor = column.type.dialect_impl(dialect).bind_processor(dialect)
     return processor(value) if processor else value
-
-
-def _json_writer(column: Column[Any], dialect: Any) -> Any:
-    # COPY (see `fast_insert`) takes a JSONB value as its JSON text.
-    processor = dump_json if dialect.name == "postgresql" else column.type.bind_processor(dialect)
-    empty = processor({}) if processor else {}
-    if processor is None:
-        return lambda value: value
-    # Most results carry no evidence: serialise the empty document once.
-    return lambda value: processor(value) if value else empty
-
-
-def _hash(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _rows_in(

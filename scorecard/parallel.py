@@ -16,15 +16,19 @@ import pickle
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from scorecard.executor import Executor, Finish, Progress
 from scorecard.inputs import CatalogView
 from scorecard.planner import EntityPlan
 
 T = TypeVar("T")
+# What a caller does with each slice of results as it arrives: the slice's plans and
+# their results, in plan order.
+Taken = Callable[[Sequence[EntityPlan], list[T]], None]
 
 # Inputs that are data the process already holds; any other makes a plan stay in process.
 _HELD_INPUTS = frozenset({"entity", "params", "catalog"})
@@ -67,49 +71,78 @@ def evaluate_forked(
     finish: Finish[T],
     processes: int,
     meanwhile: Callable[[], None] | None = None,
+    taken: Taken[T] | None = None,
 ) -> list[T]:
     """`executor.run` over `plans` in `processes` processes, in plan order: this one
     evaluates the first share while forked children evaluate the others; or, given
     `meanwhile`, children evaluate every share while this process calls it.
 
     Each child writes its share's results to a spool file, a slice of plans at a time
-    (so that it never holds more than a slice's results), and exits; this process reads
-    them once its own share is done. A pipe would hold a child back until this process
-    read it, which a process busy with its own share does late: through a pipe, a
-    100,000-entity run took 3.4 s on two cores, against 2.2 s through files.
+    (so that it never holds more than a slice's results); this process takes each slice
+    as soon as it is written, from whichever child wrote it, and hands it to
+    `taken(plans, results)` — so that a run stores a slice while the children evaluate
+    the next, rather than everything after the last. A pipe would hold a child back
+    until this process read it, which a process busy with its own share does late:
+    through a pipe, a 100,000-entity run took 3.4 s on two cores, against 2.2 s through
+    files.
     """
     size = -(-len(plans) // processes)
     shares = [(start, min(start + size, len(plans))) for start in range(0, len(plans), size)]
     own = shares[0] if meanwhile is None else (0, 0)
-    children: list[tuple[int, str]] = []
+    spools: list[_Spool] = []
     try:
         for start, end in shares[1:] if meanwhile is None else shares:
-            children.append(_fork(executor, plans[start:end], catalog, finish))
+            spools.append(_fork(executor, plans, start, end, catalog, finish))
         if meanwhile is not None:
             meanwhile()
         start, end = own
         found = executor.run(list(plans[start:end]), catalog, None, finish) if end else []
-        if progress and end:
-            progress(end - start)
-        while children:
-            # Off the list before it is waited for: a reaped child's id may be reused.
-            part = _collect(*children.pop(0))
-            found.extend(part)
+        if end:
+            if taken is not None:
+                taken(plans[start:end], found)
             if progress:
-                progress(len(part))
+                progress(end - start)
+        waiting = list(spools)
+        while waiting:
+            arrived = False
+            for spool in list(waiting):
+                ended = spool.ended()  # before reading: every slice of an ended child is there
+                for start, part in spool.slices():
+                    arrived = True
+                    if taken is not None:
+                        taken(plans[start : start + len(part)], part)
+                    if progress:
+                        progress(len(part))
+                if ended:
+                    waiting.remove(spool)
+            if not arrived and waiting:
+                time.sleep(_POLL_SECONDS)
+        for spool in spools:
+            found.extend(spool.found)
         return found
     finally:
-        for pid, path in children:  # this process failed or was interrupted
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        for spool in spools:
+            spool.close()
+
+
+# The children yield the cores to this process, which stores each slice as it comes: a
+# run of 100,000 entities is bound by its one writer, which had shared the two cores
+# with the two children while it wrote the entities and then stored every slice after
+# the last (3.4–3.6 s); given the cores first, it stores them as they come (2.9–3.0 s).
+_CHILD_NICENESS = 10
+
+# How long this process waits for a child's next slice before looking again.
+_POLL_SECONDS = 0.002
 
 
 def _fork(
-    executor: Executor, plans: Sequence[EntityPlan], catalog: CatalogView, finish: Finish[T]
-) -> tuple[int, str]:
+    executor: Executor,
+    plans: Sequence[EntityPlan],
+    start: int,
+    end: int,
+    catalog: CatalogView,
+    finish: Finish[T],
+) -> _Spool:
     descriptor, path = tempfile.mkstemp(prefix="scorecard-run-", suffix=".pickle", dir=_SPOOL)
     try:
         pid = os.fork()
@@ -120,46 +153,87 @@ def _fork(
     if pid == 0:  # the child: evaluate, write, and leave without running the parent's exit
         status = 1
         try:
+            os.nice(_CHILD_NICENESS)
             with os.fdopen(descriptor, "wb") as spool:
                 # A slice at a time, each written as soon as it is evaluated: the child
-                # holds one slice's results, not its whole share's.
+                # holds one slice's results, not its whole share's, and the parent can
+                # take it while the next is evaluated.
                 try:
-                    for start in range(0, len(plans), _SLICE):
-                        part = list(plans[start : start + _SLICE])
+                    for first in range(start, end, _SLICE):
+                        part = list(plans[first : min(first + _SLICE, end)])
                         value: Any = executor.run(part, catalog, None, finish)
-                        pickle.dump(value, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                        _write_frame(spool, (first, value))
                         del value
                 except BaseException as error:  # reported by the parent, with its reason
-                    spool.seek(0)
-                    spool.truncate()
-                    pickle.dump(_Failed(f"{type(error).__name__}: {error}"), spool)
+                    _write_frame(spool, _Failed(f"{type(error).__name__}: {error}"))
             status = 0
         finally:
             os._exit(status)
     os.close(descriptor)
-    return pid, path
+    return _Spool(pid, path)
 
 
-def _collect(pid: int, path: str) -> list[Any]:
-    try:
-        _, status = os.waitpid(pid, 0)
+def _write_frame(spool: BinaryIO, value: Any) -> None:
+    # Its length first: the reader takes a frame only once all of it is in the file.
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    spool.write(len(data).to_bytes(8, "little"))
+    spool.write(data)
+    spool.flush()
+
+
+class _Spool:
+    """A child's spool file, read a frame at a time as the child writes it."""
+
+    def __init__(self, pid: int, path: str) -> None:
+        self.pid = pid
+        self.path = path
+        self._running = True
+        self.found: list[Any] = []  # the child's results so far, in plan order
+        self._file = open(path, "rb")  # noqa: SIM115 (closed by `close`)
+        self._offset = 0
+
+    def slices(self) -> Iterator[tuple[int, list[Any]]]:
+        """The slices written since the last call: (index of the first plan, results)."""
+        descriptor = self._file.fileno()
+        size = os.fstat(descriptor).st_size
+        while size - self._offset >= 8:
+            length = int.from_bytes(os.pread(descriptor, 8, self._offset), "little")
+            if size - self._offset - 8 < length:
+                break  # the child is still writing it
+            value = pickle.loads(os.pread(descriptor, length, self._offset + 8))
+            self._offset += 8 + length
+            if isinstance(value, _Failed):
+                raise RuntimeError(f"a process evaluating part of the run failed: {value.reason}")
+            start, part = value
+            self.found.extend(part)
+            yield start, part
+
+    def ended(self) -> bool:
+        """Whether the child has exited (raises if it did not exit normally)."""
+        if not self._running:
+            return True
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:
+            return False
+        self._running = False  # reaped: its id may be reused
         if status != 0:
             raise RuntimeError(
                 f"a process evaluating part of the run ended abnormally "
                 f"(wait status {status}); its results are lost, so the run fails"
             )
-        found: list[Any] = []
-        with open(path, "rb") as spool:
-            while spool.peek(1):
-                value = pickle.load(spool)
-                if isinstance(value, _Failed):
-                    reason = value.reason
-                    raise RuntimeError(f"a process evaluating part of the run failed: {reason}")
-                found.extend(value)
-    finally:
+        return True
+
+    def close(self) -> None:
+        """Stop a child still running (this process failed or was interrupted) and
+        remove the spool file."""
+        if self._running:
+            self._running = False
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        self._file.close()
         with contextlib.suppress(OSError):
-            os.unlink(path)
-    return found
+            os.unlink(self.path)
 
 
 @dataclass(frozen=True)

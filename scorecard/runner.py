@@ -65,6 +65,7 @@ def evaluate(
     on_source_failure: Callable[[str], None] | None = None,
     kept: Mapping[Pair, PairResults] | None = None,
     meanwhile: Callable[[], None] | None = None,
+    taken: Callable[[list[PairResults]], None] | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
@@ -77,6 +78,9 @@ def evaluate(
     evaluated pair of a pure track carries the digest of its inputs, to be kept next time.
     `meanwhile()` is called once, while forked processes evaluate the run when it is
     large enough for them (then this process evaluates none of it), else after.
+    `taken(pairs)` is given the evaluated pairs of a run evaluated in forked processes as
+    they come in, a slice at a time, after `meanwhile`, so that the run can store them
+    while the rest is evaluated; a run evaluated in this process gives it none.
     """
     with gc_paused():
         return _evaluate(
@@ -92,6 +96,7 @@ def evaluate(
             on_source_failure,
             kept,
             meanwhile,
+            taken,
         )
 
 
@@ -108,6 +113,7 @@ def _evaluate(
     on_source_failure: Callable[[str], None] | None = None,
     kept: Mapping[Pair, PairResults] | None = None,
     meanwhile: Callable[[], None] | None = None,
+    taken: Callable[[list[PairResults]], None] | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
@@ -131,24 +137,32 @@ def _evaluate(
         on_source_failure=on_source_failure,
     )
     catalog = CatalogView(entities)
+
+    def settle(
+        part: Sequence[EntityPlan], results: list[list[PairResults]], forked: bool = True
+    ) -> None:
+        # Each pair of a pure track gets the digest of its inputs, to be kept next time;
+        # made here, where the run writes its entities and hashes their documents anyway.
+        if kept is not None:
+            for item, plan_pairs in zip(part, results, strict=True):
+                # A document that cannot be hashed (see Entity.digest) is never kept.
+                with contextlib.suppress(ValueError, TypeError, RecursionError):
+                    for track, pair in zip(item.tracks, plan_pairs, strict=True):
+                        if track.reusable:
+                            pair.inputs_digest = track.inputs_digest(item.entity)
+        if taken is not None and forked:
+            taken([pair for plan_pairs in results for pair in plan_pairs])
+
     processes = processes_for(plans)
     if processes > 1:
         per_plan = evaluate_forked(
-            executor, plans, catalog, progress, _certified, processes, meanwhile
+            executor, plans, catalog, progress, _certified, processes, meanwhile, settle
         )
     else:
         per_plan = executor.run(plans, catalog, progress, _certified)
         if meanwhile is not None:
             meanwhile()
-    if kept is not None:
-        # Each pair of a pure track gets the digest of its inputs, to be kept next time;
-        # made here, where the run writes its entities and hashes their documents anyway.
-        for item, plan_pairs in zip(plans, per_plan, strict=True):
-            # A document that cannot be hashed (see Entity.digest) is never kept.
-            with contextlib.suppress(ValueError, TypeError, RecursionError):
-                for track, pair in zip(item.tracks, plan_pairs, strict=True):
-                    if track.reusable:
-                        pair.inputs_digest = track.inputs_digest(item.entity)
+        settle(plans, per_plan, forked=False)
     pairs = [pair for plan_pairs in per_plan for pair in plan_pairs]
     if kept:
         # In catalog and track order, kept and evaluated pairs alike.
@@ -264,6 +278,16 @@ def complete_run(
                         except Exception as error:
                             unwritten.append(error)
 
+                    def write_pairs(pairs: list[PairResults]) -> None:
+                        # As each slice of a large run comes in, stamped with when it did;
+                        # once a write failed, the transaction is lost: nothing more.
+                        if unwritten:
+                            return
+                        try:
+                            writer.write_pairs(pairs, datetime.now(UTC))
+                        except Exception as error:
+                            unwritten.append(error)
+
                     report = evaluate(
                         entities,
                         tracks,
@@ -277,6 +301,7 @@ def complete_run(
                         on_source_failure=on_source_failure,
                         kept=kept,
                         meanwhile=write_entities,
+                        taken=write_pairs,
                     )
                     if unwritten:
                         raise unwritten[0]  # rolls the transaction back

@@ -18,7 +18,9 @@ from scorecard.registry import CheckRegistry, build_registry
 from scorecard.results import Outcome
 from scorecard.runner import _certified, evaluate, run_and_store
 from scorecard.store import Store
+from scorecard.store.writes import RunWriter
 from scorecard.tracks import Track, load_track
+from tests.databases import BACKENDS, database
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="runs are forked on Linux only"
@@ -122,8 +124,9 @@ def test_a_failing_meanwhile_leaves_no_process_behind(
     real = parallel._fork
 
     def recorded(*args):  # type: ignore[no-untyped-def]
-        forked.append(real(*args))
-        return forked[-1]
+        spool = real(*args)
+        forked.append((spool.pid, spool.path))
+        return spool
 
     monkeypatch.setattr(parallel, "_fork", recorded)
 
@@ -225,3 +228,99 @@ def test_a_child_that_fails_fails_the_run_with_its_reason(
     parent = os.getpid()
     with pytest.raises(RuntimeError, match="failed: MemoryError: no room left"):
         parallel.evaluate_forked(Broken(), plans, CatalogView(entities), None, _certified, 2)
+
+
+def _changed(entities: list[Entity]) -> list[Entity]:
+    """The catalog of a second run: some descriptions gone, one entity gone, one new."""
+    changed = [entities[0]]
+    for entity in entities[1:-1]:
+        raw = entity.raw
+        if entity.name.endswith("7"):
+            raw = {**raw, "metadata": {k: v for k, v in raw["metadata"].items() if k != "title"}}
+        changed.append(Entity(raw))
+    changed.append(
+        Entity(
+            {"apiVersion": "backstage.io/v1", "kind": "Component",
+             "metadata": {"name": "svc-new", "title": "New"}, "spec": {"owner": "team-a"}}
+        )
+    )  # fmt: skip
+    return changed
+
+
+def _stored_state(store: Store, track_id: str) -> tuple[object, ...]:
+    return (
+        sorted((r.entity_ref, r.check_id, r.outcome, r.message, r.run_id) for r in store.results()),
+        sorted((c.entity_ref, c.level, c.next_level, c.run_id) for c in store.certifications()),
+        [
+            (h.check_id, h.outcome, h.previous_outcome, h.run_id)
+            for h in store.result_history("component:default/svc-17")
+        ],
+        store.track_rollup(track_id),
+        store.owner_rollup("group:default/team-a", track_id),
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_forked_run_stores_each_slice_as_it_comes_as_one_process_would(
+    backend: str, track: Track, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slices of 16 plans: this process stores each as a child writes it, while the
+    children evaluate the next. A first run and a second (titles gone, an entity gone, one
+    new) leave results, levels, history and kept roll-ups as runs in one process do."""
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "_SLICE", 16)
+    written: list[int] = []
+    real = RunWriter.write_pairs
+
+    def counted(self, pairs, at):  # type: ignore[no-untyped-def]
+        written.append(len(pairs))
+        return real(self, pairs, at)
+
+    monkeypatch.setattr(RunWriter, "write_pairs", counted)
+    first = _catalog(300)
+    states = {}
+    for name, minimum in (("alone", 10**9), ("forked", 100)):
+        monkeypatch.setattr(parallel, "MIN_EVALUATIONS", minimum)
+        with database(backend, tmp_path / name) as url, Store(url) as store:
+            runs = [
+                run_and_store(store, first, [track], trigger="test", catalog_complete=True),
+                run_and_store(
+                    store, _changed(first), [track], trigger="test", catalog_complete=True
+                ),
+            ]
+            states[name] = ([run.stats for run in runs], _stored_state(store, track.id))
+
+    assert len(written) >= 2 * 300 // 16  # every slice of both runs, as it came
+    assert sum(written) == 301 + 301
+    assert states["forked"] == states["alone"]
+    stats, (_, _, history, rollup, _) = states["forked"]
+    assert stats[1].history_rows and history  # the second run changed results
+    assert sum(rollup.levels.values()) == 301  # the gone entity counts in no level
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_slice_the_store_refuses_leaves_the_run_to_be_saved_whole(
+    backend: str, track: Track, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails as slices come in rolls the run's transaction back; the run is
+    then saved on its own once evaluated, as when writing the entities fails."""
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "_SLICE", 16)
+    monkeypatch.setattr(parallel, "MIN_EVALUATIONS", 100)
+    calls: list[int] = []
+    real = RunWriter.write_pairs
+
+    def refusing(self, pairs, at):  # type: ignore[no-untyped-def]
+        calls.append(len(pairs))
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(self, pairs, at)
+
+    monkeypatch.setattr(RunWriter, "write_pairs", refusing)
+    with database(backend, tmp_path) as url, Store(url) as store:
+        run = run_and_store(store, _catalog(300), [track], trigger="test")
+        assert len(calls) == 3  # nothing more once a write failed
+        assert run.stats.results_written == 301 * 6
+        assert len(store.certifications()) == 301
+        assert store.runs()[-1].status == "finished"
+        assert sum(store.track_rollup(track.id).levels.values()) == 301

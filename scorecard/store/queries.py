@@ -417,44 +417,63 @@ def write_rollups(
     """Write the kept roll-ups of `track_ids` counted from `pairs`, every pair of those
     tracks (their first run), each entity's owner as `owner_of` gives it: the rows
     `recount_rollups` would count in the database, without reading back what was just
-    written. Pairs are grouped by track, owner and layout; each group's levels and each
-    of its checks' outcomes are then counted at C speed (`Counter` over a column)."""
-    tracks = set(track_ids)
-    _lock_rollups(session, tracks)
-    k = _rollup.c
-    session.execute(delete(_rollup).where(k.track_id.in_(sorted(tracks))))
-    Group = tuple[list[str | None], list[str]]
-    groups: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Group] = {}
-    for pair in pairs:
-        if pair.track_id in tracks:
+    written."""
+    counts = RollupCounts()
+    counts.add(pairs, owner_of)
+    counts.write(session, track_ids)
+
+
+class RollupCounts:
+    """Roll-ups counted from pairs in hand, added as they come (a large run's slices):
+    pairs are grouped by track, owner and layout; each group's levels and each of its
+    checks' outcomes are counted at C speed (`Counter` over a column) when written."""
+
+    def __init__(self) -> None:
+        # (track, owner, layout) → (levels, outcome letters) of the group's pairs
+        self._groups: dict[
+            tuple[str, str | None, tuple[tuple[str, str], ...]], tuple[list[str | None], list[str]]
+        ] = {}
+
+    def add(self, pairs: Iterable[PairResults], owner_of: Mapping[str, str | None]) -> None:
+        groups = self._groups
+        for pair in pairs:
             key = (pair.track_id, owner_of[pair.entity_ref], pair.layout)
             group = groups.get(key)
             if group is None:
                 groups[key] = group = ([], [])
             group[0].append(pair.level)
             group[1].append(pair.codes)
-    levels: Counter[tuple[str, str | None, str | None]] = Counter()
-    outcomes: Counter[tuple[str, str | None, str, str, str]] = Counter()
-    for (track, owner, layout), (held, found) in groups.items():
-        for level, count in Counter(held).items():
-            levels[track, owner, level] += count
-        # One column of outcome letters per check of the layout.
-        for (check, level), column in zip(layout, zip(*found, strict=True), strict=True):
-            for code, count in Counter(column).items():
-                outcomes[track, owner, check, level, OUTCOME_BY_CODE[code]] += count
-    rows: list[tuple[Any, ...]] = []
-    whole: Counter[tuple[str, str | None, str | None, str | None]] = Counter()
-    for (track, owner, level), count in levels.items():
-        rows.append((track, True, owner, None, level, None, count))
-        whole[track, None, level, None] += count
-    for (track, owner, check, level, outcome), count in outcomes.items():
-        rows.append((track, True, owner, check, level, outcome, count))
-        whole[track, check, level, outcome] += count
-    for (track, check, level, outcome), count in whole.items():
-        rows.append((track, False, None, check, level, outcome, count))
-    # Through the driver, as the run's other bulk inserts: the values are already as it
-    # takes them (a flag as a bool, an outcome as its text).
-    fast_insert(session, _rollup, _ROLLUP_COLUMNS, rows)
+
+    def write(self, session: Session, track_ids: Iterable[str]) -> None:
+        """Replace the kept roll-ups of `track_ids` with the counts of their pairs added."""
+        tracks = set(track_ids)
+        _lock_rollups(session, tracks)
+        k = _rollup.c
+        session.execute(delete(_rollup).where(k.track_id.in_(sorted(tracks))))
+        levels: Counter[tuple[str, str | None, str | None]] = Counter()
+        outcomes: Counter[tuple[str, str | None, str, str, str]] = Counter()
+        for (track, owner, layout), (held, found) in self._groups.items():
+            if track not in tracks:
+                continue
+            for level, count in Counter(held).items():
+                levels[track, owner, level] += count
+            # One column of outcome letters per check of the layout.
+            for (check, level), column in zip(layout, zip(*found, strict=True), strict=True):
+                for code, count in Counter(column).items():
+                    outcomes[track, owner, check, level, OUTCOME_BY_CODE[code]] += count
+        rows: list[tuple[Any, ...]] = []
+        whole: Counter[tuple[str, str | None, str | None, str | None]] = Counter()
+        for (track, owner, level), count in levels.items():
+            rows.append((track, True, owner, None, level, None, count))
+            whole[track, None, level, None] += count
+        for (track, owner, check, level, outcome), count in outcomes.items():
+            rows.append((track, True, owner, check, level, outcome, count))
+            whole[track, check, level, outcome] += count
+        for (track, check, level, outcome), count in whole.items():
+            rows.append((track, False, None, check, level, outcome, count))
+        # Through the driver, as the run's other bulk inserts: the values are already as
+        # it takes them (a flag as a bool, an outcome as its text).
+        fast_insert(session, _rollup, _ROLLUP_COLUMNS, rows)
 
 
 _ROLLUP_COLUMNS = ("track_id", "by_owner", "owner", "check_id", "level", "outcome", "count")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from scorecard.entity import Entity
 from scorecard.report import PairResults, RunReport
 from scorecard.store.bulk import fast_insert
-from scorecard.store.queries import recount_rollups, write_rollups
+from scorecard.store.queries import RollupCounts, recount_rollups, write_rollups
 from scorecard.store.tables import (
     CertificationChange,
     CertificationRecord,
@@ -90,6 +90,8 @@ class RunWriter:
         self.run_id = run_id
         self.catalog_complete = catalog_complete
         self._entities: _EntityWrites | None = None
+        self._streamed: _StreamedPairs | None = None
+        self._listed: list[Entity] = []
 
     def write_entities(self, entities: list[Entity]) -> None:
         """Write the entities whose document is new or changed; with `catalog_complete`,
@@ -103,6 +105,48 @@ class RunWriter:
         if touched.rowcount != 1:
             raise LookupError(f"there is no run {self.run_id}")
         self._entities = _write_entities(self.session, self.run_id, entities, self.catalog_complete)
+        self._listed = entities
+
+    def write_pairs(self, pairs: list[PairResults], at: datetime) -> None:
+        """Write evaluated pairs as they come in, before `finish`: a large run's slices,
+        while its forked processes evaluate the next. New pairs are inserted now; changed
+        ones are compared and written by `finish`, which then takes the report's pairs as
+        written and checks that every evaluated pair was. After `write_entities`.
+
+        `at` stamps the new pairs' certifications: when they came in (`finish` stamps
+        what it writes with the run's end)."""
+        if self._entities is None:
+            raise RuntimeError("the run's entities are written before its results")
+        streamed = self._streamed
+        if streamed is None:
+            streamed = self._streamed = _StreamedPairs()
+        session = self.session
+        new: list[PairResults] = []
+        changed: list[PairResults] = []
+        for pair in pairs:
+            stored = streamed.stored.get(pair.track_id)
+            if stored is None:
+                stored = streamed.stored[pair.track_id] = _stored_pairs(session, pair.track_id)
+            old = stored.get(pair.entity_ref)
+            if old is None:
+                new.append(pair)
+            elif old != (pair.level, pair.next_level, pair.digest, pair.inputs_digest):
+                changed.append(pair)
+        streamed.count += len(pairs)
+        streamed.layouts.update(_layout_ids(session, [*new, *changed], streamed.layouts))
+        _insert_new_pairs(session, self.run_id, new, at, streamed.layouts)
+        streamed.new.extend(new)
+        streamed.changed.extend(changed)
+        # A track with no pair stored is on its first run: its roll-ups are counted from
+        # its pairs as they come (used by `finish` if every pair is of a listed entity).
+        first = [pair for pair in new if not streamed.stored[pair.track_id]]
+        if first:
+            if streamed.owners is None:
+                streamed.owners = {e.ref: storable(e.owner) for e in self._listed}
+            if all(pair.entity_ref in streamed.owners for pair in first):
+                streamed.rollups.add(first, streamed.owners)
+            else:
+                streamed.unlisted = True
 
     def finish(self, report: RunReport, at: datetime) -> WriteStats:
         """Write the report's results, as observed at `at`, and finish the run: after
@@ -110,9 +154,22 @@ class RunWriter:
         session, run_id, entities = self.session, self.run_id, self._entities
         if entities is None:
             raise RuntimeError("the run's entities are written before its results")
-        new_pairs, changed_pairs, tracks_stored = _sort_pairs(session, report)
-        layouts = _layout_ids(session, [*new_pairs, *changed_pairs])
-        _insert_new_pairs(session, run_id, new_pairs, at, layouts)
+        streamed = self._streamed
+        if streamed is None:
+            new_pairs, changed_pairs, tracks_stored = _sort_pairs(session, report)
+            layouts = _layout_ids(session, [*new_pairs, *changed_pairs])
+            _insert_new_pairs(session, run_id, new_pairs, at, layouts)
+        else:
+            evaluated = sum(1 for pair in report.pairs if not pair.reused)
+            if evaluated != streamed.count:
+                raise RuntimeError(
+                    f"the report has {evaluated:,} evaluated pairs; "
+                    f"{streamed.count:,} were written as they came in"
+                )
+            new_pairs, changed_pairs, layouts = streamed.new, streamed.changed, streamed.layouts
+            kept_tracks = {pair.track_id for pair in report.pairs if pair.reused}
+            tracks_stored = {track for track, held in streamed.stored.items() if held}
+            tracks_stored |= kept_tracks
         changes = _write_changed_pairs(session, run_id, changed_pairs, at, layouts)
         # A result that appeared counts as changed, as it did when it had a history row.
         appeared = sum(len(pair.layout) for pair in new_pairs)
@@ -134,9 +191,14 @@ class RunWriter:
         # A track's first run: every pair of it is new and in hand, so its roll-ups are
         # counted here rather than read back (the same counts, tests/store/test_rollups.py).
         fresh = {p.track_id for p in new_pairs} - tracks_stored
-        if fresh and not _all_listed(new_pairs, report.entities):
+        if streamed is not None:
+            if streamed.unlisted:
+                fresh = set()
+            elif fresh:
+                streamed.rollups.write(session, fresh)
+        elif fresh and not _all_listed(new_pairs, report.entities):
             fresh = set()
-        if fresh:
+        elif fresh:
             # Owners as the entity table spells them (NUL replaced; see `storable`).
             owners = {entity.ref: storable(entity.owner) for entity in report.entities}
             write_rollups(session, fresh, new_pairs, owners)
@@ -150,6 +212,31 @@ class RunWriter:
             entities_written=entities.written,
             results_removed=changes.results_removed,
         )
+
+
+@dataclass(slots=True)
+class _StreamedPairs:
+    """What `RunWriter.write_pairs` has written and read so far."""
+
+    count: int = 0  # pairs given
+    new: list[PairResults] = field(default_factory=list)  # inserted
+    changed: list[PairResults] = field(default_factory=list)  # left for `finish`
+    layouts: dict[int, int] = field(default_factory=dict)  # see `_layout_ids`
+    # Roll-ups of the tracks on their first run, counted from their new pairs.
+    rollups: RollupCounts = field(default_factory=RollupCounts)
+    owners: dict[str, str | None] | None = None  # by entity ref, as the entity table has them
+    unlisted: bool = False  # a new pair of an entity the run did not list
+    # Per track, its stored pairs' (level, next level, results digest, inputs digest).
+    stored: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
+
+
+def _stored_pairs(session: Session, track_id: str) -> dict[str, tuple[Any, ...]]:
+    """The stored pairs of a track, by entity ref: what `_sort_pairs` compares."""
+    c = _certification.c
+    query = select(c.entity_ref, c.level, c.next_level, c.results_digest, c.inputs_digest).where(
+        c.track_id == track_id
+    )
+    return {ref: tuple(rest) for ref, *rest in session.execute(query)}
 
 
 def _all_listed(pairs: list[PairResults], entities: list[Entity]) -> bool:
@@ -378,10 +465,14 @@ class _Changes:
     certifications_written: int
 
 
-def _layout_ids(session: Session, pairs: list[PairResults]) -> dict[int, int]:
+def _layout_ids(
+    session: Session, pairs: list[PairResults], known: Mapping[int, int] | None = None
+) -> dict[int, int]:
     """The `track_layout` id of each pair's layout, by the layout's object id (a track's
-    pairs share one tuple), made for the layouts not stored yet."""
-    by_object = {id(p.layout): (p.track_id, p.layout) for p in pairs}
+    pairs share one tuple), made for the layouts not stored yet; those in `known` (ids
+    found before, by object id) are left out."""
+    known = known or {}
+    by_object = {id(p.layout): (p.track_id, p.layout) for p in pairs if id(p.layout) not in known}
     if not by_object:
         return {}
     t = _track_layout.c

@@ -121,6 +121,12 @@ class PairResults:
         # a third faster to load than pickle's default for slots.
         return _rebuilt_pair, tuple(getattr(self, name) for name in self.__slots__)
 
+    def release(self, load: Callable[[PairResults], str]) -> None:
+        """Let go of the packed text, which `load` reads back if something asks for it:
+        a large run's pairs once the store has them."""
+        self._packed = None
+        self._load = load
+
     @property
     def packed(self) -> str:
         if self._packed is None:

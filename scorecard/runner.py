@@ -27,6 +27,7 @@ from scorecard.tracks import Track
 if TYPE_CHECKING:
     from scorecard.sources.git import GitCache
     from scorecard.store import Store, WriteStats
+    from scorecard.store.writes import RunWriter
     from scorecard.workspace import GitHubConfig
 
 
@@ -264,6 +265,7 @@ def complete_run(
             subjects = entities if only is None else [e for e in entities if e.ref in only]
             kept = store.kept_pairs(subjects, tracks)
             report: RunReport | None = None
+            writer: RunWriter | None = None
             try:
                 # One transaction: the entities go in while forked processes evaluate a
                 # large run (`meanwhile`), the results once they are all there.
@@ -310,6 +312,8 @@ def complete_run(
             except Exception:
                 if report is None:
                     raise  # the evaluation failed, not the store
+                if writer is not None and not writer.holds_every_result:
+                    raise  # the pairs written let go of their results: nothing to save again
                 # Rolled back: saved again on its own, which leaves out an entity the
                 # database cannot store rather than failing the run for it.
                 with gc_paused():

@@ -299,11 +299,13 @@ def test_a_forked_run_stores_each_slice_as_it_comes_as_one_process_would(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_slice_the_store_refuses_leaves_the_run_to_be_saved_whole(
+def test_a_slice_the_store_refuses_fails_the_run_and_keeps_the_stored_results(
     backend: str, track: Track, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A write that fails as slices come in rolls the run's transaction back; the run is
-    then saved on its own once evaluated, as when writing the entities fails."""
+    """The new pairs of the slices written before let go of their results, so the run
+    cannot be saved again: it fails with the store's error, its transaction rolled back,
+    and the results of the run before stand as they were. (A slice of changed pairs
+    only keeps them, and the run is saved again whole, as when writing entities fails.)"""
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
     monkeypatch.setattr(parallel, "_SLICE", 16)
     monkeypatch.setattr(parallel, "MIN_EVALUATIONS", 100)
@@ -316,11 +318,37 @@ def test_a_slice_the_store_refuses_leaves_the_run_to_be_saved_whole(
             raise OSError("disk full")
         return real(self, pairs, at)
 
-    monkeypatch.setattr(RunWriter, "write_pairs", refusing)
     with database(backend, tmp_path) as url, Store(url) as store:
-        run = run_and_store(store, _catalog(300), [track], trigger="test")
+        run_and_store(store, _catalog(300), [track], trigger="test")
+        before = _stored_state(store, track.id)
+        monkeypatch.setattr(RunWriter, "write_pairs", refusing)
+        newcomers = [
+            Entity({"apiVersion": "backstage.io/v1", "kind": "Component",
+                    "metadata": {"name": f"new-{i}"}, "spec": {"owner": "team-a"}})
+            for i in range(100)
+        ]  # fmt: skip
+        with pytest.raises(OSError, match="disk full"):
+            run_and_store(store, [*newcomers, *_catalog(300)], [track], trigger="test")
         assert len(calls) == 3  # nothing more once a write failed
-        assert run.stats.results_written == 301 * 6
-        assert len(store.certifications()) == 301
-        assert store.runs()[-1].status == "finished"
-        assert sum(store.track_rollup(track.id).levels.values()) == 301
+        assert _stored_state(store, track.id) == before
+        assert [run.status for run in store.runs()] == ["failed", "finished"]  # newest first
+
+
+def test_a_large_run_lets_go_of_each_slice_once_stored(
+    track: Track, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pairs of a forked run hold no packed text once written; asked for after the
+    run, it is read back from the store."""
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "_SLICE", 16)
+    monkeypatch.setattr(parallel, "MIN_EVALUATIONS", 100)
+    with Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        run = run_and_store(store, _catalog(300), [track], trigger="test")
+        assert all(pair._packed is None for pair in run.report.pairs)
+        read_back = [
+            (r.entity_ref, r.check_id, r.outcome, r.result.message)
+            for pair in run.report.pairs
+            for r in pair.results()
+        ]
+        stored = [(r.entity_ref, r.check_id, r.outcome, r.message) for r in store.results()]
+        assert sorted(read_back) == sorted(stored) and len(stored) == 301 * 6

@@ -150,7 +150,9 @@ class Store:
         results (`RunWriter`), so that a run can write its entities while it is being
         evaluated elsewhere. Committed when the block ends, rolled back if it raises."""
         with self._sessions.begin() as session:
-            yield RunWriter(session, run_id, catalog_complete=catalog_complete)
+            yield RunWriter(
+                session, run_id, catalog_complete=catalog_complete, load=_StoredResults(self.engine)
+            )
 
     def fail_run(self, run_id: int, message: str) -> None:
         """Mark run `run_id` failed because of `message`; stored results stay as they were."""

@@ -7,7 +7,7 @@ executemany statement per table, all inside the caller's transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -85,8 +85,18 @@ class RunWriter:
     are known before the run is evaluated, then the results. A run evaluated in forked
     processes writes its entities while they evaluate (`evaluate(meanwhile=...)`)."""
 
-    def __init__(self, session: Session, run_id: int, *, catalog_complete: bool) -> None:
+    def __init__(
+        self,
+        session: Session,
+        run_id: int,
+        *,
+        catalog_complete: bool,
+        load: Callable[[PairResults], str] | None = None,
+    ) -> None:
         self.session = session
+        # Reads a written pair's packed text back once the run is committed: given, the
+        # pairs `write_pairs` writes let go of theirs (`PairResults.release`).
+        self._load = load
         self.run_id = run_id
         self.catalog_complete = catalog_complete
         self._entities: _EntityWrites | None = None
@@ -137,6 +147,11 @@ class RunWriter:
         _insert_new_pairs(session, self.run_id, new, at, streamed.layouts)
         streamed.new.extend(new)
         streamed.changed.extend(changed)
+        if self._load is not None:
+            # The store has them: a large run holds no slice's text past its writing.
+            for pair in new:
+                pair.release(self._load)
+            streamed.released = streamed.released or bool(new)
         # A track with no pair stored is on its first run: its roll-ups are counted from
         # its pairs as they come (used by `finish` if every pair is of a listed entity).
         first = [pair for pair in new if not streamed.stored[pair.track_id]]
@@ -147,6 +162,12 @@ class RunWriter:
                 streamed.rollups.add(first, streamed.owners)
             else:
                 streamed.unlisted = True
+
+    @property
+    def holds_every_result(self) -> bool:
+        """Whether every pair given still holds its packed text: if this transaction
+        fails, the report can be saved again from what it holds."""
+        return self._streamed is None or not self._streamed.released
 
     def finish(self, report: RunReport, at: datetime) -> WriteStats:
         """Write the report's results, as observed at `at`, and finish the run: after
@@ -226,6 +247,7 @@ class _StreamedPairs:
     rollups: RollupCounts = field(default_factory=RollupCounts)
     owners: dict[str, str | None] | None = None  # by entity ref, as the entity table has them
     unlisted: bool = False  # a new pair of an entity the run did not list
+    released: bool = False  # some pair let go of its text (`RunWriter.holds_every_result`)
     # Per track, its stored pairs' (level, next level, results digest, inputs digest).
     stored: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
 

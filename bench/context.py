@@ -166,7 +166,7 @@ class Context:
         counts = Counter(
             check
             for pair in report.pairs
-            for (check, _), outcome in zip(pair.layout, pair.outcomes, strict=True)
+            for (check, *_), outcome in zip(pair.layout, pair.outcomes, strict=True)
             if outcome == passed
         )
         found = {c.id: counts[c.id] for c in self.tracks[0].checks}

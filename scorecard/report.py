@@ -70,10 +70,11 @@ OUTCOME_BY_CODE = {code: outcome for outcome, code in OUTCOME_CODES.items()}
 class PairResults:
     """One entity's results on one track, in the track's order, and the level they earn.
 
-    `packed` is a JSON array with one `[check_id, level_id, required, outcome, message,
-    evidence]` array per result (evidence left out when empty); `layout` (the check and
-    level ids, a tuple shared by the pairs of a track) and `outcomes` repeat what
-    counting the results needs, so that counting decodes nothing. `inputs_digest` hashes
+    `packed` is a JSON array with one item per result, in the order of `layout` (the
+    check id, level id and requirement of each, a tuple shared by the pairs of a track):
+    its message (see `stored_message`), or `[message, evidence]` when it has evidence.
+    The outcomes are the letters of `codes`, so that counting decodes nothing; together
+    they hold every field of a result (`results()` puts them back together). `inputs_digest` hashes
     what a pure track's results depend on (the entity's document and the track); `reused`
     marks stored results a run kept instead of evaluating them again. A kept pair reads
     its packed text from the store only when something asks for it (`load`).
@@ -91,7 +92,7 @@ class PairResults:
         level: str | None,
         next_level: str | None,
         packed: str | None,
-        layout: tuple[tuple[str, str], ...],
+        layout: Layout,
         outcomes: tuple[str, ...] | None,
         digest: str,
         inputs_digest: str | None = None,
@@ -139,17 +140,16 @@ class PairResults:
     def outcomes(self) -> tuple[str, ...]:
         """Each result's outcome (an `Outcome`, which is its value)."""
         if self._outcomes is None:
-            if self._codes is not None:
-                self._outcomes = tuple(OUTCOME_BY_CODE[code] for code in self._codes)
-            else:
-                self._outcomes = tuple(Outcome(item[3]) for item in orjson.loads(self.packed))
+            self._outcomes = tuple(OUTCOME_BY_CODE[code] for code in self.codes)
         return self._outcomes
 
     @property
     def codes(self) -> str:
         """The outcomes as one letter each (`OUTCOME_CODES`)."""
         if self._codes is None:
-            self._codes = "".join(OUTCOME_CODES[outcome] for outcome in self.outcomes)
+            if self._outcomes is None:
+                raise ValueError(f"{self!r} has no outcomes")
+            self._codes = "".join(OUTCOME_CODES[outcome] for outcome in self._outcomes)
         return self._codes
 
     def count(self, outcome: Outcome) -> int:
@@ -163,7 +163,7 @@ class PairResults:
         return Certification(self.entity_ref, self.track_id, self.level, self.next_level)
 
     def results(self) -> list[CheckResult]:
-        return unpack(self.entity_ref, self.track_id, self.packed)
+        return unpack(self.entity_ref, self.track_id, self.packed, self.layout, self.codes)
 
 
 def _rebuilt_pair(*state: Any) -> PairResults:
@@ -176,13 +176,32 @@ def _rebuilt_pair(*state: Any) -> PairResults:
     return pair
 
 
+# The checks of a track in order, as its pairs were evaluated: (check id, level id,
+# required) of each result.
+Layout = tuple[tuple[str, str, bool], ...]
+
+
+def stored_message(entity_ref: str, message: str) -> str:
+    """A message as a packed item keeps it: one that begins with the entity's ref and a
+    space without them, marked `@` (every check names the entity it looked at, and a
+    pair's row already does), any other marked `=`."""
+    named = entity_ref + " "
+    if message.startswith(named):
+        return "@" + message[len(named) :]
+    return "=" + message
+
+
+def shown_message(entity_ref: str, kept: str) -> str:
+    """The message `stored_message` kept."""
+    return f"{entity_ref} {kept[1:]}" if kept.startswith("@") else kept[1:]
+
+
 def pack(results: Sequence[CheckResult]) -> str:
-    """The stored JSON text of one pair's results (see `PairResults`)."""
-    # An outcome is a str (StrEnum): encoded as its value, with no `.value` per result.
+    """The stored JSON text of one entity's results on a track (see `PairResults`)."""
     items = [
-        [r.check_id, r.level_id, r.required, r.result.outcome, r.result.message, e]
+        [stored_message(r.entity_ref, r.result.message), e]
         if (e := r.result.evidence)
-        else [r.check_id, r.level_id, r.required, r.result.outcome, r.result.message]
+        else stored_message(r.entity_ref, r.result.message)
         for r in results
     ]
     return _dumps(items)
@@ -201,23 +220,41 @@ def _dumps(items: list[Any]) -> str:
     return text
 
 
-def unpack(entity_ref: str, track_id: str, packed: str) -> list[CheckResult]:
+def unpack(
+    entity_ref: str, track_id: str, packed: str, layout: Layout, codes: str
+) -> list[CheckResult]:
     """The results `pack` packed, as objects (evidence as JSON reads it back)."""
-    return [
-        CheckResult(
-            entity_ref,
-            track_id,
-            item[0],
-            item[1],
-            item[2],
-            Result(Outcome(item[3]), item[4], item[5] if len(item) > 5 else {}),
+    items = orjson.loads(packed)
+    if not (len(items) == len(layout) == len(codes)):
+        raise ValueError(
+            f"{entity_ref} on {track_id}: {len(items)} packed results, "
+            f"{len(layout)} checks and {len(codes)} outcomes"
         )
-        for item in orjson.loads(packed)
-    ]
+    found = []
+    for (check_id, level_id, required), code, item in zip(layout, codes, items, strict=True):
+        kept, evidence = (item[0], item[1]) if isinstance(item, list) else (item, {})
+        outcome = OUTCOME_BY_CODE[code]
+        result = Result(outcome, shown_message(entity_ref, kept), evidence)
+        found.append(CheckResult(entity_ref, track_id, check_id, level_id, required, result))
+    return found
 
 
-def digest(packed: str) -> str:
-    return hashlib.blake2b(packed.encode(), digest_size=16).hexdigest()
+def digest(packed: str, codes: str, layout: Layout) -> str:
+    """What tells a re-run whether a pair's results changed: a hash of everything they
+    are — their packed text, their outcomes' letters and the layout (a check moved to
+    another level changes nothing else)."""
+    return _digest(packed, codes, layout_key(layout))
+
+
+def layout_key(layout: Layout) -> bytes:
+    return orjson.dumps(layout)
+
+
+def _digest(packed: str, codes: str, key: bytes) -> str:
+    hashed = hashlib.blake2b(key, digest_size=16)
+    hashed.update(codes.encode())
+    hashed.update(packed.encode())
+    return hashed.hexdigest()
 
 
 def pair_results(
@@ -226,18 +263,18 @@ def pair_results(
     level: str | None,
     next_level: str | None,
     results: Sequence[CheckResult],
-    layout: tuple[tuple[str, str], ...] | None = None,
+    layout: Layout | None = None,
     inputs_digest: str | None = None,
 ) -> PairResults:
     packed = pack(results)
     if layout is None:
-        layout = tuple((r.check_id, r.level_id) for r in results)
+        layout = tuple((r.check_id, r.level_id, r.required) for r in results)
     outcomes = tuple(r.result.outcome for r in results)
     # The letters too, where the pair is made: a forked run makes them in its children.
     codes = "".join([OUTCOME_CODES[outcome] for outcome in outcomes])
     return PairResults(
-        entity_ref, track_id, level, next_level, packed, layout, outcomes, digest(packed),
-        inputs_digest, codes=codes,
+        entity_ref, track_id, level, next_level, packed, layout, outcomes,
+        digest(packed, codes, layout), inputs_digest, codes=codes,
     )  # fmt: skip
 
 
@@ -254,7 +291,7 @@ class PairPacker:
     `levels` is, per level, its id and the positions of its required checks.
     """
 
-    __slots__ = ("_heads", "_levels", "layout", "track_id")
+    __slots__ = ("_key", "_levels", "layout", "track_id")
 
     def __init__(
         self,
@@ -263,9 +300,9 @@ class PairPacker:
         levels: Sequence[tuple[str, tuple[int, ...]]],
     ) -> None:
         self.track_id = track_id
-        self._heads = tuple(heads)  # (check id, level id, required) of each result
         self._levels = tuple(levels)
-        self.layout = tuple((check_id, level_id) for check_id, level_id, _ in heads)
+        self.layout: Layout = tuple(heads)  # (check id, level id, required) of each result
+        self._key = layout_key(self.layout)  # what each pair's digest hashes with its text
 
     def levels(self, codes: str) -> tuple[str | None, str | None]:
         """The level that outcome letters in the track's order reach, and the next one
@@ -279,17 +316,24 @@ class PairPacker:
         return reached, None
 
     def __call__(self, entity_ref: str, results: Sequence[Result]) -> PairResults:
+        if len(results) != len(self.layout):
+            raise ValueError(f"{len(results)} results for the {len(self.layout)} checks")
         codes = "".join([OUTCOME_CODES[result.outcome] for result in results])
         reached, blocked_at = self.levels(codes)
-        # Tuples rather than lists: orjson writes both as arrays, tuples are cheaper made.
-        items = [
-            (*head, r.outcome, r.message, e) if (e := r.evidence) else (*head, r.outcome, r.message)
-            for head, r in zip(self._heads, results, strict=True)
-        ]
+        # `stored_message` written out in place: the hot path of a large run.
+        named = entity_ref + " "
+        cut = len(named)
+        items: list[Any] = []
+        append = items.append
+        for r in results:
+            message = r.message
+            kept = "@" + message[cut:] if message.startswith(named) else "=" + message
+            # A tuple rather than a list: orjson writes both as arrays, a tuple is cheaper.
+            append((kept, evidence) if (evidence := r.evidence) else kept)
         packed = _dumps(items)
         return PairResults(
             entity_ref, self.track_id, reached, blocked_at, packed, self.layout, None,
-            digest(packed), codes=codes,
+            _digest(packed, codes, self._key), codes=codes,
         )  # fmt: skip
 
 

@@ -33,7 +33,7 @@ from scorecard.entity import Entity
 from scorecard.filters import EntityFilter
 from scorecard.problems import ConfigError, Problem
 from scorecard.registry import CheckRegistry
-from scorecard.report import PairPacker
+from scorecard.report import Layout, PairPacker
 from scorecard.sdk import Check
 from scorecard.yamlfile import Loc, YamlDocument, load_yaml
 
@@ -287,9 +287,9 @@ class Track:
         return PairPacker(self.id, heads, levels)
 
     @cached_property
-    def layout(self) -> tuple[tuple[str, str], ...]:
-        """(check id, level id) of each check in order: one tuple that every packed pair
-        of the track shares (`scorecard.report.PairResults`)."""
+    def layout(self) -> Layout:
+        """(check id, level id, required) of each check in order: one tuple that every
+        packed pair of the track shares (`scorecard.report.PairResults`)."""
         return self.packer.layout
 
 

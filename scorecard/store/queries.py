@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from scorecard.report import OUTCOME_BY_CODE, OUTCOME_CODES, PairResults
+from scorecard.report import OUTCOME_BY_CODE, OUTCOME_CODES, Layout, PairResults
 from scorecard.results import Outcome
 from scorecard.store.bulk import fast_insert
 from scorecard.store.tables import (
@@ -430,9 +430,7 @@ class RollupCounts:
 
     def __init__(self) -> None:
         # (track, owner, layout) → (levels, outcome letters) of the group's pairs
-        self._groups: dict[
-            tuple[str, str | None, tuple[tuple[str, str], ...]], tuple[list[str | None], list[str]]
-        ] = {}
+        self._groups: dict[tuple[str, str | None, Layout], tuple[list[str | None], list[str]]] = {}
 
     def add(self, pairs: Iterable[PairResults], owner_of: Mapping[str, str | None]) -> None:
         groups = self._groups
@@ -458,7 +456,7 @@ class RollupCounts:
             for level, count in Counter(held).items():
                 levels[track, owner, level] += count
             # One column of outcome letters per check of the layout.
-            for (check, level), column in zip(layout, zip(*found, strict=True), strict=True):
+            for (check, level, _), column in zip(layout, zip(*found, strict=True), strict=True):
                 for code, count in Counter(column).items():
                     outcomes[track, owner, check, level, OUTCOME_BY_CODE[code]] += count
         rows: list[tuple[Any, ...]] = []

@@ -241,7 +241,7 @@ class TrackLayoutRecord(StoreModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     track_id: str
-    # JSON: [[check_id, level_id], ...] in the track's order.
+    # JSON: [[check_id, level_id, required], ...] in the track's order.
     checks: str
 
 
@@ -249,9 +249,11 @@ class PairResultsRecord(StoreModel, table=True):
     """An entity's results on a track: one row per (entity, track) pair, however many
     checks the track has, beside its certification.
 
-    `results` is the JSON array `scorecard.report.pack` makes, one `[check_id, level_id,
-    required, outcome, message, evidence]` array per check in the track's order (evidence
-    left out when empty). A run writes one row per pair rather than one per result: at
+    `results` is the JSON array `scorecard.report.pack` makes, one item per check in the
+    order of the certification's layout: the message (`scorecard.report.stored_message`),
+    or `[message, evidence]` when there is evidence; each result's check, level and
+    requirement are the layout's and its outcome the certification's letter (`outcomes`).
+    A run writes one row per pair rather than one per result: at
     100,000 entities, 100,000 rows instead of 1,000,000. The `result` view unpacks them.
     A table of its own, so that the certification rows the pages look up stay small.
     """
@@ -333,42 +335,59 @@ class RollupRecord(StoreModel, table=True):
 # The `result` view: one row per packed result, with the columns the result table of the
 # releases before packing had, so every query of results reads as it did. A result's
 # `changed_at` is when the run it last changed in finished, which is when that run
-# stored it. The text is the one revision 0005 creates; tests hold them equal.
+# stored it; the check, level and requirement are the pair's layout's, the outcome its
+# letter. The text is the one revision 0006 creates; tests hold them equal.
 RESULT_VIEW = {
     "sqlite": """
 CREATE VIEW result AS
 SELECT p.entity_ref AS entity_ref, p.track_id AS track_id, p.check_id AS check_id,
        p.level_id AS level_id, p.required AS required, p.outcome AS outcome,
-       p.message AS message, p.evidence AS evidence, p.run_id AS run_id,
-       r.finished_at AS changed_at
+       CASE WHEN substr(p.kept, 1, 1) = '@' THEN p.entity_ref || ' ' || substr(p.kept, 2)
+            ELSE substr(p.kept, 2) END AS message,
+       p.evidence AS evidence, p.run_id AS run_id, r.finished_at AS changed_at
 FROM (
     SELECT c.entity_ref AS entity_ref, c.track_id AS track_id,
-           json_extract(j.value, '$[0]') AS check_id,
-           json_extract(j.value, '$[1]') AS level_id,
-           json_extract(j.value, '$[2]') AS required,
-           json_extract(j.value, '$[3]') AS outcome,
-           json_extract(j.value, '$[4]') AS message,
-           coalesce(json_extract(j.value, '$[5]'), '{}') AS evidence,
+           json_extract(l.checks, '$[' || j.key || '][0]') AS check_id,
+           json_extract(l.checks, '$[' || j.key || '][1]') AS level_id,
+           json_extract(l.checks, '$[' || j.key || '][2]') AS required,
+           CASE substr(k.outcomes, j.key + 1, 1)
+               WHEN 'p' THEN 'pass' WHEN 'f' THEN 'fail' WHEN 'w' THEN 'warn'
+               WHEN 'n' THEN 'not_applicable' WHEN 'u' THEN 'unknown' ELSE 'error'
+           END AS outcome,
+           CASE j.type WHEN 'array' THEN json_extract(j.value, '$[0]') ELSE j.value END AS kept,
+           CASE j.type WHEN 'array' THEN json_extract(j.value, '$[1]') ELSE '{}' END AS evidence,
            coalesce(json_extract(c.results_since, '$[' || j.key || ']'), c.first_run)
                AS run_id
-    FROM pair_result c, json_each(c.results) j
+    FROM pair_result c
+    JOIN certification k ON k.entity_ref = c.entity_ref AND k.track_id = c.track_id
+    JOIN track_layout l ON l.id = k.layout_id,
+    json_each(c.results) j
 ) p
 LEFT JOIN run r ON r.id = p.run_id
 """,
     "postgresql": """
 CREATE VIEW result AS
 SELECT p.entity_ref, p.track_id, p.check_id, p.level_id, p.required, p.outcome,
-       p.message, p.evidence, p.run_id, r.finished_at AS changed_at
+       CASE WHEN left(p.kept, 1) = '@' THEN p.entity_ref || ' ' || substr(p.kept, 2)
+            ELSE substr(p.kept, 2) END AS message,
+       p.evidence, p.run_id, r.finished_at AS changed_at
 FROM (
     SELECT c.entity_ref, c.track_id,
-           j.value ->> 0 AS check_id,
-           j.value ->> 1 AS level_id,
-           (j.value ->> 2)::boolean AS required,
-           j.value ->> 3 AS outcome,
-           j.value ->> 4 AS message,
-           coalesce(j.value -> 5, '{}'::jsonb) AS evidence,
+           (l.checks::jsonb -> (j.n - 1)::int) ->> 0 AS check_id,
+           (l.checks::jsonb -> (j.n - 1)::int) ->> 1 AS level_id,
+           ((l.checks::jsonb -> (j.n - 1)::int) ->> 2)::boolean AS required,
+           CASE substr(k.outcomes, j.n::int, 1)
+               WHEN 'p' THEN 'pass' WHEN 'f' THEN 'fail' WHEN 'w' THEN 'warn'
+               WHEN 'n' THEN 'not_applicable' WHEN 'u' THEN 'unknown' ELSE 'error'
+           END AS outcome,
+           CASE jsonb_typeof(j.value) WHEN 'array' THEN j.value ->> 0 ELSE j.value #>> '{}'
+           END AS kept,
+           CASE jsonb_typeof(j.value) WHEN 'array' THEN j.value -> 1 ELSE '{}'::jsonb
+           END AS evidence,
            coalesce((c.results_since ->> (j.n - 1)::int)::integer, c.first_run) AS run_id
     FROM pair_result c
+    JOIN certification k ON k.entity_ref = c.entity_ref AND k.track_id = c.track_id
+    JOIN track_layout l ON l.id = k.layout_id
     CROSS JOIN LATERAL jsonb_array_elements(c.results) WITH ORDINALITY AS j(value, n)
 ) p
 LEFT JOIN run r ON r.id = p.run_id

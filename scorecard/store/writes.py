@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scorecard.entity import Entity
-from scorecard.report import PairResults, RunReport
+from scorecard.report import OUTCOME_BY_CODE, Layout, PairResults, RunReport, shown_message
 from scorecard.store.bulk import fast_insert
 from scorecard.store.queries import RollupCounts, recount_rollups, write_rollups
 from scorecard.store.tables import (
@@ -538,7 +538,7 @@ def _write_changed_pairs(
     refs = {ref for ref, _ in wanted}
     query = select(
         c.entity_ref, c.track_id, c.level, c.next_level, c.run_id, c.changed_at,
-        r.results, r.first_run, r.results_since,
+        c.outcomes, c.layout_id, r.results, r.first_run, r.results_since,
     ).outerjoin_from(
         _certification, _pair_result, (r.entity_ref == c.entity_ref) & (r.track_id == c.track_id)
     )  # fmt: skip
@@ -562,6 +562,7 @@ def _write_changed_pairs(
         )
     }
     run_times = _run_times(session, stored.values())
+    stored_layouts = _stored_layouts(session, {row.layout_id for row in stored.values()})
     postgresql = session.get_bind().dialect.name == "postgresql"
     rows: list[dict[str, Any]] = []
     result_rows: list[dict[str, Any]] = []
@@ -582,13 +583,14 @@ def _write_changed_pairs(
         ref, track = key = (pair.entity_ref, pair.track_id)
         old = stored[key]
         first_run = old.first_run if old.first_run is not None else old.run_id
-        old_items = _packed_items(old.results)
+        old_items = _items(ref, old.results, stored_layouts.get(old.layout_id), old.outcomes)
         old_since = old.results_since or [None] * len(old_items)
         before = {
             item[0]: (item, since if since is not None else first_run)
             for item, since in zip(old_items, old_since, strict=False)
         }
-        items = json.loads(pair.packed)
+        packed = json.loads(pair.packed)
+        items = _items(ref, packed, pair.layout, pair.codes)
         since: list[int | None] = []
         for item in items:
             kept = before.pop(item[0], None)
@@ -634,7 +636,7 @@ def _write_changed_pairs(
                 "entity_ref": ref,
                 "track_id": track,
                 # JSONB on PostgreSQL takes the document; SQLite keeps the packed text.
-                "results": items if postgresql else pair.packed,
+                "results": packed if postgresql else pair.packed,
                 "first_run": first_run,
                 "results_since": since if any(s is not None for s in since) else None,
             }
@@ -655,9 +657,31 @@ def _level_row(
     }  # fmt: skip
 
 
-def _packed_items(value: Any) -> list[list[Any]]:
-    """A stored `results` column as its items: text on SQLite, the document on PostgreSQL."""
-    return json.loads(value) if isinstance(value, str) else list(value or [])
+def _items(ref: str, value: Any, layout: Layout | None, codes: str | None) -> list[list[Any]]:
+    """A pair's packed results (text, or the document PostgreSQL hands back) as
+    `[check_id, level_id, required, outcome, message, evidence]` lists, evidence left out
+    when empty: each result whole, for comparing and for history rows."""
+    packed = json.loads(value) if isinstance(value, str) else list(value or [])
+    if not packed:
+        return []
+    if layout is None or codes is None or not len(packed) == len(layout) == len(codes):
+        raise ValueError(f"the stored results of {ref} do not match their layout")
+    items = []
+    for (check_id, level_id, required), code, item in zip(layout, codes, packed, strict=True):
+        kept, evidence = (item[0], item[1]) if isinstance(item, list) else (item, None)
+        found = [check_id, level_id, required, OUTCOME_BY_CODE[code], shown_message(ref, kept)]
+        items.append([*found, evidence] if evidence else found)
+    return items
+
+
+def _stored_layouts(session: Session, layout_ids: Iterable[int | None]) -> dict[int, Layout]:
+    """The stored layouts of these ids (`track_layout.checks`), as tuples."""
+    wanted = sorted(i for i in layout_ids if i is not None)
+    if not wanted:
+        return {}
+    t = _track_layout.c
+    rows = session.execute(select(t.id, t.checks).where(t.id.in_(wanted)))
+    return {i: tuple((e[0], e[1], bool(e[2])) for e in json.loads(checks)) for i, checks in rows}
 
 
 def _evidence(item: list[Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import json
 import sys
 import threading
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -32,6 +32,8 @@ from sqlalchemy.exc import SAWarning
 from typer.testing import CliRunner
 
 from scorecard.cli import app
+from scorecard.report import Certification, CheckResult, RunReport
+from scorecard.results import Result
 from scorecard.store import RunStatus, SchemaOutOfDateError, SchemaVersionError, Store, migrations
 from scorecard.store.database import (
     SchemaState,
@@ -496,3 +498,36 @@ def test_an_upgraded_database_keeps_each_pairs_outcomes_beside_its_level(store_u
     assert unpacked and set(unpacked) <= set(kept)
     for pair, found in unpacked.items():
         assert sorted(kept[pair]) == sorted(found), pair
+
+
+def test_after_the_upgrade_the_same_results_again_record_no_change(store_url: str) -> None:
+    """Revision 0006 repacks every pair without the fields its layout and outcome letters
+    hold; the digests stay those of the old encoding, so the next run compares each
+    result with the stored one: the same results again are no change, no history row."""
+    write_release_database(store_url)
+    with Store(store_url) as store:
+        before = store.results()
+        report = RunReport.of(
+            datetime.now(UTC),
+            results=[
+                CheckResult(
+                    r.entity_ref,
+                    r.track_id,
+                    r.check_id,
+                    r.level_id,
+                    r.required,
+                    Result(r.outcome, r.message, r.evidence),
+                )
+                for r in before
+            ],
+            certifications=[
+                Certification(c.entity_ref, c.track_id, c.level, c.next_level)
+                for c in store.certifications()
+            ],
+        )
+        history = store.count_history_rows()
+        stats = store.save_run(store.start_run("test"), report)
+
+        assert before and stats.history_rows == 0
+        assert store.count_history_rows() == history
+        assert store.results() == before

@@ -139,6 +139,11 @@ class Entity:
             self._digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         return self._digest
 
+    def remember_digest(self, digest: str) -> None:
+        """Take the digest `digest()` would make, made elsewhere (a forked process that
+        hashed part of the catalog)."""
+        self._digest = digest
+
     def get(self, path: str, default: Any = None) -> Any:
         return lookup(self.raw, path, default)
 

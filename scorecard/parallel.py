@@ -21,11 +21,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
+from scorecard.entity import Entity
 from scorecard.executor import Executor, Finish, Progress
 from scorecard.inputs import CatalogView
 from scorecard.planner import EntityPlan
 
 T = TypeVar("T")
+R = TypeVar("R")
 # What a caller does with each slice of results as it arrives: the slice's plans and
 # their results, in plan order.
 Taken = Callable[[Sequence[EntityPlan], list[T]], None]
@@ -42,8 +44,8 @@ def processes_for(plans: Sequence[EntityPlan], limit: int | None = None) -> int:
     (None: the cores this process may use)."""
     if not _can_fork():
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    wanted = min(cores or 1, limit) if limit is not None else cores or 1
+    cores = _cores()
+    wanted = min(cores, limit) if limit is not None else cores
     if wanted < 2:
         return 1
     tracks = {id(track): track for plan in plans for track in plan.tracks}
@@ -247,3 +249,88 @@ _SLICE = 2_000
 
 # Memory-backed where Linux has it: a spool file is written once and read once.
 _SPOOL = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
+# A re-run hashes every document; from this many on, a forked child hashes most of them.
+MIN_DOCUMENTS = 20_000
+# The share of the documents this process hashes itself: it reads the stored pairs
+# meanwhile, which takes about as long as hashing the rest.
+_OWN_SHARE = 0.25
+
+
+def hash_documents(entities: Sequence[Entity], meanwhile: Callable[[], R]) -> R:
+    """Hash every entity's document (`Entity.digest`, remembered on the entity) while
+    calling `meanwhile()`, and return what it returned.
+
+    A re-run of a large catalog waits for nothing but this and a read of its stored
+    state: a forked child hashes most of the documents while this process does the read
+    (`meanwhile`) and hashes the rest, then takes the child's digests. A document that
+    cannot be hashed is left for `Entity.digest` to raise about; if the child fails,
+    this process hashes its share too.
+    """
+    split = len(entities)
+    child: int | None = None
+    reading = -1
+    if len(entities) >= MIN_DOCUMENTS and _can_fork() and _cores() >= 2:
+        split = int(len(entities) * _OWN_SHARE)
+        reading, writing = os.pipe()
+        try:
+            child = os.fork()
+        except OSError:
+            os.close(reading)
+            os.close(writing)
+            child, reading, split = None, -1, len(entities)
+        else:
+            if child == 0:  # the child: hash its share, send the digests, leave
+                status = 1
+                try:
+                    os.close(reading)
+                    digests = [_digest_or_none(entity) for entity in entities[split:]]
+                    with os.fdopen(writing, "wb") as pipe:
+                        pickle.dump(digests, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                    status = 0
+                finally:
+                    os._exit(status)
+            os.close(writing)
+    try:
+        found = meanwhile()
+        for entity in entities[:split]:
+            _digest_or_none(entity)
+    finally:
+        digests = _take_digests(child, reading) if child is not None else None
+    if split < len(entities):
+        if digests is None or len(digests) != len(entities) - split:
+            digests = [_digest_or_none(entity) for entity in entities[split:]]
+        for entity, digest in zip(entities[split:], digests, strict=True):
+            if digest is not None:
+                entity.remember_digest(digest)
+    return found
+
+
+def _digest_or_none(entity: Entity) -> str | None:
+    try:
+        return entity.digest()
+    except (ValueError, TypeError, RecursionError):
+        return None  # raised again when asked for
+
+
+def _take_digests(pid: int, reading: int) -> list[str | None] | None:
+    """The child's digests, once it has sent them and exited; None if it failed."""
+    try:
+        with os.fdopen(reading, "rb") as pipe:
+            data = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return None
+    try:
+        digests = pickle.loads(data)
+    except Exception:
+        return None
+    return digests if isinstance(digests, list) else None
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -125,6 +125,10 @@ def _evaluate(
         plans = []
         for item in every_plan:
             ref = item.entity.ref
+            if len(item.tracks) == 1:  # the common case, without a tuple per plan
+                if (ref, item.tracks[0].id) not in kept:
+                    plans.append(item)
+                continue
             left = tuple([t for t in item.tracks if (ref, t.id) not in kept])
             if left:
                 plans.append(
@@ -137,7 +141,6 @@ def _evaluate(
         github=github,
         on_source_failure=on_source_failure,
     )
-    catalog = CatalogView(entities)
 
     def settle(
         part: Sequence[EntityPlan], results: list[list[PairResults]], forked: bool = True
@@ -155,25 +158,26 @@ def _evaluate(
             taken([pair for plan_pairs in results for pair in plan_pairs])
 
     processes = processes_for(plans)
-    if processes > 1:
+    if not plans:  # every pair kept: nothing to evaluate
+        per_plan = []
+        if meanwhile is not None:
+            meanwhile()
+    elif processes > 1:
         per_plan = evaluate_forked(
-            executor, plans, catalog, progress, _certified, processes, meanwhile, settle
-        )
+            executor, plans, CatalogView(entities), progress, _certified, processes, meanwhile,
+            settle,
+        )  # fmt: skip
     else:
-        per_plan = executor.run(plans, catalog, progress, _certified)
+        per_plan = executor.run(plans, CatalogView(entities), progress, _certified)
         if meanwhile is not None:
             meanwhile()
         settle(plans, per_plan, forked=False)
     pairs = [pair for plan_pairs in per_plan for pair in plan_pairs]
     if kept:
         # In catalog and track order, kept and evaluated pairs alike.
-        evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
-        pairs = []
-        for item in every_plan:
-            ref = item.entity.ref
-            for track in item.tracks:
-                key = (ref, track.id)
-                pairs.append(kept.get(key) or evaluated[key])
+        found = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
+        found.update(kept)
+        pairs = [found[item.entity.ref, track.id] for item in every_plan for track in item.tracks]
     return RunReport(
         started_at=started,
         finished_at=datetime.now(UTC),
@@ -263,7 +267,8 @@ def complete_run(
         try:
             # Stored results of pure tracks whose inputs are as they were stand as they are.
             subjects = entities if only is None else [e for e in entities if e.ref in only]
-            kept = store.kept_pairs(subjects, tracks)
+            with gc_paused():  # a large catalog's pairs: many small objects, no cycles
+                kept = store.kept_pairs(subjects, tracks)
             report: RunReport | None = None
             writer: RunWriter | None = None
             try:

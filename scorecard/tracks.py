@@ -272,7 +272,12 @@ class Track:
         hashed: the entity's document and the track's fingerprint. Equal digests, equal
         results."""
         # Both are hashes already: side by side they change when either does.
-        return f"{entity.digest()}{self.fingerprint[:16]}"
+        return entity.digest() + self.inputs_digest_suffix
+
+    @cached_property
+    def inputs_digest_suffix(self) -> str:
+        """The track's part of `inputs_digest`, after the document's."""
+        return self.fingerprint[:16]
 
     @cached_property
     def packer(self) -> PairPacker:

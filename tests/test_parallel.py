@@ -352,3 +352,51 @@ def test_a_large_run_lets_go_of_each_slice_once_stored(
         ]
         stored = [(r.entity_ref, r.check_id, r.outcome, r.message) for r in store.results()]
         assert sorted(read_back) == sorted(stored) and len(stored) == 301 * 6
+
+
+def test_hashing_a_large_catalog_forks_and_gives_every_digest_one_process_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A re-run hashes most documents in a forked child while it reads the stored pairs:
+    the digests are the ones this process makes, and one that cannot be made is left to
+    raise as it would."""
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "MIN_DOCUMENTS", 50)
+    entities = _catalog(200)
+    deep: dict[str, object] = {}
+    for _ in range(2_000):  # deeper than a digest can go
+        deep = {"a": deep}
+    odd = Entity({"apiVersion": "v1", "kind": "Component", "metadata": {"name": "odd"},
+                  "spec": deep})  # fmt: skip
+    entities.append(odd)
+    forks: list[int] = []
+    real_fork = parallel.os.fork
+
+    def counted_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(parallel.os, "fork", counted_fork)
+    assert parallel.hash_documents(entities, lambda: "read") == "read"
+    assert forks == [1]
+    plain = [Entity(e.raw, e.source) for e in entities[:-1]]
+    assert [e.digest() for e in entities[:-1]] == [e.digest() for e in plain]
+    with pytest.raises(RecursionError):
+        odd.digest()
+
+
+def test_hashing_goes_on_in_this_process_when_the_child_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "MIN_DOCUMENTS", 50)
+
+    def failed(pid: int, reading: int) -> None:
+        os.close(reading)
+        os.waitpid(pid, 0)
+
+    monkeypatch.setattr(parallel, "_take_digests", failed)
+    entities = _catalog(200)
+    parallel.hash_documents(entities, lambda: None)
+    assert all(e._digest is not None for e in entities)
+    assert [e.digest() for e in entities] == [Entity(e.raw, e.source).digest() for e in entities]

@@ -381,40 +381,55 @@ class Store:
             )
             if session.execute(any_kept.limit(1)).first() is None:
                 return {}
-        expected = {}
-        for entity in entities:
-            try:
-                entity.digest()
-            except (ValueError, TypeError, RecursionError):
-                continue  # a document that cannot be hashed is evaluated every time
-            for track in pure.values():
-                expected[entity.ref, track.id] = track.inputs_digest(entity)
         query = (
             "SELECT entity_ref, track_id, level, next_level, results_digest, inputs_digest, "
             "outcomes FROM certification WHERE inputs_digest IS NOT NULL "
             "AND outcomes IS NOT NULL"
         )
-        kept = {}
-        with self.engine.connect() as connection:
-            # Through the driver's cursor: a re-run of a large catalog reads every pair,
-            # and rows fetched one by one through SQLAlchemy cost more than reading them.
-            # Pairs of other tracks have no expected digest, and are passed over. The
-            # packed results are read only if something asks for them (`_StoredResults`).
-            cursor = connection.connection.cursor()
+
+        def read() -> list[Any]:
+            with self.engine.connect() as connection:
+                # Through the driver's cursor: a re-run of a large catalog reads every
+                # pair, and rows fetched one by one through SQLAlchemy cost more than
+                # reading them. Pairs of other tracks have no expected digest, and are
+                # passed over. The packed results are read only if something asks for
+                # them (`_StoredResults`).
+                cursor = connection.connection.cursor()
+                try:
+                    cursor.execute(query)
+                    return cursor.fetchall()
+                finally:
+                    cursor.close()
+
+        from scorecard.parallel import hash_documents  # the evaluation's, used only here
+
+        # The documents are hashed while the pairs are read (most of them in a forked
+        # process, for a large catalog).
+        rows = hash_documents(entities, read)
+        # A pair's expected inputs digest: its document's digest followed by its track's
+        # part (`Track.inputs_digest`).
+        documents = {}
+        for entity in entities:
             try:
-                cursor.execute(query)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+                documents[entity.ref] = entity.digest()
+            except (ValueError, TypeError, RecursionError):
+                continue  # a document that cannot be hashed is evaluated every time
+        expected = {
+            track_id: {ref: d + track.inputs_digest_suffix for ref, d in documents.items()}
+            for track_id, track in pure.items()
+        }
+        layouts = {track_id: track.layout for track_id, track in pure.items()}
+        kept = {}
         load = _StoredResults(self.engine)
+        stored = PairResults.stored
         for ref, track_id, level, next_level, digest, inputs, codes in rows:
-            if expected.get((ref, track_id)) != inputs:
+            wanted = expected.get(track_id)
+            if wanted is None or wanted.get(ref) != inputs:
                 continue
-            layout = pure[track_id].layout
-            kept[ref, track_id] = PairResults(
-                ref, track_id, level, next_level, None, layout, None, digest, inputs, True,
-                codes=codes, load=load,
-            )  # fmt: skip
+            layout = layouts[track_id]
+            kept[ref, track_id] = stored(
+                ref, track_id, level, next_level, layout, digest, inputs, codes, load
+            )
         return kept
 
     def certifications_for(self, entity_refs: list[str]) -> dict[str, list[CertificationRecord]]:

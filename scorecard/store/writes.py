@@ -375,7 +375,7 @@ def _write_entities(
             fast_insert(session, _entity, _ENTITY_COLUMNS, new)
             new = []
         before = stored.get(ref)
-        if before == (entity.digest(), None):
+        if before is not None and before[1] is None and before[0] == entity.digest():
             continue  # unchanged, and listed: the common case of a re-run
         row = entity_row(entity)
         # An unchanged entity costs no write, unless it comes back after being gone.

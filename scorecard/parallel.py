@@ -258,15 +258,17 @@ MIN_DOCUMENTS = 20_000
 _OWN_SHARE = 0.25
 
 
-def hash_documents(entities: Sequence[Entity], meanwhile: Callable[[], R]) -> R:
-    """Hash every entity's document (`Entity.digest`, remembered on the entity) while
-    calling `meanwhile()`, and return what it returned.
+def hash_documents(
+    entities: Sequence[Entity], meanwhile: Callable[[], R]
+) -> tuple[list[str | None], R]:
+    """Every entity's document digest (`Entity.digest`, remembered on the entity; None
+    for a document that cannot be hashed, which `Entity.digest` raises about), made
+    while `meanwhile()` is called, and what it returned.
 
     A re-run of a large catalog waits for nothing but this and a read of its stored
     state: a forked child hashes most of the documents while this process does the read
-    (`meanwhile`) and hashes the rest, then takes the child's digests. A document that
-    cannot be hashed is left for `Entity.digest` to raise about; if the child fails,
-    this process hashes its share too.
+    (`meanwhile`) and hashes the rest, then takes the child's digests. If the child
+    fails, this process hashes its share too.
     """
     split = len(entities)
     child: int | None = None
@@ -285,26 +287,29 @@ def hash_documents(entities: Sequence[Entity], meanwhile: Callable[[], R]) -> R:
                 status = 1
                 try:
                     os.close(reading)
-                    digests = [_digest_or_none(entity) for entity in entities[split:]]
+                    theirs = [_digest_or_none(entity) for entity in entities[split:]]
                     with os.fdopen(writing, "wb") as pipe:
-                        pickle.dump(digests, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                        pickle.dump(theirs, pipe, protocol=pickle.HIGHEST_PROTOCOL)
                     status = 0
                 finally:
                     os._exit(status)
             os.close(writing)
+    sent: list[str | None] | None = None
     try:
         found = meanwhile()
-        for entity in entities[:split]:
-            _digest_or_none(entity)
+        digests = [_digest_or_none(entity) for entity in entities[:split]]
     finally:
-        digests = _take_digests(child, reading) if child is not None else None
+        if child is not None:
+            sent = _take_digests(child, reading)
     if split < len(entities):
-        if digests is None or len(digests) != len(entities) - split:
-            digests = [_digest_or_none(entity) for entity in entities[split:]]
-        for entity, digest in zip(entities[split:], digests, strict=True):
-            if digest is not None:
-                entity.remember_digest(digest)
-    return found
+        if sent is None or len(sent) != len(entities) - split:
+            sent = [_digest_or_none(entity) for entity in entities[split:]]
+        else:
+            for entity, digest in zip(entities[split:], sent, strict=True):
+                if digest is not None:
+                    entity.remember_digest(digest)
+        digests.extend(sent)
+    return digests, found
 
 
 def _digest_or_none(entity: Entity) -> str | None:

@@ -31,9 +31,6 @@ if TYPE_CHECKING:
     from scorecard.workspace import GitHubConfig
 
 
-Pair = tuple[str, str]  # (entity ref, track id)
-
-
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a run builds millions of small objects.
@@ -64,7 +61,7 @@ def evaluate(
     git_cache: GitCache | None = None,
     github: GitHubConfig | None = None,
     on_source_failure: Callable[[str], None] | None = None,
-    kept: Mapping[Pair, PairResults] | None = None,
+    kept: Mapping[str, Mapping[str, PairResults]] | None = None,
     meanwhile: Callable[[], None] | None = None,
     taken: Callable[[list[PairResults]], None] | None = None,
 ) -> RunReport:
@@ -112,7 +109,7 @@ def _evaluate(
     git_cache: GitCache | None = None,
     github: GitHubConfig | None = None,
     on_source_failure: Callable[[str], None] | None = None,
-    kept: Mapping[Pair, PairResults] | None = None,
+    kept: Mapping[str, Mapping[str, PairResults]] | None = None,
     meanwhile: Callable[[], None] | None = None,
     taken: Callable[[list[PairResults]], None] | None = None,
 ) -> RunReport:
@@ -123,13 +120,14 @@ def _evaluate(
     plans = every_plan
     if kept:
         plans = []
+        nothing: Mapping[str, PairResults] = {}
         for item in every_plan:
             ref = item.entity.ref
             if len(item.tracks) == 1:  # the common case, without a tuple per plan
-                if (ref, item.tracks[0].id) not in kept:
+                if ref not in kept.get(item.tracks[0].id, nothing):
                     plans.append(item)
                 continue
-            left = tuple([t for t in item.tracks if (ref, t.id) not in kept])
+            left = tuple([t for t in item.tracks if ref not in kept.get(t.id, nothing)])
             if left:
                 plans.append(
                     item if len(left) == len(item.tracks) else EntityPlan(item.entity, left)
@@ -173,11 +171,19 @@ def _evaluate(
             meanwhile()
         settle(plans, per_plan, forked=False)
     pairs = [pair for plan_pairs in per_plan for pair in plan_pairs]
-    if kept:
+    if kept and not pairs:  # every pair kept: a re-run of an unchanged catalog
+        pairs = [kept[track.id][item.entity.ref] for item in every_plan for track in item.tracks]
+    elif kept:
         # In catalog and track order, kept and evaluated pairs alike.
-        found = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
-        found.update(kept)
-        pairs = [found[item.entity.ref, track.id] for item in every_plan for track in item.tracks]
+        evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
+        pairs = []
+        append = pairs.append
+        for item in every_plan:
+            ref = item.entity.ref
+            for track in item.tracks:
+                held = kept.get(track.id)
+                pair = held.get(ref) if held is not None else None
+                append(pair if pair is not None else evaluated[ref, track.id])
     return RunReport(
         started_at=started,
         finished_at=datetime.now(UTC),

@@ -377,8 +377,9 @@ def test_hashing_a_large_catalog_forks_and_gives_every_digest_one_process_would(
         return real_fork()
 
     monkeypatch.setattr(parallel.os, "fork", counted_fork)
-    assert parallel.hash_documents(entities, lambda: "read") == "read"
-    assert forks == [1]
+    digests, read = parallel.hash_documents(entities, lambda: "read")
+    assert read == "read" and forks == [1]
+    assert digests[-1] is None and digests[:-1] == [e.digest() for e in entities[:-1]]
     plain = [Entity(e.raw, e.source) for e in entities[:-1]]
     assert [e.digest() for e in entities[:-1]] == [e.digest() for e in plain]
     with pytest.raises(RecursionError):

@@ -366,10 +366,10 @@ class Store:
 
     def kept_pairs(
         self, entities: Sequence[Entity], tracks: Sequence[Track]
-    ) -> dict[tuple[str, str], PairResults]:
+    ) -> dict[str, dict[str, PairResults]]:
         """The stored results of pure tracks (`Track.reusable`) on `entities` that still
-        stand: evaluated from the very document and track they would be evaluated from
-        now (`Track.inputs_digest`). A run takes them as they are."""
+        stand, by track id and entity ref: evaluated from the very document and track they
+        would be evaluated from now (`Track.inputs_digest`). A run takes them as they are."""
         pure = {track.id: track for track in tracks if track.reusable}
         if not pure or not entities:
             return {}
@@ -405,21 +405,20 @@ class Store:
 
         # The documents are hashed while the pairs are read (most of them in a forked
         # process, for a large catalog).
-        rows = hash_documents(entities, read)
+        digests, rows = hash_documents(entities, read)
         # A pair's expected inputs digest: its document's digest followed by its track's
-        # part (`Track.inputs_digest`).
-        documents = {}
-        for entity in entities:
-            try:
-                documents[entity.ref] = entity.digest()
-            except (ValueError, TypeError, RecursionError):
-                continue  # a document that cannot be hashed is evaluated every time
+        # part (`Track.inputs_digest`). A document that cannot be hashed has none: it is
+        # evaluated every time.
         expected = {
-            track_id: {ref: d + track.inputs_digest_suffix for ref, d in documents.items()}
+            track_id: {
+                entity.ref: digest + track.inputs_digest_suffix
+                for entity, digest in zip(entities, digests, strict=True)
+                if digest is not None
+            }
             for track_id, track in pure.items()
         }
         layouts = {track_id: track.layout for track_id, track in pure.items()}
-        kept = {}
+        kept: dict[str, dict[str, PairResults]] = {track_id: {} for track_id in pure}
         load = _StoredResults(self.engine)
         stored = PairResults.stored
         for ref, track_id, level, next_level, digest, inputs, codes in rows:
@@ -427,10 +426,10 @@ class Store:
             if wanted is None or wanted.get(ref) != inputs:
                 continue
             layout = layouts[track_id]
-            kept[ref, track_id] = stored(
+            kept[track_id][ref] = stored(
                 ref, track_id, level, next_level, layout, digest, inputs, codes, load
             )
-        return kept
+        return {track_id: held for track_id, held in kept.items() if held}
 
     def certifications_for(self, entity_refs: list[str]) -> dict[str, list[CertificationRecord]]:
         """The certifications of each of `entity_refs` (stored refs, e.g. those of a page)

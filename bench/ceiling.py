@@ -164,8 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ceiling", description=__doc__)
     parser.add_argument("--size", type=int, default=100_000)
     args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="scorecard-ceiling-"))
-    ctx = Context(size=args.size, smoke=False, workdir=workdir, wrk_seconds=1)
+    with tempfile.TemporaryDirectory(prefix="scorecard-ceiling-") as workdir:
+        return _measure(Context(size=args.size, smoke=False, workdir=Path(workdir), wrk_seconds=1))
+
+
+def _measure(ctx: Context) -> int:
     times: list[float] = []
     passes: dict[str, int] = {}
     for _ in range(3):
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         passes = _passes(packed)
         del packed, entities
     seconds = statistics.median(times)
-    evaluations = args.size * 10
+    evaluations = ctx.size * len(CHECKS)
     print(f"ceiling: {evaluations / seconds:,.0f} evals/s ({seconds:.2f} s, median of 3)")
     try:
         peer = run_peer(ctx.json_lines)

@@ -127,7 +127,11 @@ def track_entities(
         SortKey.LEVEL: rank,
     }[sort]
     order = [key.desc() if descending else key.asc()]
-    if sort is not SortKey.NAME:
+    if sort is SortKey.LEVEL and where.level:
+        # The filter holds every row at one level: the order is the references' (the
+        # tie-break), read off the primary key rather than ranking and sorting each row.
+        order = [e.ref]
+    elif sort is not SortKey.NAME:
         order.append(e.ref)
     query = (
         select(EntityRecord, level, next_level)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event
 from scorecard.entity import Entity
 from scorecard.results import Outcome
 from scorecard.store import CheckRollup, OwnerLevels, Page, Store
+from scorecard.store.browse import SortKey, TrackEntityFilter
 
 P, F, W, NA, U, E = (
     Outcome.PASS,
@@ -402,3 +403,27 @@ def test_counts_over_a_large_catalog_come_from_sql(tmp_path: Path, make_report):
     assert all("GROUP BY" in s for s in statements[:2])
     assert "count(*)" in statements[2]
     assert "LIMIT" in statements[3]
+
+
+@pytest.mark.parametrize(
+    ("level", "descending", "expected"),
+    [
+        # By rank on the ladder (no level lowest), then by reference.
+        (None, False, ["delta", "zeta", "beta", "alpha", "epsilon", "gamma"]),
+        (None, True, ["alpha", "epsilon", "gamma", "beta", "delta", "zeta"]),
+        # A level filter holds every row at one rank: the references' order either way.
+        ("silver", False, ["alpha", "epsilon", "gamma"]),
+        ("silver", True, ["alpha", "epsilon", "gamma"]),
+        ("none", True, ["delta", "zeta"]),
+    ],
+)
+def test_a_track_page_sorted_by_level(catalog, level, descending, expected):
+    found = catalog.track_entities(
+        "prod",
+        ["bronze", "silver"],
+        TrackEntityFilter(level=level),
+        sort=SortKey.LEVEL,
+        descending=descending,
+    )
+    assert [item.entity.ref for item in found.items] == refs(*expected)
+    assert found.total == len(expected)

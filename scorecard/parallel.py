@@ -1,5 +1,7 @@
 """Evaluating a large run on every core: forked processes, each evaluating a share of
-the plans, their packed results handed back in plan order.
+the plans, their packed results handed back a slice at a time, in plan order. And
+hashing a large catalog's documents for a re-run, most of them in a forked process
+while this one reads the stored state (`hash_documents`).
 
 Python runs one thread of checks at a time. A check that reads only the entity, its
 params and the catalog is a function of data the process already holds, so a forked

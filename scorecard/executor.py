@@ -319,7 +319,11 @@ def _evaluate_inline(steps: list[_Step], available: dict[str, Any]) -> list[Resu
             except Exception as error:
                 result = _crashed(step.configured, error)
             else:
-                if type(result) is not Result:
+                if (
+                    type(result) is not Result
+                    or type(result.message) is not str
+                    or type(result.evidence) is not dict
+                ):
                     result = _checked(step.configured, result)
         if result.outcome is _FAIL and step.optional:
             result = Result(_WARN, result.message, result.evidence)
@@ -345,12 +349,22 @@ def _call_inline(step: _Step, available: dict[str, Any]) -> Result:
         value = step.call(available)
     except Exception as error:
         return _crashed(step.configured, error)
-    return value if type(value) is Result else _checked(step.configured, value)
+    return _checked(step.configured, value)
 
 
 def _checked(configured: ConfiguredCheck, value: Any) -> Result:
+    """`value` if it is a `Result` the store can keep (a sentence as text, evidence as a
+    mapping), else an `error` result that says what the check returned."""
     if type(value) is Result:
-        return value
+        if isinstance(value.message, str) and isinstance(value.evidence, dict):
+            return value
+        return Result.error(
+            f"Check {configured.id} returned a Result whose message is "
+            f"{type(value.message).__name__} and evidence {type(value.evidence).__name__}, "
+            "not text and a mapping.",
+            message_type=type(value.message).__name__,
+            evidence_type=type(value.evidence).__name__,
+        )
     return Result.error(
         f"Check {configured.id} returned {type(value).__name__} instead of a Result.",
         returned=type(value).__name__,

@@ -110,3 +110,51 @@ def test_optional_failures_are_warnings(registry: CheckRegistry, data_dir: Path)
     assert by_check["has_owner"].outcome is Outcome.PASS
     (cert,) = report.certifications
     assert (cert.level, cert.next_level) == ("bronze", "silver")
+
+
+ODD_RESULTS = """
+from scorecard.results import Outcome, Result
+from scorecard.sdk import check
+
+
+@check(id="no_sentence", title="Returns no sentence", remediation="None.", description="x")
+def no_sentence(entity):
+    return Result(Outcome.PASS, None)
+
+
+@check(id="listed_evidence", title="Evidence as a list", remediation="None.", description="x")
+async def listed_evidence(entity):
+    return Result(Outcome.FAIL, "A sentence.", ["not", "a", "mapping"])
+"""
+
+ODD_TRACK = """\
+apiVersion: scorecard/v1
+kind: Track
+id: odd
+title: Odd results
+levels:
+  - id: bronze
+    checks: [has_owner, no_sentence, listed_evidence]
+"""
+
+
+def test_a_result_the_store_cannot_keep_is_an_error_and_the_rest_is_kept(tmp_path: Path) -> None:
+    """A `Result` whose message is not text or whose evidence is not a mapping would
+    break packing and every reader after it: it becomes an `error` naming what came."""
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "odd_checks.py").write_text(ODD_RESULTS)
+    (tmp_path / "odd.yaml").write_text(ODD_TRACK)
+    track = load_track(tmp_path / "odd.yaml", build_registry([tmp_path / "odd"], plugins=False))
+    entities = _entities(tmp_path, 3)
+
+    report = evaluate(entities, [track])
+
+    found = {(r.entity_ref, r.check_id): r.result for r in report.results}
+    for entity in entities:
+        assert found[entity.ref, "has_owner"].outcome is Outcome.PASS
+        no_sentence = found[entity.ref, "no_sentence"]
+        assert no_sentence.outcome is Outcome.ERROR
+        assert "message is NoneType" in no_sentence.message
+        listed = found[entity.ref, "listed_evidence"]
+        assert listed.outcome is Outcome.ERROR
+        assert listed.evidence == {"message_type": "str", "evidence_type": "list"}

@@ -130,20 +130,10 @@ class PairResults:
         """A stored pair a run keeps (`reused`), its packed text read by `load` if asked
         for. Made without `__init__`'s keywords: a re-run of a large catalog makes one
         per entity."""
-        pair = _new_pair(cls)
-        pair._codes = codes
-        pair._load = load
-        pair._outcomes = None
-        pair._packed = None
-        pair.digest = digest
-        pair.entity_ref = entity_ref
-        pair.inputs_digest = inputs_digest
-        pair.layout = layout
-        pair.level = level
-        pair.next_level = next_level
-        pair.reused = True
-        pair.track_id = track_id
-        return pair
+        return _rebuilt_pair(
+            codes, load, None, None, digest, entity_ref, inputs_digest, layout, level,
+            next_level, True, track_id,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"PairResults({self.entity_ref!r}, {self.track_id!r}, level={self.level!r})"
@@ -183,21 +173,12 @@ class PairResults:
             self._codes = "".join(OUTCOME_CODES[outcome] for outcome in self._outcomes)
         return self._codes
 
-    def count(self, outcome: Outcome) -> int:
-        """How many results have `outcome`."""
-        if self._outcomes is None and self._codes is not None:
-            return self._codes.count(OUTCOME_CODES[outcome])
-        return self.outcomes.count(outcome)
-
     @property
     def certification(self) -> Certification:
         return Certification(self.entity_ref, self.track_id, self.level, self.next_level)
 
     def results(self) -> list[CheckResult]:
         return unpack(self.entity_ref, self.track_id, self.packed, self.layout, self.codes)
-
-
-_new_pair = object.__new__
 
 
 def _rebuilt_pair(*state: Any) -> PairResults:

@@ -118,9 +118,9 @@ def _evaluate(
     problems = list(problems)
     every_plan = plan(subjects, tracks, problems)
     plans = every_plan
+    nothing: Mapping[str, PairResults] = {}  # the kept pairs of a track with none
     if kept:
         plans = []
-        nothing: Mapping[str, PairResults] = {}
         for item in every_plan:
             ref = item.entity.ref
             if len(item.tracks) == 1:  # the common case, without a tuple per plan
@@ -171,19 +171,14 @@ def _evaluate(
             meanwhile()
         settle(plans, per_plan, forked=False)
     pairs = [pair for plan_pairs in per_plan for pair in plan_pairs]
-    if kept and not pairs:  # every pair kept: a re-run of an unchanged catalog
-        pairs = [kept[track.id][item.entity.ref] for item in every_plan for track in item.tracks]
-    elif kept:
+    if kept:
         # In catalog and track order, kept and evaluated pairs alike.
         evaluated = {(pair.entity_ref, pair.track_id): pair for pair in pairs}
-        pairs = []
-        append = pairs.append
-        for item in every_plan:
-            ref = item.entity.ref
-            for track in item.tracks:
-                held = kept.get(track.id)
-                pair = held.get(ref) if held is not None else None
-                append(pair if pair is not None else evaluated[ref, track.id])
+        pairs = [
+            kept.get(track.id, nothing).get(item.entity.ref) or evaluated[item.entity.ref, track.id]
+            for item in every_plan
+            for track in item.tracks
+        ]
     return RunReport(
         started_at=started,
         finished_at=datetime.now(UTC),

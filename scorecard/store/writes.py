@@ -131,17 +131,9 @@ class RunWriter:
         if streamed is None:
             streamed = self._streamed = _StreamedPairs()
         session = self.session
-        new: list[PairResults] = []
-        changed: list[PairResults] = []
-        for pair in pairs:
-            stored = streamed.stored.get(pair.track_id)
-            if stored is None:
-                stored = streamed.stored[pair.track_id] = _stored_pairs(session, pair.track_id)
-            old = stored.get(pair.entity_ref)
-            if old is None:
-                new.append(pair)
-            elif old != (pair.level, pair.next_level, pair.digest, pair.inputs_digest):
-                changed.append(pair)
+        unread = sorted({pair.track_id for pair in pairs} - streamed.stored.keys())
+        streamed.stored.update(_stored_states(session, unread))  # once per track
+        new, changed = _new_and_changed(pairs, streamed.stored)
         streamed.count += len(pairs)
         streamed.layouts.update(_layout_ids(session, [*new, *changed], streamed.layouts))
         _insert_new_pairs(session, self.run_id, new, at, streamed.layouts)
@@ -248,17 +240,8 @@ class _StreamedPairs:
     owners: dict[str, str | None] | None = None  # by entity ref, as the entity table has them
     unlisted: bool = False  # a new pair of an entity the run did not list
     released: bool = False  # some pair let go of its text (`RunWriter.holds_every_result`)
-    # Per track, its stored pairs' (level, next level, results digest, inputs digest).
-    stored: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
-
-
-def _stored_pairs(session: Session, track_id: str) -> dict[str, tuple[Any, ...]]:
-    """The stored pairs of a track, by entity ref: what `_sort_pairs` compares."""
-    c = _certification.c
-    query = select(c.entity_ref, c.level, c.next_level, c.results_digest, c.inputs_digest).where(
-        c.track_id == track_id
-    )
-    return {ref: tuple(rest) for ref, *rest in session.execute(query)}
+    # The stored pairs of the tracks met so far (`_stored_states`).
+    stored: dict[str, dict[str, _PairState]] = field(default_factory=dict)
 
 
 def _all_listed(pairs: list[PairResults], entities: list[Entity]) -> bool:
@@ -450,30 +433,50 @@ def _sort_pairs(
     # Pairs a run kept (`Store.kept_pairs`) are stored as they are: nothing to compare.
     evaluated = [pair for pair in report.pairs if not pair.reused]
     tracks = sorted({pair.track_id for pair in evaluated})
-    stored: dict[Pair, tuple[str | None, str | None, str | None, str | None]] = {}
-    if tracks:
-        c = _certification.c
-        query = select(
-            c.entity_ref, c.track_id, c.level, c.next_level, c.results_digest, c.inputs_digest
-        )
-        if len(evaluated) <= _OWNERS_RECOUNTED:  # a few entities: found by their keys
-            refs = {pair.entity_ref for pair in evaluated}
-            rows: Iterable[Row[Any]] = _rows_in(
-                session, query.where(c.track_id.in_(tracks)), c.entity_ref, refs
-            )
-        else:
-            rows = session.execute(query.where(c.track_id.in_(tracks)))
-        stored = {(e, t): (level, nxt, d, inputs) for e, t, level, nxt, d, inputs in rows}
+    # A few entities: their pairs found by their keys; more: every pair of the tracks.
+    few = len(evaluated) <= _OWNERS_RECOUNTED
+    refs = {pair.entity_ref for pair in evaluated} if few else None
+    states = _stored_states(session, tracks, refs)
+    new, changed = _new_and_changed(evaluated, states)
+    kept_tracks = {pair.track_id for pair in report.pairs if pair.reused}
+    return new, changed, {track for track, held in states.items() if held} | kept_tracks
+
+
+# A stored pair as a re-run compares it: level, next level, results digest, inputs digest.
+_PairState = tuple[str | None, str | None, str | None, str | None]
+
+
+def _stored_states(
+    session: Session, tracks: Sequence[str], refs: Iterable[str] | None = None
+) -> dict[str, dict[str, _PairState]]:
+    """The stored pairs of `tracks` (of the entities `refs` only, when given), by track
+    and entity ref."""
+    states: dict[str, dict[str, _PairState]] = {track: {} for track in tracks}
+    if not tracks:
+        return states
+    c = _certification.c
+    query = select(
+        c.entity_ref, c.track_id, c.level, c.next_level, c.results_digest, c.inputs_digest
+    ).where(c.track_id.in_(tracks))
+    rows = session.execute(query) if refs is None else _rows_in(session, query, c.entity_ref, refs)
+    for ref, track, level, next_level, digest, inputs in rows:
+        states[track][ref] = (level, next_level, digest, inputs)
+    return states
+
+
+def _new_and_changed(
+    pairs: Iterable[PairResults], states: Mapping[str, Mapping[str, _PairState]]
+) -> tuple[list[PairResults], list[PairResults]]:
+    """The pairs never stored, and those stored otherwise; the rest are as stored."""
     new: list[PairResults] = []
     changed: list[PairResults] = []
-    for pair in evaluated:
-        old = stored.get((pair.entity_ref, pair.track_id))
+    for pair in pairs:
+        old = states[pair.track_id].get(pair.entity_ref)
         if old is None:
             new.append(pair)
         elif old != (pair.level, pair.next_level, pair.digest, pair.inputs_digest):
             changed.append(pair)
-    kept_tracks = {pair.track_id for pair in report.pairs if pair.reused}
-    return new, changed, {track for _, track in stored} | kept_tracks
+    return new, changed
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from api import contract, errors, metrics, pages
 from api.deps import require_reader
 from api.pages.templating import compile_templates
 from api.request_guard import RequestGuard
-from api.routes import admin, badges, entities, registry, rollups, runs
+from api.routes import admin, badges, entities, exemptions, registry, rollups, runs
 from api.schemas import AUTH_RESPONSES
 from scorecard.service.service import Service
 
@@ -56,14 +56,21 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     # Open reads need no check per request; badges are fetched far more than anything else.
     private = not service.workspace.public_reads
     readers = [Depends(require_reader)] if private else []
-    for module in (registry, entities, runs, rollups):
+    for router in (
+        registry.router,
+        entities.router,
+        runs.router,
+        rollups.router,
+        exemptions.router,
+    ):
         app.include_router(
-            module.router,
+            router,
             prefix=API_PREFIX,
             dependencies=readers,
             responses=AUTH_RESPONSES if private else None,
         )
     app.include_router(admin.router, prefix=API_PREFIX)
+    app.include_router(exemptions.audit_router, prefix=API_PREFIX)
     # First in the routing table: badges are fetched far more than anything else, and
     # the router tries each route in turn (after the API's dozens, half a badge
     # request's time went to matching).
@@ -71,6 +78,6 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     # The pages check readers themselves: a person who is not signed in is sent to the
     # sign-in form rather than answered 401.
     pages.install(app)
-    contract.install(app, private_reads=private, has_token=service.workspace.api_token is not None)
+    contract.install(app, private_reads=private, has_token=bool(service.tokens))
     metrics.install(app, service)
     return app

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from api.schemas import (
+    AuditOut,
     CheckOut,
     ConfiguredCheckOut,
     EntitySummary,
+    ExemptionOut,
+    LevelChangeOut,
     LevelOut,
     Problem,
     RunOut,
     TrackOut,
+    WaiverOut,
 )
 from scorecard.problems import Problem as ConfigProblem
 from scorecard.registry import CheckRegistry
+from scorecard.results import Outcome
 from scorecard.sdk import Check
-from scorecard.store import EntityRecord, RunRecord
+from scorecard.store import AuditRecord, EntityRecord, ExemptionRecord, ExemptionStatus, RunRecord
+from scorecard.store.exemptions import LevelChange
 from scorecard.tracks import ConfiguredCheck, Track, format_duration
+from scorecard.waivers import Waiver
 
 
 def schedule_text(schedule: str | timedelta | None) -> str | None:
@@ -117,4 +125,62 @@ def problem(item: ConfigProblem) -> Problem:
         key=item.key,
         message=item.message,
         text=str(item),
+    )
+
+
+def waiver(found: Waiver, outcome: Outcome | None) -> WaiverOut:
+    """An exemption in effect for a result of `outcome`: needed unless it passes anyway."""
+    return WaiverOut(
+        id=found.exemption_id,
+        track=found.track_id,
+        justification=found.justification,
+        expires_at=found.expires_at,
+        approved_by=found.approved_by,
+        source=found.source or "api",
+        needed=outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE),
+    )
+
+
+def exemption(
+    record: ExemptionRecord, now: datetime, changes: Sequence[LevelChange] = ()
+) -> ExemptionOut:
+    status = str(record.status)
+    if record.status == ExemptionStatus.APPROVED and record.expires_at <= now:
+        status = "expired"  # its expiry has passed; the store is about to act on it
+    return ExemptionOut(
+        id=record.id or 0,
+        entity=record.entity_ref,
+        track=record.track_id,
+        check=record.check_id,
+        justification=record.justification,
+        expires_at=record.expires_at,
+        status=status,
+        active=status == "approved",
+        requested_by=record.requested_by,
+        requested_at=record.requested_at,
+        decided_by=record.decided_by,
+        decided_at=record.decided_at,
+        decision_note=record.decision_note,
+        source=record.source or "api",
+        level_changes=[
+            LevelChangeOut(
+                entity=c.entity_ref,
+                track=c.track_id,
+                level=c.level,
+                previous_level=c.previous_level,
+            )
+            for c in changes
+        ],
+    )
+
+
+def audit(record: AuditRecord) -> AuditOut:
+    return AuditOut(
+        id=record.id or 0,
+        at=record.at,
+        actor=record.actor,
+        action=record.action,
+        object_type=record.object_type,
+        object_id=record.object_id,
+        change=record.change,
     )

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import check_token
+from scorecard.auth import Role
 from scorecard.metrics import CONTENT_TYPE, Metrics
 from scorecard.service.service import Service
 
@@ -42,7 +43,7 @@ def install(app: FastAPI, service: Service) -> None:
 async def metrics(request: Request) -> Response:
     service: Service = request.app.state.service
     if not service.workspace.public_reads:
-        check_token(service, request.headers.get("authorization"))
+        check_token(service, request.headers.get("authorization"), Role.READER)
     # Collecting reads the store, which is synchronous: off the event loop.
     body = await run_in_threadpool(service.metrics.exposition)
     return Response(body, media_type=CONTENT_TYPE)

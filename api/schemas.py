@@ -3,10 +3,11 @@ give; they are its OpenAPI schema."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from scorecard.results import Outcome
 
@@ -158,6 +159,21 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+class WaiverOut(BaseModel):
+    """An exemption in effect for a result."""
+
+    id: int | None = Field(description="The exemption's id.")
+    track: str | None = Field(description="null: every track that has the check.")
+    justification: str
+    expires_at: datetime
+    approved_by: str | None
+    source: str = Field(description="`api`, or the file that defines it.")
+    needed: bool = Field(
+        description="false: the check passes (or does not apply) anyway; the exemption "
+        "changes nothing."
+    )
+
+
 class CheckResultOut(BaseModel):
     id: str
     check: str | None
@@ -169,6 +185,11 @@ class CheckResultOut(BaseModel):
     remediation: str | None
     docs_url: str | None
     changed_at: datetime | None
+    exemption: WaiverOut | None = Field(
+        None,
+        description="The exemption in effect: the check counts as passing for the level "
+        "whatever its outcome, which stays as evaluated.",
+    )
 
 
 class LevelResults(BaseModel):
@@ -184,7 +205,7 @@ class TrackScorecard(BaseModel):
     level: str | None
     next_level: str | None
     blocking: list[CheckResultOut] = Field(
-        description="Required checks of the next level that do not pass."
+        description="Required checks of the next level that do not pass and are not exempted."
     )
     levels: list[LevelResults]
     badge: str = Field(description="Path of the SVG badge.")
@@ -207,6 +228,7 @@ class ResultOut(BaseModel):
     evidence: dict[str, Any]
     changed_at: datetime
     run_id: int
+    exemption: WaiverOut | None = None
 
 
 class ResultChangeOut(BaseModel):
@@ -223,7 +245,11 @@ class CertificationChangeOut(BaseModel):
     track: str
     level: str | None
     previous_level: str | None
-    run_id: int
+    run_id: int | None = Field(description="The run that changed it; null: no run did.")
+    reason: str | None = Field(
+        None, description="What changed it when no run did, e.g. `exemption 4 expired`."
+    )
+    exemption_id: int | None = None
     at: datetime
 
 
@@ -299,3 +325,91 @@ class HealthOut(BaseModel):
     config_loaded_at: datetime
     config_problems: list[Problem]
     runs_in_progress: dict[str, int]
+
+
+# --- exemptions and the audit log ------------------------------------------------------
+
+
+def _date_time_text(value: Any) -> Any:
+    """A date-time as ISO text only: pydantic would read a number as seconds since 1970,
+    which the schema (`format: date-time`) does not allow."""
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("expected a date-time such as 2027-03-01T00:00:00Z")
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?\s*", value):
+        raise ValueError("expected a date-time such as 2027-03-01T00:00:00Z")
+    return value
+
+
+DateTimeText = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
+
+
+class ExemptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entity: EntityRefText
+    track: TrackId | None = Field(None, description="Omitted: every track that has the check.")
+    check: str = Field(min_length=1, max_length=100, pattern=NO_NUL, description="Check id.")
+    justification: str = Field(
+        min_length=1, max_length=2000, pattern=NO_NUL, description="Why, in a sentence or more."
+    )
+    expires_at: DateTimeText | None = Field(
+        None, description="When it ends (with a time zone); or give `days`, not both."
+    )
+    days: int | None = Field(
+        None, ge=1, le=3650, description="Ends this many days from now; or give `expires_at`."
+    )
+    approve: bool = Field(False, description="An admin's own request, approved at once.")
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> ExemptionIn:
+        if (self.expires_at is None) == (self.days is None):
+            raise ValueError("give exactly one of `expires_at` and `days`")
+        return self
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=1000, pattern=NO_NUL, description="Why.")
+
+
+class LevelChangeOut(BaseModel):
+    entity: str
+    track: str
+    level: str | None
+    previous_level: str | None
+
+
+class ExemptionOut(BaseModel):
+    id: int
+    entity: str
+    track: str | None = Field(description="null: every track that has the check.")
+    check: str
+    justification: str
+    expires_at: datetime
+    status: str = Field(description="pending, approved, denied, revoked or expired.")
+    active: bool = Field(description="Approved and not expired: it counts for levels now.")
+    requested_by: str = Field(description="A token's name, or `file:PATH`.")
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    source: str = Field(description="`api`, or the file that defines it (read-only here).")
+    level_changes: list[LevelChangeOut] = Field(
+        default_factory=list, description="Levels this write changed (write answers only)."
+    )
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str = Field(description="A token's name, `file:PATH`, `cli` or `system`.")
+    action: str
+    object_type: str
+    object_id: str | None
+    change: dict[str, Any]
+
+
+class WhoAmIOut(BaseModel):
+    name: str
+    role: str

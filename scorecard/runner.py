@@ -23,6 +23,7 @@ from scorecard.problems import Problem
 from scorecard.report import PairResults, RunReport
 from scorecard.results import Result
 from scorecard.tracks import Track
+from scorecard.waivers import Waivers
 
 if TYPE_CHECKING:
     from scorecard.sources.git import GitCache
@@ -64,6 +65,7 @@ def evaluate(
     kept: Mapping[str, Mapping[str, PairResults]] | None = None,
     meanwhile: Callable[[], None] | None = None,
     taken: Callable[[list[PairResults]], None] | None = None,
+    waivers: Waivers | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
@@ -79,6 +81,9 @@ def evaluate(
     `taken(pairs)` is given the evaluated pairs of a run evaluated in forked processes as
     they come in, a slice at a time, after `meanwhile`, so that the run can store them
     while the rest is evaluated; a run evaluated in this process gives it none.
+    `waivers` are the exemptions in effect: an evaluated pair with any is certified with
+    its waived checks counting as passing (kept pairs hold the level stored for them,
+    which the exemptions' own changes keep up to date).
     """
     with gc_paused():
         return _evaluate(
@@ -95,6 +100,7 @@ def evaluate(
             kept,
             meanwhile,
             taken,
+            waivers,
         )
 
 
@@ -112,6 +118,7 @@ def _evaluate(
     kept: Mapping[str, Mapping[str, PairResults]] | None = None,
     meanwhile: Callable[[], None] | None = None,
     taken: Callable[[list[PairResults]], None] | None = None,
+    waivers: Waivers | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
@@ -143,6 +150,9 @@ def _evaluate(
     def settle(
         part: Sequence[EntityPlan], results: list[list[PairResults]], forked: bool = True
     ) -> None:
+        if waivers:
+            for plan_pairs in results:
+                waivers.certify_all(plan_pairs, packers)
         # Each pair of a pure track gets the digest of its inputs, to be kept next time;
         # made here, where the run writes its entities and hashes their documents anyway.
         if kept is not None:
@@ -155,6 +165,7 @@ def _evaluate(
         if taken is not None and forked:
             taken([pair for plan_pairs in results for pair in plan_pairs])
 
+    packers = {track.id: track.packer for track in tracks}
     processes = processes_for(plans)
     if not plans:  # every pair kept: nothing to evaluate
         per_plan = []
@@ -268,6 +279,12 @@ def complete_run(
         try:
             # Stored results of pure tracks whose inputs are as they were stand as they are.
             subjects = entities if only is None else [e for e in entities if e.ref in only]
+            # Exemptions past their expiry are acted on first, so that no kept pair
+            # holds a level an expired exemption gave it.
+            by_id = {track.id: track for track in tracks}
+            store.expire_due(by_id)
+            waivers_read_at = datetime.now(UTC)
+            waivers = store.waivers(waivers_read_at)
             with gc_paused():  # a large catalog's pairs: many small objects, no cycles
                 kept = store.kept_pairs(subjects, tracks)
             report: RunReport | None = None
@@ -310,6 +327,7 @@ def complete_run(
                         kept=kept,
                         meanwhile=write_entities,
                         taken=write_pairs,
+                        waivers=waivers,
                     )
                     if unwritten:
                         raise unwritten[0]  # rolls the transaction back
@@ -330,6 +348,10 @@ def complete_run(
             with contextlib.suppress(Exception):
                 store.fail_run(run_id, f"{type(error).__name__}: {error}")
             raise
+        # An exemption decided while the run evaluated may have been certified over by
+        # it (on PostgreSQL, which lets both write): its entities are certified again.
+        with contextlib.suppress(Exception):
+            store.recertify_decided_since(waivers_read_at, by_id)
         return StoredRun(run_id, report, stats)
 
 

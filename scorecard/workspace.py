@@ -9,6 +9,7 @@ Command-line flags override it, and `SCORECARD_DATABASE_URL` overrides the datab
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from scorecard.auth import DEFAULT_TOKEN_NAME, ApiToken, Role
 from scorecard.catalog.backstage import BackstageSource
 from scorecard.envvars import TOKEN_ENV
 from scorecard.problems import ConfigError, Problem
@@ -138,6 +140,33 @@ class DatabaseConfig(BaseModel):
     )
 
 
+class TokenConfig(BaseModel):
+    """One entry of `tokens:`: an API token by name and role, its value in the environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$",
+        description="What logs and the audit log call the token's holder (e.g. `ci`).",
+    )
+    role: Role = Field(description="reader, runner or admin.")
+    env: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the token; unset, the token is off.",
+    )
+
+
+class ExemptionsConfig(BaseModel):
+    """`exemptions:`: exemptions kept as code, and how long any exemption may last."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    files: Paths = Field([], description="Exemption files or folders (`kind: Exemption`).")
+    max_days: int = Field(
+        180, ge=1, le=3650, description="The longest an exemption may last, in days."
+    )
+
+
 class WorkspaceFile(BaseModel):
     """The schema of `scorecard.yaml`."""
 
@@ -158,6 +187,12 @@ class WorkspaceFile(BaseModel):
         None, min_length=16, description=f"Bearer token for writes; {TOKEN_ENV} wins over it."
     )
     public_reads: bool = Field(True, description="false: reads need the bearer token too.")
+    tokens: list[TokenConfig] = Field(
+        [], description="Named API tokens with roles, each read from an environment variable."
+    )
+    exemptions: ExemptionsConfig = Field(
+        ExemptionsConfig(), description="Exemption files, and the longest an exemption lasts."
+    )
     reload_interval: float = Field(
         30.0, ge=0, description="Seconds between checks for changed tracks and checks; 0: off."
     )
@@ -186,6 +221,23 @@ class Workspace:
     repositories: RepositoriesConfig | None = None  # cache, local_roots: absolute folders
     github: GitHubConfig | None = None
     auto_upgrade: bool = True  # database.auto_upgrade
+    # `tokens:` as configured; their values are read from the environment by `api_tokens`.
+    token_configs: tuple[TokenConfig, ...] = ()
+    exemption_files: tuple[Path, ...] = ()
+    exemption_max_days: int = 180
+
+    def api_tokens(self, environ: Mapping[str, str] | None = None) -> tuple[ApiToken, ...]:
+        """The tokens the server accepts: `api_token` (or SCORECARD_API_TOKEN) as the
+        admin `default`, and each named token whose variable is set."""
+        environ = os.environ if environ is None else environ
+        found = []
+        if self.api_token:
+            found.append(ApiToken(DEFAULT_TOKEN_NAME, Role.ADMIN, self.api_token))
+        for config in self.token_configs:
+            value = environ.get(config.env, "").strip()
+            if value:
+                found.append(ApiToken(config.name, config.role, value))
+        return tuple(found)
 
     @property
     def is_demo(self) -> bool:
@@ -216,6 +268,7 @@ class Workspace:
             raise ConfigError([Problem(str(path), "workspace file not found")])
         document = load_yaml(path)
         config: WorkspaceFile = document.validate(WorkspaceFile)
+        _check_tokens(document, config)
         base = path.parent
         database = config.database
         if isinstance(database, str):
@@ -241,6 +294,9 @@ class Workspace:
             repositories=repositories,
             github=config.github,
             auto_upgrade=database.auto_upgrade,
+            token_configs=tuple(config.tokens),
+            exemption_files=tuple(Path(_relative(base, p)) for p in config.exemptions.files),
+            exemption_max_days=config.exemptions.max_days,
         )
 
     @classmethod
@@ -261,6 +317,28 @@ def bundled_tracks() -> Path:
 
 def _relative(base: Path, path: str) -> str:
     return path if Path(path).is_absolute() else str(base / path)
+
+
+def _check_tokens(document: YamlDocument, config: WorkspaceFile) -> None:
+    """Token names are unique, `default` is SCORECARD_API_TOKEN's, and a token is never
+    written in the file (`api_token` is the one exception, kept for older files)."""
+    problems = []
+    seen: set[str] = set()
+    for index, token in enumerate(config.tokens):
+        if token.name == DEFAULT_TOKEN_NAME:
+            problems.append(
+                document.problem(
+                    ("tokens", index, "name"),
+                    f"`{DEFAULT_TOKEN_NAME}` is the name of {TOKEN_ENV}'s token; choose another",
+                )
+            )
+        elif token.name in seen:
+            problems.append(
+                document.problem(("tokens", index, "name"), f"token {token.name!r} is listed twice")
+            )
+        seen.add(token.name)
+    if problems:
+        raise ConfigError(problems)
 
 
 def _local_roots(document: YamlDocument, base: Path, roots: list[str]) -> list[str]:

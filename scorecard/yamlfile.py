@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,36 +76,74 @@ def load_yaml(path: Path) -> YamlDocument:
     The catalog's limits apply (see `scorecard.catalog.safe_yaml`): an alias bomb, a
     number too long to print, a device for a file are configuration errors, not crashes.
     """
-    # Imported here: safe_yaml uses format_loc from this module.
-    from scorecard.catalog.safe_yaml import LIMITS, FileRefused, key_path, measure, read_bounded
+    file = str(path)
+    loader = yaml.SafeLoader(_read_text(file))
+    try:
+        with _yaml_errors(file):
+            node = loader.get_single_node()
+            if node is None:
+                raise ConfigError([Problem(file, "file is empty", 1, 1)])
+            return _document(loader, node, file)
+    finally:
+        loader.dispose()
 
+
+def load_yaml_documents(path: Path) -> tuple[list[YamlDocument], list[Problem]]:
+    """Every document of a multi-document file (`---`), as `load_yaml` reads one, and the
+    problems of those that could not be read.
+
+    The same limits apply to each document. A refused document costs only itself; broken
+    YAML ends the file, as the parser cannot find the next document after it. Empty
+    documents (a trailing `---`, a file of comments) are left out.
+    """
     file = str(path)
     try:
-        text = read_bounded(file, LIMITS.file_bytes).decode("utf-8")
+        text = _read_text(file)
+    except ConfigError as error:
+        return [], error.problems
+    loader = yaml.SafeLoader(text)
+    documents: list[YamlDocument] = []
+    problems: list[Problem] = []
+    try:
+        while True:
+            try:
+                with _yaml_errors(file):
+                    if not loader.check_node():
+                        break
+                    node = loader.get_node()
+            except ConfigError as error:
+                problems.extend(error.problems)
+                break
+            if _is_empty(node):
+                continue
+            try:
+                with _yaml_errors(file):
+                    documents.append(_document(loader, node, file, find_bad_value=True))
+            except ConfigError as error:
+                problems.extend(error.problems)
+    finally:
+        loader.dispose()
+    return documents, problems
+
+
+def _read_text(file: str) -> str:
+    """The file's text, within the catalog's file size limit; ConfigError otherwise."""
+    # Imported here: safe_yaml uses format_loc from this module.
+    from scorecard.catalog.safe_yaml import LIMITS, FileRefused, read_bounded
+
+    try:
+        return read_bounded(file, LIMITS.file_bytes).decode("utf-8")
     except FileRefused as refused:
         raise ConfigError([Problem(file, f"cannot read file: it {refused}")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([Problem(file, f"cannot read file: {error}")]) from None
-    loader = yaml.SafeLoader(text)
+
+
+@contextmanager
+def _yaml_errors(file: str) -> Iterator[None]:
+    """Turn what parsing raises into a ConfigError with the position PyYAML knows."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise ConfigError([Problem(file, "file is empty", 1, 1)])
-        refusal = measure(node, LIMITS)
-        if refusal is not None:
-            bad, reason = refusal
-            line, column = _mark(bad.start_mark)
-            raise ConfigError([Problem(file, reason, line, column, key_path(node, bad))])
-        positions: dict[Loc, tuple[int, int]] = {(): _mark(node.start_mark)}
-        problems: list[Problem] = []
-        _walk(node, (), positions, problems, file)
-        if problems:
-            raise ConfigError(problems)
-        try:
-            data = loader.construct_document(node)
-        except ValueError as error:  # a date that is no date
-            line, column = _mark(node.start_mark)
-            raise ConfigError([Problem(file, f"invalid value: {error}", line, column)]) from None
+        yield
     except RecursionError:
         raise ConfigError([Problem(file, "invalid YAML: nested too deeply to parse")]) from None
     except yaml.MarkedYAMLError as error:
@@ -113,9 +153,72 @@ def load_yaml(path: Path) -> YamlDocument:
         raise ConfigError([Problem(file, f"invalid YAML: {reason}", line, column)]) from None
     except yaml.YAMLError as error:
         raise ConfigError([Problem(file, f"invalid YAML: {error}")]) from None
-    finally:
-        loader.dispose()
+
+
+def _document(
+    loader: yaml.SafeLoader, node: yaml.Node, file: str, *, find_bad_value: bool = False
+) -> YamlDocument:
+    """One composed document measured against the limits, walked and constructed.
+
+    A value that cannot be constructed (a date that is no date) is reported at the
+    document's start, as track files always have, or with `find_bad_value` at its own
+    position and key path.
+    """
+    from scorecard.catalog.safe_yaml import LIMITS, _forget, key_path, measure
+
+    refusal = measure(node, LIMITS)
+    if refusal is not None:
+        bad, reason = refusal
+        line, column = _mark(bad.start_mark)
+        raise ConfigError([Problem(file, reason, line, column, key_path(node, bad))])
+    positions: dict[Loc, tuple[int, int]] = {(): _mark(node.start_mark)}
+    problems: list[Problem] = []
+    _walk(node, (), positions, problems, file)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        data = loader.construct_document(node)
+    except ValueError as error:  # a date that is no date
+        # Left as it was, the loader's state would leak into the next document.
+        _forget(loader)
+        bad = (_bad_scalar(loader, node) if find_bad_value else None) or node
+        line, column = _mark(bad.start_mark)
+        problem = Problem(file, f"invalid value: {error}", line, column, key_path(node, bad))
+        raise ConfigError([problem]) from None
     return YamlDocument(file, data, positions)
+
+
+def _bad_scalar(loader: yaml.SafeLoader, root: yaml.Node) -> yaml.Node | None:
+    """The first scalar that cannot be constructed (PyYAML's error does not say which)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            constructor = loader.yaml_constructors.get(node.tag)
+            try:
+                if constructor is not None:
+                    constructor(loader, node)
+            except ValueError:
+                return node
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in reversed(node.value) for part in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return None
+
+
+def _is_empty(node: yaml.Node) -> bool:
+    """A document with nothing in it: what a trailing `---` leaves."""
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == "tag:yaml.org,2002:null"
+        and node.value == ""
+        and not node.style
+    )
 
 
 def _mark(mark: yaml.Mark) -> tuple[int, int]:

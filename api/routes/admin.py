@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from api import convert
-from api.deps import ServiceDep, require_writer
+from api.deps import Admin, ServiceDep, require_admin
 from api.schemas import (
     AUTH_RESPONSES,
     COMMON_RESPONSES,
@@ -34,7 +34,7 @@ def health(service: ServiceDep) -> HealthOut:
 @router.post(
     "/reload",
     response_model=ReloadOut,
-    dependencies=[Depends(require_writer)],
+    dependencies=[Depends(require_admin)],
     responses={
         **AUTH_RESPONSES,
         422: {
@@ -43,10 +43,16 @@ def health(service: ServiceDep) -> HealthOut:
         },
     },
 )
-def reload(service: ServiceDep) -> ReloadOut | JSONResponse:
-    """Load tracks and checks again. Invalid files are rejected with their problems (422)
-    and the last good configuration stays in service."""
+def reload(service: ServiceDep, principal: Admin) -> ReloadOut | JSONResponse:
+    """Load tracks, checks and exemption files again (an admin token). Invalid files are
+    rejected with their problems (422) and the last good configuration stays in service."""
     outcome = service.config.reload()
+    service.store.audit(
+        principal.name,
+        "config.reloaded" if outcome.reloaded else "config.reload_rejected",
+        "config",
+        change={"problems": [str(p) for p in outcome.problems]} if outcome.problems else None,
+    )
     body = ReloadOut(
         reloaded=outcome.reloaded,
         loaded_at=service.config.current.loaded_at,

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from api.deps import check_token
 from api.schemas import AUTH_RESPONSES, COMMON_RESPONSES, NO_NUL
+from scorecard.auth import Role
 from scorecard.badges import Badge, level_badge, not_found_badge
 from scorecard.service.service import Service
 
@@ -92,7 +93,7 @@ class BadgeCache:
 async def _cached_badge(request: Request) -> tuple[Badge, int]:
     service: Service = request.app.state.service
     if not service.workspace.public_reads:
-        check_token(service, request.headers.get("authorization"))
+        check_token(service, request.headers.get("authorization"), Role.READER)
     kind, namespace, name, track = (
         request.path_params[key] for key in ("kind", "namespace", "name", "track")
     )

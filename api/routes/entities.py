@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -27,6 +28,7 @@ from scorecard.results import NON_BLOCKING, Outcome
 from scorecard.service.service import Service
 from scorecard.store import EntityRecord, ResultRecord
 from scorecard.tracks import ConfiguredCheck, Track
+from scorecard.waivers import Waiver
 
 router = APIRouter(tags=["entities"], responses=COMMON_RESPONSES)
 
@@ -108,13 +110,17 @@ def build_scorecard(service: Service, record: EntityRecord) -> EntityScorecard:
     certifications = service.store.certifications(entity_ref=record.ref)
     results = {(r.track_id, r.check_id): r for r in service.store.results(entity_ref=record.ref)}
     config = service.config.current
+    waivers = service.store.waivers(entity_refs=[record.ref])
     tracks = []
     for certification in certifications:
         track = config.track(certification.track_id)
         if track is None:
             continue  # a track removed from the configuration
+        waived = waivers.for_pair(record.ref, track.id)
         tracks.append(
-            _track_scorecard(record, track, certification.level, certification.next_level, results)
+            _track_scorecard(
+                record, track, certification.level, certification.next_level, results, waived
+            )
         )
     levels = {c.track_id: c.level for c in certifications}
     description = record.raw.get("metadata", {}).get("description")
@@ -131,16 +137,23 @@ def _track_scorecard(
     level: str | None,
     next_level: str | None,
     results: dict[tuple[str, str], ResultRecord],
+    waived: Mapping[str, Waiver],
 ) -> TrackScorecard:
     reached = True
     levels = []
     blocking = []
     for lvl in track.levels:
-        checks = [_check_result(c, results.get((track.id, c.id))) for c in lvl.checks]
+        checks = [
+            _check_result(c, results.get((track.id, c.id)), waived.get(c.id)) for c in lvl.checks
+        ]
         reached = reached and level is not None and _index(track, lvl.id) <= _index(track, level)
         levels.append(LevelResults(id=lvl.id, title=lvl.title, reached=reached, checks=checks))
         if lvl.id == next_level:
-            blocking = [c for c in checks if c.required and c.outcome not in NON_BLOCKING]
+            blocking = [
+                c
+                for c in checks
+                if c.required and c.outcome not in NON_BLOCKING and c.exemption is None
+            ]
     kind, _, rest = record.ref.partition(":")
     namespace, _, name = rest.partition("/")
     return TrackScorecard(
@@ -159,7 +172,10 @@ def _index(track: Track, level_id: str) -> int:
     return ids.index(level_id) if level_id in ids else len(ids)
 
 
-def _check_result(configured: ConfiguredCheck, stored: ResultRecord | None) -> CheckResultOut:
+def _check_result(
+    configured: ConfiguredCheck, stored: ResultRecord | None, waived: Waiver | None
+) -> CheckResultOut:
+    outcome = stored.outcome if stored else None
     return CheckResultOut(
         id=configured.id,
         check=configured.check.id,
@@ -171,6 +187,7 @@ def _check_result(configured: ConfiguredCheck, stored: ResultRecord | None) -> C
         remediation=configured.remediation,
         docs_url=configured.check.meta.docs_url,
         changed_at=stored.changed_at if stored else None,
+        exemption=convert.waiver(waived, outcome) if waived else None,
     )
 
 
@@ -209,6 +226,8 @@ def get_history(
                 level=c.level,
                 previous_level=c.previous_level,
                 run_id=c.run_id,
+                reason=c.reason,
+                exemption_id=c.exemption_id,
                 at=c.at,
             )
             for c in certifications

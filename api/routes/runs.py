@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 
 from api import convert
-from api.deps import ServiceDep, TokenBeforeBody, require_writer
+from api.deps import Runner, ServiceDep, TokenBeforeBody, require_runner
 from api.errors import RETRY_AFTER_SECONDS
 from api.routes.entities import Limit, Offset, TrackFilter, stored_ref
 from api.schemas import (
@@ -54,7 +54,7 @@ def get_run(run_id: Annotated[int, Path(ge=1, le=MAX_RUN_ID)], service: ServiceD
     "/runs",
     response_model=RunOut,
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[Depends(require_writer)],
+    dependencies=[Depends(require_runner)],
     responses={
         **AUTH_RESPONSES,
         **NOT_FOUND,
@@ -62,7 +62,9 @@ def get_run(run_id: Annotated[int, Path(ge=1, le=MAX_RUN_ID)], service: ServiceD
         409: {"model": RunConflictOut, "description": "Those tracks are being run."},
     },
 )
-def trigger_run(request: RunRequest, service: ServiceDep) -> RunOut | JSONResponse:
+def trigger_run(
+    request: RunRequest, service: ServiceDep, principal: Runner
+) -> RunOut | JSONResponse:
     """Start a run of some tracks (all by default) over one entity or all of them.
 
     Answers 202 with the run at once; poll `GET /runs/{id}` until its status is no longer
@@ -75,7 +77,9 @@ def trigger_run(request: RunRequest, service: ServiceDep) -> RunOut | JSONRespon
         if service.store.entity(entity) is None:
             raise HTTPException(404, f"no entity {entity} has been evaluated")
     try:
-        started = service.runs.trigger(request.tracks, entity=entity, trigger="api")
+        started = service.runs.trigger(
+            request.tracks, entity=entity, trigger="api", actor=principal.name
+        )
     except UnknownTracks as error:
         raise HTTPException(404, f"no track {error.args[0]}") from None
     except RunConflict as conflict:
@@ -109,6 +113,7 @@ def list_results(
     page = service.store.find_results(
         entity_ref=ref, track_id=track, check_id=check, outcome=outcome, limit=limit, offset=offset
     )
+    waivers = service.store.waivers(entity_refs=sorted({r.entity_ref for r in page.items}))
     items = [
         ResultOut(
             entity=r.entity_ref,
@@ -121,6 +126,9 @@ def list_results(
             evidence=r.evidence,
             changed_at=r.changed_at,
             run_id=r.run_id,
+            exemption=convert.waiver(w, r.outcome)
+            if (w := waivers.for_result(r.entity_ref, r.track_id, r.check_id))
+            else None,
         )
         for r in page.items
     ]

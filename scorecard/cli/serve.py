@@ -54,11 +54,15 @@ def serve(
             f"  its badge:         {base}/badges/{kind}/{namespace}/{name}/{track}.svg",
             highlight=False,
         )
-    if workspace.api_token is None:
+    if not service.tokens:
         stderr.print(
-            "Writes (triggering runs, reloading) are disabled until SCORECARD_API_TOKEN is set.",
+            "Writes (runs, reloads, exemptions) are disabled until SCORECARD_API_TOKEN is set "
+            "or a token under `tokens:` has its variable set.",
             style="dim",
         )
+    else:
+        named = ", ".join(f"{t.name} ({t.role})" for t in service.tokens.tokens)
+        stderr.print(f"API tokens accepted: {named}", style="dim", highlight=False)
     server.run()
 
 

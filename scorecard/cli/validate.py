@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scorecard.cli.app import EXIT_OK, EXIT_USAGE, State, app, config_errors
 from scorecard.problems import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from scorecard.tracks import Track
+    from scorecard.workspace import Workspace
 
 
 @app.command()
@@ -25,7 +30,8 @@ def validate(
         typer.Option("--checks", help="Folder of check modules (repeatable)."),
     ] = None,
 ) -> None:
-    """Validate track files: exit 0 when valid, 2 with one FILE:LINE:COL line per problem."""
+    """Validate track files (and the workspace's exemption files, with its tracks): exit 0
+    when valid, 2 with one FILE:LINE:COL line per problem."""
     from scorecard.registry import build_registry
     from scorecard.tracks import load_tracks, track_files
 
@@ -40,19 +46,42 @@ def validate(
         registry = build_registry()
     targets = paths or workspace.tracks
     files = track_files(targets)
+    tracks = None
     try:
-        load_tracks(targets, registry)
+        tracks = load_tracks(targets, registry)
     except ConfigError as error:
         problems.extend(error.problems)
+    # Exemptions name the workspace's tracks: checked only when those are what is validated,
+    # and only once they load (against broken tracks every exemption would look wrong).
+    exemption_count = 0
+    if not paths and tracks is not None:
+        exemption_count, found = _exemption_problems(workspace, tracks)
+        problems.extend(found)
     for problem in problems:
         print(problem)
     sys.stdout.flush()
+    what = f"{len(files)} track files"
+    if exemption_count:
+        what += f" and {exemption_count} exemption files"
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
-        print(f"{len(problems)} {noun} in {len(files)} track files.", file=sys.stderr)
+        print(f"{len(problems)} {noun} in {what}.", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE)
-    print(f"{len(files)} track files are valid.", file=sys.stderr)
+    print(f"{what} are valid.", file=sys.stderr)
     raise typer.Exit(EXIT_OK)
+
+
+def _exemption_problems(workspace: Workspace, tracks: list[Track]) -> tuple[int, list[Problem]]:
+    """How many exemption files the workspace has, and their problems."""
+    from scorecard.program.exemptions import exemption_files, load_exemptions
+
+    paths = workspace.exemption_files
+    count = len(exemption_files(paths))
+    try:
+        load_exemptions(paths, tracks, workspace.exemption_max_days, datetime.now(UTC))
+    except ConfigError as error:
+        return count, error.problems
+    return count, []
 
 
 @app.command()

@@ -7,6 +7,7 @@ import contextlib
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scorecard.catalog import read_catalog, read_sources
@@ -17,6 +18,7 @@ from scorecard.registry import build_registry
 from scorecard.report import RunReport
 from scorecard.runner import evaluate
 from scorecard.tracks import Track, load_tracks
+from scorecard.waivers import Waiver, Waivers
 from scorecard.workspace import Workspace
 
 CATALOG_NAMES = ("catalog-info.yaml", "catalog-info.yml")
@@ -52,7 +54,16 @@ def load_requirements(
     workspace: Workspace, requirements: Sequence[Requirement]
 ) -> dict[str, Track]:
     """The tracks the requirements name, checked: unknown tracks and levels are exit 2."""
-    tracks = {t.id: t for t in load_tracks(workspace.tracks, build_registry(workspace.checks))}
+    return _required_tracks(_load_all_tracks(workspace), requirements)
+
+
+def _load_all_tracks(workspace: Workspace) -> dict[str, Track]:
+    return {t.id: t for t in load_tracks(workspace.tracks, build_registry(workspace.checks))}
+
+
+def _required_tracks(
+    tracks: dict[str, Track], requirements: Sequence[Requirement]
+) -> dict[str, Track]:
     problems = []
     for requirement in requirements:
         track = tracks.get(requirement.track_id)
@@ -74,6 +85,40 @@ def load_requirements(
     return {r.track_id: tracks[r.track_id] for r in requirements}
 
 
+def load_waivers(
+    workspace: Workspace, tracks: Sequence[Track], now: datetime | None = None
+) -> Waivers:
+    """The exemptions in effect that the workspace's exemption files define (an invalid
+    file is exit 2, as the server would refuse it; one that has expired is no problem, it
+    simply waives nothing any more)."""
+    if not workspace.exemption_files:
+        return Waivers()
+    from scorecard.program.exemptions import load_exemptions
+
+    now = now or datetime.now(UTC)
+    specs = load_exemptions(
+        workspace.exemption_files,
+        list(tracks),
+        workspace.exemption_max_days,
+        now,
+        allow_expired=True,
+    )
+    return Waivers(
+        Waiver(
+            exemption_id=None,
+            entity_ref=spec.entity_ref,
+            track_id=spec.track_id,
+            check_id=spec.check_id,
+            justification=spec.justification,
+            expires_at=spec.expires_at,
+            approved_by=f"file:{spec.source}",
+            source=spec.source,
+        )
+        for spec in specs
+        if spec.expires_at > now
+    )
+
+
 def gate_locally(
     workspace: Workspace,
     repo: Path,
@@ -83,13 +128,17 @@ def gate_locally(
     allow_errors: bool = False,
     baseline_ref: str | None = None,
 ) -> GateReport:
-    tracks = load_requirements(workspace, requirements)
+    every_track = _load_all_tracks(workspace)
+    tracks = _required_tracks(every_track, requirements)
+    waivers = load_waivers(workspace, list(every_track.values()))
     catalog_file = find_catalog_file(repo, catalog)
-    verdicts = _verdicts(workspace, catalog_file, requirements, tracks, allow_errors)
+    verdicts = _verdicts(workspace, catalog_file, requirements, tracks, allow_errors, waivers)
     if baseline_ref is not None:
         relative = catalog_file.resolve().relative_to(repo.resolve())
         with checkout(repo, baseline_ref) as tree:
-            before = _verdicts(workspace, tree / relative, requirements, tracks, allow_errors)
+            before = _verdicts(
+                workspace, tree / relative, requirements, tracks, allow_errors, waivers
+            )
         compare(verdicts, before)
     return GateReport(verdicts, mode="local", baseline=baseline_ref)
 
@@ -100,6 +149,7 @@ def _verdicts(
     requirements: Sequence[Requirement],
     tracks: dict[str, Track],
     allow_errors: bool,
+    waivers: Waivers | None = None,
 ) -> list[TrackVerdict]:
     subjects = gated_entities(catalog_file)
     # Checks that look other entities up (an owner group) see the workspace's catalog too.
@@ -110,7 +160,13 @@ def _verdicts(
     )
     refs = {e.ref for e in subjects}
     everyone = subjects + [e for e in context if e.ref not in refs]
-    report = evaluate(everyone, list(tracks.values()), only=refs, timeout=workspace.check_timeout)
+    report = evaluate(
+        everyone,
+        list(tracks.values()),
+        only=refs,
+        timeout=workspace.check_timeout,
+        waivers=waivers,
+    )
     verdicts = []
     for requirement in requirements:
         track = tracks[requirement.track_id]
@@ -120,7 +176,15 @@ def _verdicts(
                 [Problem(str(catalog_file), f"track {track.id} applies to none of its entities")]
             )
         verdicts += [
-            verdict(report, track, cert.entity_ref, cert.level, requirement.level, allow_errors)
+            verdict(
+                report,
+                track,
+                cert.entity_ref,
+                cert.level,
+                requirement.level,
+                allow_errors,
+                waivers,
+            )
             for cert in found
         ]
     return verdicts
@@ -133,6 +197,7 @@ def verdict(
     level: str | None,
     required: str,
     allow_errors: bool,
+    waivers: Waivers | None = None,
 ) -> TrackVerdict:
     results = {
         r.check_id: r.result
@@ -140,6 +205,7 @@ def verdict(
         if pair.entity_ref == entity_ref and pair.track_id == track.id
         for r in pair.results()
     }
+    waived = waivers.for_pair(entity_ref, track.id) if waivers else {}
     checks = []
     for configured in track.checks:
         result = results.get(configured.id)
@@ -152,6 +218,7 @@ def verdict(
                 outcome=result.outcome if result else None,
                 message=result.message if result else "not evaluated",
                 remediation=configured.remediation,
+                exemption=waived.get(configured.id),
             )
         )
     return TrackVerdict(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scorecard.results import NON_BLOCKING, Outcome
+from scorecard.waivers import Waiver
 
 # Exit codes, as CI systems read them.
 EXIT_MET, EXIT_NOT_MET, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -26,6 +27,19 @@ class CheckVerdict:
     outcome: Outcome | None  # None: no result (a server that has not evaluated it yet)
     message: str
     remediation: str
+    # The exemption in effect: the check counts as passing for the level whatever its
+    # outcome, which stays as evaluated.
+    exemption: Waiver | None = None
+
+    @property
+    def exemption_needed(self) -> bool:
+        """An exemption that changes something: the check does not pass (or not apply)
+        anyway. False without an exemption."""
+        return self.exemption is not None and self.outcome not in _PASSES_ANYWAY
+
+
+# With these outcomes an exemption changes nothing (as the server's API words it).
+_PASSES_ANYWAY = frozenset({Outcome.PASS, Outcome.NOT_APPLICABLE})
 
 
 @dataclass(frozen=True)
@@ -58,13 +72,17 @@ class TrackVerdict:
 
     @property
     def blocking(self) -> list[CheckVerdict]:
-        """Required checks of the levels up to the required one that do not hold."""
+        """Required checks of the levels up to the required one that do not hold (an
+        exempted check holds, whatever its outcome)."""
         wanted = set(self.levels[: _rank(self.levels, self.required_level) + 1])
         allowed = NON_BLOCKING | ({Outcome.ERROR} if self.allow_errors else set())
         return [
             c
             for c in self.checks
-            if c.required and c.level_id in wanted and c.outcome not in allowed
+            if c.required
+            and c.level_id in wanted
+            and c.outcome not in allowed
+            and c.exemption is None
         ]
 
     @property

@@ -19,7 +19,8 @@ The JSON shape is stable; `parse_json` reads it back into an equal `GateReport`:
         "baseline": {"level": "silver"},          # or null without a baseline
         "checks": [{"id": "has_runbook", "title": "Has a runbook", "level": "silver",
                     "required": true, "outcome": "fail",   # or null: not evaluated
-                    "message": "...", "remediation": "..."}],
+                    "message": "...", "remediation": "...",
+                    "exemption": null}],       # or the exemption in effect (below)
         "blocking": ["has_runbook"],   # the checks that hold the requirement back
         "changes": [{"id": "has_runbook", "title": "Has a runbook",
                      "before": "pass",  # null: a new check
@@ -27,10 +28,24 @@ The JSON shape is stable; `parse_json` reads it back into an equal `GateReport`:
       }]
     }
 
+A check's exemption has the shape of the server's API (`GET /api/v1/entities/...`):
+
+    {"id": 4,                          # null: defined in a file, outside any server
+     "track": "production-readiness",  # null: every track that has the check
+     "justification": "...", "expires_at": "2027-03-01T00:00:00+00:00",
+     "approved_by": "group:default/platform",  # "file:<path>" for an exemption file's
+     "source": "api",                  # "api", or the file that defines it
+     "needed": true}                   # false: the check passes (or does not apply) anyway
+
+An exempted check counts as passing for the level and never blocks; it keeps its own
+outcome, and every format shows it as exempted ("exempted until <date>: <justification>"),
+never as a plain pass.
+
 In JUnit XML, failures and errors are exactly what blocks the gate (plus one testcase per
 requirement that fails when it is not met); checks that fail above the required level, or
 errors a gate allows, are reported as skipped, so a test reporter fails only when the
-gate does.
+gate does. An exempted check that does not pass is skipped with the exemption as its
+message; one that passes anyway passes, its system-out saying the exemption is unneeded.
 """
 
 from __future__ import annotations
@@ -38,13 +53,17 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scorecard.gate.model import CheckChange, CheckVerdict, GateReport, TrackVerdict
 from scorecard.results import NON_BLOCKING, Outcome
+from scorecard.waivers import Waiver
 
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
+
+_EXEMPTED = "⊘"
 
 _MARKS: dict[Outcome | None, str] = {
     Outcome.FAIL: "✘",
@@ -82,6 +101,21 @@ def _level(level: str | None) -> str:
     return level or "no level"
 
 
+def _exempted(v: TrackVerdict) -> list[CheckVerdict]:
+    """The checks with an exemption in effect, whatever their level and outcome."""
+    return [c for c in v.checks if c.exemption is not None]
+
+
+def _exemption_notes(check: CheckVerdict) -> list[str]:
+    """ "exempted until 2027-03-01 00:00 UTC: <justification>", and whether it is unneeded."""
+    if check.exemption is None:
+        return []
+    notes = [check.exemption.describe()]
+    if not check.exemption_needed and check.outcome is not None:
+        notes.append(f"the exemption is unneeded: {check.id} {_VERBS[check.outcome]} anyway")
+    return notes
+
+
 def _headline(v: TrackVerdict) -> str:
     """One sentence: is the requirement met, and where the entity stands."""
     if v.met:
@@ -109,7 +143,12 @@ def _allowed_errors(v: TrackVerdict) -> list[CheckVerdict]:
         return []
     wanted = _levels_up_to_required(v)
     return [
-        c for c in v.checks if c.required and c.level_id in wanted and c.outcome is Outcome.ERROR
+        c
+        for c in v.checks
+        if c.required
+        and c.level_id in wanted
+        and c.outcome is Outcome.ERROR
+        and c.exemption is None
     ]
 
 
@@ -146,8 +185,15 @@ def _change_sentence(v: TrackVerdict) -> str:
         sentence, why = f"this change drops {v.track_id} from {before} to {after}", _went_bad
     else:
         sentence, why = f"this change raises {v.track_id} from {before} to {after}", _went_good
-    reasons = [_reason(c) for c in v.changes if why(c)]
+    # An exempted check moves no level, whatever its outcome does.
+    exempted = {c.id for c in _exempted(v)}
+    reasons = [_reason(c) for c in v.changes if why(c) and c.id not in exempted]
     return f"{sentence}: {', '.join(reasons)}" if reasons else sentence
+
+
+def _change_items(v: TrackVerdict) -> list[str]:
+    exempted = {c.id for c in _exempted(v)}
+    return [_change_item(c) + (" (exempted)" if c.id in exempted else "") for c in v.changes]
 
 
 def _change_item(change: CheckChange) -> str:
@@ -188,9 +234,11 @@ def _text_verdict(v: TrackVerdict) -> str:
         lines += _text_check(check)
     for check in _allowed_errors(v):
         lines += _text_check(check, note=" (errors allowed)")
+    for check in _exempted(v):
+        lines += _text_exempted(check)
     if v.has_baseline:
         lines.append(f"    {_change_sentence(v)}")
-        lines += [f"        {_change_item(c)}" for c in v.changes]
+        lines += [f"        {item}" for item in _change_items(v)]
     return "\n".join(lines)
 
 
@@ -199,6 +247,15 @@ def _text_check(check: CheckVerdict, note: str = "") -> list[str]:
     lines = _indent(check.message + note, head, " " * 8)
     if _fix(check):
         lines += _indent(_fix(check), "        fix: ", " " * 13)
+    return lines
+
+
+def _text_exempted(check: CheckVerdict) -> list[str]:
+    """ "⊘ exempted (fail)  has_runbook (silver): <message>", then the exemption."""
+    head = f"    {_EXEMPTED} exempted ({_label(check.outcome)})  {check.id} ({check.level_id}): "
+    lines = _indent(check.message, head, " " * 8)
+    for note in _exemption_notes(check):
+        lines += _indent(note, " " * 8, " " * 10)
     return lines
 
 
@@ -236,6 +293,7 @@ def _verdict_to_json(v: TrackVerdict) -> dict[str, Any]:
                 "outcome": _outcome_to_json(c.outcome),
                 "message": c.message,
                 "remediation": c.remediation,
+                "exemption": _exemption_to_json(c),
             }
             for c in v.checks
         ],
@@ -254,6 +312,21 @@ def _verdict_to_json(v: TrackVerdict) -> dict[str, Any]:
 
 def _outcome_to_json(outcome: Outcome | None) -> str | None:
     return None if outcome is None else outcome.value
+
+
+def _exemption_to_json(check: CheckVerdict) -> dict[str, Any] | None:
+    waiver = check.exemption
+    if waiver is None:
+        return None
+    return {
+        "id": waiver.exemption_id,
+        "track": waiver.track_id,
+        "justification": waiver.justification,
+        "expires_at": waiver.expires_at.isoformat(),
+        "approved_by": waiver.approved_by,
+        "source": waiver.source or "api",
+        "needed": check.exemption_needed,
+    }
 
 
 def parse_json(text: str) -> GateReport:
@@ -287,6 +360,7 @@ def _verdict_from_json(result: dict[str, Any]) -> TrackVerdict:
                 outcome=_outcome_from_json(c["outcome"]),
                 message=c["message"],
                 remediation=c["remediation"],
+                exemption=_exemption_from_json(result["entity"], c["id"], c.get("exemption")),
             )
             for c in result["checks"]
         ],
@@ -307,6 +381,25 @@ def _verdict_from_json(result: dict[str, Any]) -> TrackVerdict:
 
 def _outcome_from_json(value: str | None) -> Outcome | None:
     return None if value is None else Outcome(value)
+
+
+def _exemption_from_json(
+    entity_ref: str, check_id: str, value: dict[str, Any] | None
+) -> Waiver | None:
+    """`needed` is left out: it follows from the check's outcome."""
+    if value is None:
+        return None
+    source = value["source"]
+    return Waiver(
+        exemption_id=value.get("id"),
+        entity_ref=entity_ref,
+        track_id=value.get("track"),
+        check_id=check_id,
+        justification=value["justification"],
+        expires_at=datetime.fromisoformat(value["expires_at"]),
+        approved_by=value.get("approved_by"),
+        source=None if source == "api" else source,
+    )
 
 
 # -- JUnit XML ---------------------------------------------------------------------------
@@ -359,6 +452,15 @@ def _junit_check_case(v: TrackVerdict, check: CheckVerdict, blocking: bool) -> E
             case, tag, message=f"{check.id} ({_label(outcome)}): {check.message}"
         )
         problem.text = _details(check)
+    elif check.exemption is not None:
+        details = "\n".join(
+            [f"{check.id} ({_label(outcome)}): {check.message}", *_exemption_notes(check)]
+        )
+        if outcome is Outcome.PASS:
+            ET.SubElement(case, "system-out").text = details
+        else:
+            skipped = ET.SubElement(case, "skipped", message=check.exemption.describe())
+            skipped.text = details
     elif outcome is Outcome.WARN:
         ET.SubElement(case, "system-out").text = _details(check)
     elif outcome is not Outcome.PASS:
@@ -411,15 +513,22 @@ def _markdown_table(report: GateReport) -> str:
             v.track_id,
             v.required_level,
             _level(v.reached_level),
-            "✅ met" if v.met else "❌ not met",
+            _markdown_result(v),
         ]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(rows)
 
 
+def _markdown_result(v: TrackVerdict) -> str:
+    """ "✅ met", "❌ not met", and how many checks are exempted, if any."""
+    result = "✅ met" if v.met else "❌ not met"
+    exempted = len(_exempted(v))
+    return f"{result} ({_EXEMPTED} {exempted} exempted)" if exempted else result
+
+
 def _has_details(v: TrackVerdict) -> bool:
     changed = v.has_baseline and (v.level_change != 0 or bool(v.changes))
-    return not v.met or changed
+    return not v.met or changed or bool(_exempted(v))
 
 
 def _markdown_details(v: TrackVerdict) -> str:
@@ -435,12 +544,22 @@ def _markdown_details(v: TrackVerdict) -> str:
             lines += _indent(check.message, head, "  ")
             if _fix(check):
                 lines += _indent(_fix(check), "  fix: ", "  ")
+    if _exempted(v):
+        lines.append("")
+        for check in _exempted(v):
+            head = (
+                f"- {_EXEMPTED} **exempted** ({_label(check.outcome)}) "
+                f"`{check.id}` ({check.level_id}): "
+            )
+            lines += _indent(check.message, head, "  ")
+            for note in _exemption_notes(check):
+                lines += _indent(note, "  ", "  ")
     if v.has_baseline:
         sentence = _change_sentence(v)
         lines += ["", f"{sentence[0].upper()}{sentence[1:]}."]
         if v.changes:
             lines.append("")
-            lines += [f"- {_change_item(c)}" for c in v.changes]
+            lines += [f"- {item}" for item in _change_items(v)]
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from scorecard.entity import parse_ref
 from scorecard.gate.model import CheckVerdict, GateReport, Requirement, TrackVerdict
 from scorecard.problems import ConfigError, Problem
 from scorecard.results import Outcome
+from scorecard.waivers import Waiver
 
 
 class Unreachable(Exception):
@@ -157,6 +159,7 @@ def _verdict(
             outcome=Outcome(check["outcome"]) if check["outcome"] else None,
             message=check["message"] or "not evaluated",
             remediation=check["remediation"] or "",
+            exemption=_waiver(ref, track["id"], check["id"], check.get("exemption")),
         )
         for level in scorecard["levels"]
         for check in level["checks"]
@@ -170,6 +173,30 @@ def _verdict(
         reached_level=scorecard["level"],
         checks=checks,
         allow_errors=allow_errors,
+    )
+
+
+def _waiver(
+    ref: str, track_id: str, check_id: str, exemption: dict[str, Any] | None
+) -> Waiver | None:
+    """The exemption in effect for a result, from its `exemption` field (null, or absent
+    on a server older than exemptions: none)."""
+    if not exemption:
+        return None
+    expires_at = datetime.fromisoformat(exemption["expires_at"])
+    if expires_at.tzinfo is None:  # the API writes UTC
+        expires_at = expires_at.replace(tzinfo=UTC)
+    source = exemption.get("source")
+    return Waiver(
+        exemption_id=exemption.get("id"),
+        entity_ref=ref,
+        # The track it was granted on: None when it covers every track that has the check.
+        track_id=exemption.get("track", track_id),
+        check_id=check_id,
+        justification=exemption["justification"],
+        expires_at=expires_at.astimezone(UTC),
+        approved_by=exemption.get("approved_by"),
+        source=None if source in (None, "api") else source,
     )
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scorecard.problems import ConfigError, Problem
+from scorecard.program.exemptions import ExemptionSpec, exemption_files, load_exemptions
 from scorecard.registry import CheckRegistry, build_registry
 from scorecard.tracks import Track, load_tracks, track_files
 from scorecard.workspace import Workspace
@@ -26,6 +27,8 @@ class LoadedConfig:
     registry: CheckRegistry
     tracks: tuple[Track, ...]
     loaded_at: datetime
+    # The exemptions kept as code in the workspace's exemption files.
+    exemptions: tuple[ExemptionSpec, ...] = ()
 
     def track(self, track_id: str) -> Track | None:
         return next((t for t in self.tracks if t.id == track_id), None)
@@ -53,10 +56,19 @@ class LiveConfig:
     def _load(self) -> LoadedConfig:
         registry = build_registry(self.workspace.checks)
         tracks = load_tracks(self.workspace.tracks, registry)
-        return LoadedConfig(registry, tuple(tracks), datetime.now(UTC))
+        now = datetime.now(UTC)
+        exemptions = load_exemptions(
+            self.workspace.exemption_files,
+            tracks,
+            self.workspace.exemption_max_days,
+            now,
+            allow_expired=True,  # an exemption that ran out expires; it breaks no reload
+        )
+        return LoadedConfig(registry, tuple(tracks), now, tuple(exemptions))
 
     def reload(self) -> ReloadOutcome:
-        """Load tracks and checks again; on problems keep the configuration in use."""
+        """Load tracks, checks and exemption files again; on problems keep the
+        configuration in use."""
         with self._lock:
             fingerprint = self._files_fingerprint()
             try:
@@ -81,7 +93,8 @@ class LiveConfig:
         return ReloadOutcome(True)
 
     def reload_if_changed(self) -> ReloadOutcome | None:
-        """Reload when a track file or a check module was added, removed or modified."""
+        """Reload when a track file, a check module or an exemption file was added,
+        removed or modified."""
         if self._files_fingerprint() == self._fingerprint:
             return None
         return self.reload()
@@ -91,6 +104,7 @@ class LiveConfig:
         files += [
             f for folder in self.workspace.checks if folder.is_dir() for f in folder.glob("*.py")
         ]
+        files += exemption_files(p for p in self.workspace.exemption_files if p.exists())
         return frozenset(_stat(f) for f in files)
 
 

@@ -60,7 +60,8 @@ class RunCoordinator:
         self._busy: dict[str, int] = {}  # track id -> the run evaluating it
         self._threads: dict[int, threading.Thread] = {}
         self._accepting = True
-        # Counts finished runs (of any outcome): caches of stored results compare it.
+        # Counts finished runs (of any outcome) and other changes of stored levels
+        # (`stored_changed`): caches of stored results compare it.
         self.completed = 0
 
     def trigger(
@@ -70,8 +71,10 @@ class RunCoordinator:
         entity: str | None = None,
         trigger: str = "api",
         wait: bool = False,
+        actor: str | None = None,
     ) -> StartedRun:
-        """Start a run of these tracks (all when None), for one entity ref or all of them.
+        """Start a run of these tracks (all when None), for one entity ref or all of them;
+        `actor` (a token's name) is who asked, for the audit log.
 
         Raises UnknownTracks, RunConflict, or RuntimeError while shutting down.
         """
@@ -87,7 +90,9 @@ class RunCoordinator:
             busy = {t: self._busy[t] for t in ids if t in self._busy}
             if busy:
                 raise RunConflict(next(iter(busy.values())), busy)
-            run_id = self.store.start_run(trigger, {"tracks": list(ids), "entity": entity})
+            run_id = self.store.start_run(
+                trigger, {"tracks": list(ids), "entity": entity}, actor=actor
+            )
             for track_id in ids:
                 self._busy[track_id] = run_id
             thread = threading.Thread(
@@ -150,6 +155,11 @@ class RunCoordinator:
                     if self._busy.get(track.id) == run_id:
                         del self._busy[track.id]
                 self._threads.pop(run_id, None)
+
+    def stored_changed(self) -> None:
+        """Stored levels changed outside a run (an exemption): caches read anew."""
+        with self._lock:
+            self.completed += 1
 
     def running(self) -> dict[str, int]:
         with self._lock:

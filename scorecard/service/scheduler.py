@@ -18,6 +18,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
@@ -31,6 +32,7 @@ JOBS_TABLE = "scheduler_jobs"
 _TRACK_JOBS = "default"  # the persistent job store
 _LOCAL_JOBS = "local"  # in memory: jobs of this process only, rebuilt at every start
 _JOB_PREFIX = "track:"
+_EXPIRY_JOB = "exemption-expiry"
 
 # APScheduler stores a job as a "module:function" reference plus pickled arguments, so a
 # job cannot hold the coordinator it needs: the job function finds it here. It is set by
@@ -143,6 +145,27 @@ class TrackScheduler:
             if self._running:
                 self._sync(tracks)
 
+    def expire_at(self, when: datetime | None, action: Callable[[], object]) -> None:
+        """Call `action` at `when` (at once if it has passed), replacing the instant set
+        before; None: at no time. The exemptions' expiry, which no run waits for."""
+        with self._lock:
+            if not self._running:
+                return
+            if when is None:
+                if self.scheduler.get_job(_EXPIRY_JOB, _LOCAL_JOBS) is not None:
+                    self.scheduler.remove_job(_EXPIRY_JOB, _LOCAL_JOBS)
+                return
+            self.scheduler.add_job(
+                _call_logged,
+                DateTrigger(run_date=max(when, datetime.now(UTC)), timezone=UTC),
+                args=[action, "acting on expired exemptions"],
+                id=_EXPIRY_JOB,
+                name="exemption expiry",
+                jobstore=_LOCAL_JOBS,
+                replace_existing=True,
+                misfire_grace_time=None,  # late is still better than never
+            )
+
     def next_runs(self) -> dict[str, datetime | None]:
         """Track id → when it fires next (aware, UTC), for every track with a schedule."""
         return {
@@ -187,7 +210,7 @@ class TrackScheduler:
         self.scheduler.add_job(
             _call_logged,
             IntervalTrigger(seconds=self._poll_interval, timezone=UTC),
-            args=[self._poll],
+            args=[self._poll, "checking the configuration for changes"],
             id="poll",
             name="configuration reload check",
             jobstore=_LOCAL_JOBS,
@@ -202,11 +225,12 @@ class TrackScheduler:
             _coordinator = None
 
 
-def _call_logged(poll: Callable[[], object]) -> None:
+def _call_logged(job: Callable[[], object], what: str) -> None:
     try:
-        poll()
+        job()
     except Exception:
-        log.exception("checking the configuration for changes failed")
+        # Raised into APScheduler it would be logged without saying which job failed.
+        log.exception("%s failed", what)
 
 
 def _same_trigger(stored: BaseTrigger, wanted: BaseTrigger) -> bool:

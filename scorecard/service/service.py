@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from scorecard.auth import Principal, TokenSet
 from scorecard.metrics import Metrics
 from scorecard.service.config import LiveConfig, LoadedConfig
+from scorecard.service.exemptions import ExemptionDesk
 from scorecard.service.runs import RunCoordinator
 from scorecard.service.scheduler import TrackScheduler
 from scorecard.store import Store, sessions
@@ -24,6 +27,8 @@ class Service:
     runs: RunCoordinator
     scheduler: TrackScheduler | None
     metrics: Metrics
+    exemptions: ExemptionDesk
+    tokens: TokenSet
 
     @classmethod
     def create(cls, workspace: Workspace, *, schedule: bool = True) -> Service:
@@ -32,10 +37,13 @@ class Service:
         the database cannot be used as it is."""
         store = Store(workspace.database, upgrade=workspace.auto_upgrade)
         holder: list[TrackScheduler] = []
+        desks: list[ExemptionDesk] = []
 
         def on_reload(loaded: LoadedConfig) -> None:
             for scheduler in holder:
                 scheduler.sync(loaded.tracks)
+            for desk in desks:
+                desk.sync_files(loaded.exemptions)
 
         try:
             config = LiveConfig(workspace, on_change=on_reload)
@@ -44,6 +52,8 @@ class Service:
             raise
         metrics = Metrics(store)
         runs = RunCoordinator(config, store, metrics)
+        desk = ExemptionDesk(store, config, on_change=runs.stored_changed)
+        desks.append(desk)
         scheduler = None
         if schedule:
             scheduler = TrackScheduler(
@@ -53,14 +63,17 @@ class Service:
                 poll_interval=workspace.reload_interval,
             )
             holder.append(scheduler)
-        return cls(workspace, store, config, runs, scheduler, metrics)
+            desk.on_next_expiry = lambda when: scheduler.expire_at(when, desk.expire_due)
+        tokens = TokenSet(workspace.api_tokens())
+        return cls(workspace, store, config, runs, scheduler, metrics, desk, tokens)
 
     def start(self, *, evaluate_if_empty: bool = True) -> None:
-        # Sign-in sessions of another API token than this one (all, without a token) are
-        # deleted, so that going back to an old token does not bring its sessions back.
-        token = self.workspace.api_token
-        fingerprint = sessions.token_fingerprint(token) if token else None
-        sessions.prune(self.store.engine, fingerprint, datetime.now(UTC))
+        # Sign-in sessions of tokens this server no longer accepts are deleted, so that
+        # going back to an old token does not bring its sessions back.
+        sessions.prune(self.store.engine, self.token_fingerprints, datetime.now(UTC))
+        # The exemption files as loaded, then what expired while no server ran.
+        self.exemptions.sync_files(self.config.current.exemptions)
+        self.exemptions.expire_due()
         # The first run is claimed before the scheduler starts, so a missed scheduled fire
         # cannot take a track first and make it conflict.
         if evaluate_if_empty and self.store.is_empty():
@@ -68,6 +81,14 @@ class Service:
             self.runs.trigger(None, trigger="startup")
         if self.scheduler is not None:
             self.scheduler.start()
+            self.scheduler.expire_at(self.store.next_expiry(), self.exemptions.expire_due)
+
+    @functools.cached_property
+    def token_fingerprints(self) -> dict[str, Principal]:
+        """Each accepted token's fingerprint (what sign-in sessions keep), and whose it is."""
+        return {
+            sessions.token_fingerprint(token.value): token.principal for token in self.tokens.tokens
+        }
 
     def stop(self, grace: float = 30.0) -> None:
         if self.scheduler is not None:

@@ -11,9 +11,12 @@ from scorecard.store.queries import (
 from scorecard.store.store import Store
 from scorecard.store.tables import (
     SCHEMA_VERSION,
+    AuditRecord,
     CertificationChange,
     CertificationRecord,
     EntityRecord,
+    ExemptionRecord,
+    ExemptionStatus,
     ResultChange,
     ResultRecord,
     RunRecord,
@@ -23,10 +26,13 @@ from scorecard.store.writes import WriteStats
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AuditRecord",
     "CertificationChange",
     "CertificationRecord",
     "CheckRollup",
     "EntityRecord",
+    "ExemptionRecord",
+    "ExemptionStatus",
     "OwnerLevels",
     "OwnerTrackRollup",
     "Page",

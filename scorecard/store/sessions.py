@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine, delete, insert, or_, select
 from sqlmodel import col
@@ -20,6 +22,8 @@ from scorecard.store.tables import SessionRecord
 # Salt of the token fingerprint: fixed, so that every process of a deployment computes the
 # same fingerprint for the same token.
 _FINGERPRINT_SALT = b"scorecard sign-in session"
+
+T = TypeVar("T")
 
 
 def new_session_id() -> str:
@@ -33,7 +37,7 @@ def hash_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=64)
 def token_fingerprint(token: str) -> str:
     """A fingerprint of the API token, stored with each session instead of the token.
 
@@ -61,18 +65,27 @@ def create(engine: Engine, fingerprint: str, now: datetime, lifetime: timedelta)
     return session_id
 
 
-def lookup(engine: Engine, session_id: str, fingerprint: str, now: datetime) -> bool:
-    """Whether `session_id` is a stored session, not expired at `now`, made with the token
-    whose fingerprint is `fingerprint`. One read by primary key, no write."""
+def lookup(
+    engine: Engine, session_id: str, fingerprints: Mapping[str, T], now: datetime
+) -> T | None:
+    """What `fingerprints` holds for the token `session_id` was made with, if it is a
+    stored session, not expired at `now`, of one of those tokens. One read by primary
+    key, no write."""
     query = select(SessionRecord.token_fingerprint, SessionRecord.expires_at).where(
         col(SessionRecord.id_hash) == hash_id(session_id)
     )
     with engine.connect() as connection:
         row = connection.execute(query).first()
     if row is None:
-        return False
+        return None
     made_with, expires_at = row
-    return now < expires_at and secrets.compare_digest(made_with, fingerprint)
+    if now >= expires_at:
+        return None
+    found = None
+    for fingerprint, holder in fingerprints.items():
+        if secrets.compare_digest(made_with, fingerprint) and found is None:
+            found = holder
+    return found
 
 
 def revoke(engine: Engine, session_id: str) -> bool:
@@ -84,16 +97,16 @@ def revoke(engine: Engine, session_id: str) -> bool:
     return deleted.rowcount > 0
 
 
-def prune(engine: Engine, fingerprint: str | None, now: datetime) -> int:
-    """Delete the sessions expired at `now` and those made with another token than the
-    one of `fingerprint` (every session when None: the server has no token), in one
-    statement; how many there were."""
+def prune(engine: Engine, fingerprints: Collection[str], now: datetime) -> int:
+    """Delete the sessions expired at `now` and those made with a token whose fingerprint
+    is not in `fingerprints` (every session when it is empty: the server has no token),
+    in one statement; how many there were."""
     query = delete(SessionRecord)
-    if fingerprint is not None:
+    if fingerprints:
         query = query.where(
             or_(
                 col(SessionRecord.expires_at) <= now,
-                col(SessionRecord.token_fingerprint) != fingerprint,
+                col(SessionRecord.token_fingerprint).not_in(sorted(fingerprints)),
             )
         )
     with engine.begin() as connection:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 from sqlalchemy import Engine, Select, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from scorecard.entity import Entity
 from scorecard.report import PairResults, RunReport
 from scorecard.results import Outcome
-from scorecard.store import browse, queries
+from scorecard.store import browse, exemptions, queries
 from scorecard.store.browse import Blocker, SortKey, TrackEntity, TrackEntityFilter
 from scorecard.store.database import (
     SchemaUpgrade,
@@ -29,15 +29,19 @@ from scorecard.store.database import (
 from scorecard.store.heartbeat import HEARTBEAT_INTERVAL, STALE_AFTER, Heartbeat
 from scorecard.store.queries import OwnerLevels, OwnerTrackRollup, Page, TrackRollup
 from scorecard.store.tables import (
+    AuditRecord,
     CertificationChange,
     CertificationRecord,
     EntityRecord,
+    ExemptionRecord,
+    ExemptionStatus,
     ResultChange,
     ResultRecord,
     RunRecord,
     RunStatus,
 )
 from scorecard.store.writes import RunWriter, WriteStats, storable, write_run
+from scorecard.waivers import Waivers
 
 if TYPE_CHECKING:
     from scorecard.tracks import Track
@@ -90,19 +94,91 @@ class Store:
 
     # Writes
 
-    def start_run(self, trigger: str, scope: dict[str, Any] | None = None) -> int:
-        """Record a run that starts now and return its id.
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose writes commit together when the block ends (roll back if it
+        raises): exemption decisions, their audit rows and the levels they change."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str | int | None = None,
+        change: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one row to the audit log, now."""
+        with self._sessions.begin() as session:
+            exemptions.audit(
+                session, datetime.now(UTC), actor, action, object_type, object_id, change
+            )
+
+    def expire_due(
+        self, tracks: Mapping[str, Track], now: datetime | None = None
+    ) -> list[tuple[ExemptionRecord, list[exemptions.LevelChange]]]:
+        """Act on the approved exemptions whose expiry has passed: each is marked expired
+        (audited as `system`) and its entity certified again without it, each in a
+        transaction of its own; what expired and the levels it changed."""
+        now = now or datetime.now(UTC)
+        acted = []
+        with self._sessions() as session:
+            ids = [record.id for record in exemptions.due(session, now)]
+        for exemption_id in ids:
+            with self._sessions.begin() as session:
+                record = session.get(ExemptionRecord, exemption_id, with_for_update=True)
+                if record is None or record.status != ExemptionStatus.APPROVED:
+                    continue  # another process acted on it first
+                exemptions.mark_expired(session, record, now)
+                changes = exemptions.recertify(
+                    session,
+                    [record.entity_ref],
+                    tracks,
+                    now,
+                    reason=f"exemption {record.id} expired",
+                    exemption_id=record.id,
+                )
+            acted.append((record, changes))
+        return acted
+
+    def recertify_decided_since(self, since: datetime, tracks: Mapping[str, Track]) -> None:
+        """Certify again the entities of exemptions decided since `since`."""
+        x = ExemptionRecord
+        with self._sessions.begin() as session:
+            rows = session.execute(
+                select(x.id, x.entity_ref, x.status).where(x.decided_at >= since)  # type: ignore[operator]
+            ).all()
+            for exemption_id, ref, status in rows:
+                exemptions.recertify(
+                    session,
+                    [ref],
+                    tracks,
+                    datetime.now(UTC),
+                    reason=f"exemption {exemption_id} {status}",
+                    exemption_id=exemption_id,
+                )
+
+    def start_run(
+        self, trigger: str, scope: dict[str, Any] | None = None, *, actor: str | None = None
+    ) -> int:
+        """Record a run that starts now, and its audit row, and return its id.
 
         `trigger` says what started it (`cli`, `schedule`, `api`, ...); `scope` what it
-        covers, e.g. `{"tracks": [...] or None, "entity": ref or None}`.
+        covers, e.g. `{"tracks": [...] or None, "entity": ref or None}`; `actor` who
+        (a token's name; by default `cli` for the command line, else `system`).
         """
         now = datetime.now(UTC)
+        actor = actor or ("cli" if trigger == "cli" else exemptions.SYSTEM)
         with self._sessions.begin() as session:
-            return session.execute(
+            run_id = session.execute(
                 insert(RunRecord)
                 .values(started_at=now, heartbeat_at=now, trigger=trigger, scope=scope, problems=[])
                 .returning(col(RunRecord.id))
             ).scalar_one()
+            change = {"trigger": trigger, **(scope or {})}
+            exemptions.audit(session, now, actor, "run.started", "run", run_id, change)
+            return run_id
 
     def heartbeat(
         self, run_id: int, interval: float = HEARTBEAT_INTERVAL.total_seconds()
@@ -522,6 +598,32 @@ class Store:
         """A page of runs, newest first."""
         with self._sessions() as session:
             return queries.find_runs(session, limit=limit, offset=offset)
+
+    def exemption(self, exemption_id: int) -> ExemptionRecord | None:
+        with self._sessions() as session:
+            return session.get(ExemptionRecord, exemption_id)
+
+    def exemptions(self, **filters: Any) -> Page[ExemptionRecord]:
+        """Exemptions, newest first (`scorecard.store.exemptions.find`'s filters)."""
+        with self._sessions() as session:
+            return exemptions.find(session, **filters)
+
+    def waivers(
+        self, now: datetime | None = None, entity_refs: Sequence[str] | None = None
+    ) -> Waivers:
+        """The exemptions in effect now (or at `now`), of these entities when given."""
+        with self._sessions() as session:
+            return exemptions.waivers(session, now or datetime.now(UTC), entity_refs)
+
+    def audit_log(self, **filters: Any) -> Page[AuditRecord]:
+        """Audit rows, newest first (`scorecard.store.exemptions.audit_page`'s filters)."""
+        with self._sessions() as session:
+            return exemptions.audit_page(session, **filters)
+
+    def next_expiry(self) -> datetime | None:
+        """When the soonest approved exemption expires."""
+        with self._sessions() as session:
+            return exemptions.next_expiry(session)
 
     def fingerprint(self) -> str:
         """A short text that changes whenever a run finishes, i.e. whenever stored

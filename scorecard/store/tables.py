@@ -272,7 +272,8 @@ class PairResultsRecord(StoreModel, table=True):
 
 
 class CertificationChange(StoreModel, table=True):
-    """A level gained or lost (or first held) in a run; never updated or deleted."""
+    """A level gained or lost (or first held), in a run or because an exemption was
+    approved, revoked or expired; never updated or deleted."""
 
     __tablename__ = "certification_change"
     __table_args__ = (Index("ix_certification_change_entity_at", "entity_ref", "at"),)
@@ -282,8 +283,69 @@ class CertificationChange(StoreModel, table=True):
     track_id: str
     level: str | None = None
     previous_level: str | None = None
-    run_id: int = Field(foreign_key="run.id")
+    # The run that changed it; None for a change no run made (`reason` says what did).
+    run_id: int | None = Field(default=None, foreign_key="run.id")
     at: datetime = Field(sa_type=UTCDateTime)
+    # Why, when it was not a run: "exemption 4 approved", "exemption 4 expired", ...
+    reason: str | None = None
+    exemption_id: int | None = None
+
+
+class ExemptionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    REVOKED = "revoked"
+    # Approved, and its expiry has passed (set when the expiry is acted on).
+    EXPIRED = "expired"
+
+
+class ExemptionRecord(StoreModel, table=True):
+    """A waiver of one check for one entity, on one track or (`track_id` None) on every
+    track that has the check, for a reason and until a time. Only an approved one whose
+    `expires_at` is ahead counts. Rows are never deleted: a decision changes `status`."""
+
+    __tablename__ = "exemption"
+    __table_args__ = (
+        Index("ix_exemption_entity", "entity_ref"),
+        Index("ix_exemption_status_expires", "status", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_ref: str
+    track_id: str | None = None
+    check_id: str
+    justification: str
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    status: ExemptionStatus = Field(sa_type=_string_enum(ExemptionStatus))
+    # A token's name, or `file:PATH` for an exemption kept as code.
+    requested_by: str
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = None
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why it was denied or revoked, when the decider said.
+    decision_note: str | None = None
+    # The file that defines it (None: made through the API, which alone may change it).
+    source: str | None = None
+
+
+class AuditRecord(StoreModel, table=True):
+    """One write, as it happened: who (a token's name, `file:PATH` or `system`), what,
+    on what, and the change. Appended only: nothing updates or deletes a row."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_object", "object_type", "object_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor: str
+    action: str  # run.started, config.reloaded, exemption.requested, ...
+    object_type: str  # run, config, exemption
+    object_id: str | None = None
+    change: dict[str, Any] = Field(default_factory=dict, sa_type=_JSON)
 
 
 class SessionRecord(StoreModel, table=True):

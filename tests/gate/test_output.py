@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from scorecard.gate.output import (
     write_outputs,
 )
 from scorecard.results import Outcome
+from scorecard.waivers import Waiver
 
 LEVELS = ["bronze", "silver", "gold"]
 ENTITY = "component:default/payments"
@@ -34,6 +37,7 @@ def check(
     required: bool = True,
     message: str = "",
     remediation: str = "",
+    exemption: Waiver | None = None,
 ) -> CheckVerdict:
     return CheckVerdict(
         id=id,
@@ -43,6 +47,7 @@ def check(
         outcome=outcome,
         message=message or f"{id} says {_outcome_word(outcome)}.",
         remediation=remediation,
+        exemption=exemption,
     )
 
 
@@ -138,6 +143,50 @@ KEPT = verdict(
 )
 
 
+JUSTIFICATION = "Payments moves to the new platform in March; its runbook comes along."
+EXEMPTED_UNTIL = f"exempted until 2027-03-01 00:00 UTC: {JUSTIFICATION}"
+
+
+def waiver(check_id: str, **fields: Any) -> Waiver:
+    """An exemption from an exemption file, unless `fields` say otherwise."""
+    base: dict[str, Any] = {
+        "exemption_id": None,
+        "entity_ref": ENTITY,
+        "track_id": TRACK,
+        "check_id": check_id,
+        "justification": JUSTIFICATION,
+        "expires_at": datetime(2027, 3, 1, tzinfo=UTC),
+        "approved_by": "file:exemptions/payments.yaml",
+        "source": "exemptions/payments.yaml",
+    }
+    return Waiver(**{**base, **fields})
+
+
+# Meets silver only through exemptions: the runbook fails and CI errors, both exempted
+# (the error by an exemption granted through the API, on every track); the readme's
+# exemption is unneeded, it passes anyway.
+EXEMPTED = verdict(
+    "silver",
+    [
+        check("has_readme", "bronze", Outcome.PASS, exemption=waiver("has_readme")),
+        replace(RUNBOOK, exemption=waiver("has_runbook")),
+        check(
+            "has_ci",
+            "silver",
+            Outcome.ERROR,
+            exemption=waiver(
+                "has_ci",
+                exemption_id=4,
+                track_id=None,
+                approved_by="group:default/platform",
+                source=None,
+            ),
+        ),
+        check("has_slo", "gold", Outcome.FAIL),
+    ],
+)
+
+
 def report(*verdicts: TrackVerdict, baseline: str | None = None) -> GateReport:
     return GateReport(verdicts=list(verdicts), mode="local", baseline=baseline)
 
@@ -151,6 +200,7 @@ REPORTS = {
     "kept": report(KEPT, baseline="main"),
     "two": report(MET_GOLD, DROPPED, baseline="main"),
     "empty": report(),
+    "exempted": report(EXEMPTED),
 }
 
 
@@ -320,6 +370,7 @@ def test_json_documented_shape() -> None:
         "outcome": "fail",
         "message": "docs/runbook.md is missing from payments.",
         "remediation": "Add docs/runbook.md.\nSee the runbook template.",
+        "exemption": None,
     }
     assert dropped["changes"][1] == {"id": "x", "title": "X", "before": None, "after": "fail"}
 
@@ -556,3 +607,144 @@ def test_write_outputs_rejects_an_unknown_format(tmp_path: Path) -> None:
             environ={"GITHUB_STEP_SUMMARY": str(summary)},
         )
     assert not target.exists() and not summary.exists()
+
+
+# -- exemptions --------------------------------------------------------------------------
+
+
+def test_an_exempted_check_blocks_nothing_and_keeps_its_outcome() -> None:
+    assert EXEMPTED.met and EXEMPTED.blocking == []
+    assert [c.outcome for c in EXEMPTED.checks[:3]] == [Outcome.PASS, Outcome.FAIL, Outcome.ERROR]
+    without = replace(EXEMPTED, checks=[replace(c, exemption=None) for c in EXEMPTED.checks])
+    assert [c.id for c in without.blocking] == ["has_runbook", "has_ci"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "needed"),
+    [
+        (Outcome.PASS, False),
+        (Outcome.NOT_APPLICABLE, False),
+        (Outcome.WARN, True),
+        (Outcome.FAIL, True),
+        (Outcome.ERROR, True),
+        (Outcome.UNKNOWN, True),
+        (None, True),
+    ],
+)
+def test_an_exemption_is_needed_unless_the_check_passes_anyway(
+    outcome: Outcome | None, needed: bool
+) -> None:
+    assert check("x", "bronze", outcome, exemption=waiver("x")).exemption_needed is needed
+    assert not check("x", "bronze", outcome).exemption_needed
+
+
+def test_text_shows_exempted_checks_with_their_exemption() -> None:
+    lines = render_text(REPORTS["exempted"]).splitlines()
+    assert lines[0] == f"✔ {ENTITY} meets {TRACK} silver"
+    assert lines[1:9] == [
+        "    ⊘ exempted (pass)  has_readme (bronze): has_readme says pass.",
+        f"        {EXEMPTED_UNTIL}",
+        "        the exemption is unneeded: has_readme passes anyway",
+        "    ⊘ exempted (fail)  has_runbook (silver): docs/runbook.md is missing from payments.",
+        f"        {EXEMPTED_UNTIL}",
+        "    ⊘ exempted (error)  has_ci (silver): has_ci says error.",
+        f"        {EXEMPTED_UNTIL}",
+        "",
+    ]
+    assert not any("has_slo" in line for line in lines), "gold blocks nothing"
+
+
+def test_text_an_exempted_error_is_not_an_allowed_one() -> None:
+    text = render_text(report(replace(EXEMPTED, allow_errors=True)))
+    assert "(errors allowed)" not in text
+    assert "⊘ exempted (error)  has_ci (silver)" in text
+
+
+def test_text_an_exempted_check_moves_no_level_in_the_change_sentence() -> None:
+    dropped = replace(
+        DROPPED,
+        checks=[*DROPPED.checks, check("x", "silver", Outcome.FAIL, exemption=waiver("x"))],
+    )
+    lines = render_text(report(dropped)).splitlines()
+    assert f"    this change drops {TRACK} from silver to bronze: has_runbook now fails" in lines
+    assert "        new check x: fail (exempted)" in lines
+
+
+def test_json_an_exemption_in_the_servers_shape() -> None:
+    (result,) = json.loads(render_json(REPORTS["exempted"]))["results"]
+    assert result["blocking"] == []
+    readme, runbook, ci, slo = (c["exemption"] for c in result["checks"])
+    assert runbook == {
+        "id": None,
+        "track": TRACK,
+        "justification": JUSTIFICATION,
+        "expires_at": "2027-03-01T00:00:00+00:00",
+        "approved_by": "file:exemptions/payments.yaml",
+        "source": "exemptions/payments.yaml",
+        "needed": True,
+    }
+    assert (readme["needed"], slo) == (False, None)
+    assert ci == {
+        "id": 4,
+        "track": None,
+        "justification": JUSTIFICATION,
+        "expires_at": "2027-03-01T00:00:00+00:00",
+        "approved_by": "group:default/platform",
+        "source": "api",
+        "needed": True,
+    }
+
+
+def test_json_without_exemption_fields_reads_as_none() -> None:
+    """A report written before exemptions had no `exemption` key."""
+    document = json.loads(render_json(REPORTS["dropped"]))
+    for check_json in document["results"][0]["checks"]:
+        del check_json["exemption"]
+    assert parse_json(json.dumps(document)) == REPORTS["dropped"]
+
+
+def test_junit_an_exempted_check_that_does_not_pass_is_skipped() -> None:
+    root = junit("exempted")
+    assert counts(root) == (5, 0, 0, 3)  # skipped: runbook and CI exempted, gold's slo
+    for check_id, outcome in (("has_runbook", "fail"), ("has_ci", "error")):
+        results = [e for e in case(root, check_id) if e.tag in ("failure", "error", "skipped")]
+        assert [(e.tag, e.get("message")) for e in results] == [("skipped", EXEMPTED_UNTIL)]
+        assert results[0].text is not None
+        assert results[0].text.startswith(f"{check_id} ({outcome}): ")
+        assert results[0].text.endswith(EXEMPTED_UNTIL)
+
+
+def test_junit_an_exempted_check_that_passes_anyway_passes_with_a_note() -> None:
+    readme = case(junit("exempted"), "has_readme")
+    assert [e.tag for e in readme] == ["system-out"]
+    assert readme[0].text == (
+        "has_readme (pass): has_readme says pass.\n"
+        f"{EXEMPTED_UNTIL}\n"
+        "the exemption is unneeded: has_readme passes anyway"
+    )
+
+
+def test_markdown_shows_exempted_checks() -> None:
+    text = render_markdown(REPORTS["exempted"])
+    assert f"| {ENTITY} | {TRACK} | silver | silver | ✅ met (⊘ 3 exempted) |" in text
+    assert f"#### ✅ {ENTITY} · {TRACK}" in text  # details, though the requirement is met
+    assert (
+        "- ⊘ **exempted** (pass) `has_readme` (bronze): has_readme says pass.\n"
+        f"  {EXEMPTED_UNTIL}\n"
+        "  the exemption is unneeded: has_readme passes anyway\n"
+        "- ⊘ **exempted** (fail) `has_runbook` (silver): docs/runbook.md is missing from "
+        "payments.\n"
+        f"  {EXEMPTED_UNTIL}\n"
+        "- ⊘ **exempted** (error) `has_ci` (silver): has_ci says error.\n"
+        f"  {EXEMPTED_UNTIL}"
+    ) in text
+    assert "fix:" not in text
+
+
+@pytest.mark.parametrize("render", [render_text, render_junit, render_markdown])
+def test_an_exempted_check_is_never_a_plain_pass(render: Callable[[GateReport], str]) -> None:
+    text = render(REPORTS["exempted"])
+    for check_id in ("has_readme", "has_runbook", "has_ci"):
+        assert check_id in text
+    # JUnit: the skipped ones in their message and text, the passing one in its system-out.
+    assert text.count(EXEMPTED_UNTIL) == (5 if render is render_junit else 3)

@@ -234,31 +234,34 @@ def test_a_sign_in_form_over_the_size_limit_is_refused(private_site: str) -> Non
 
 def test_sessions_on_each_backend(store_url: str) -> None:
     """The session functions on SQLite and PostgreSQL: ids are stored hashed, a session
-    is valid until it expires and for its own token only, and pruning removes the rest."""
+    is valid until it expires and for a token still accepted only (it then says whose),
+    and pruning removes the rest."""
     mine, theirs = sessions.token_fingerprint(TOKEN), sessions.token_fingerprint("x" * 16)
     assert mine != theirs and TOKEN not in mine
+    accepted = {mine: "admin"}
     now = datetime.now(UTC)
     with Store(store_url) as store:
         engine = store.engine
         live = sessions.create(engine, mine, now, timedelta(hours=1))
         expired = sessions.create(engine, mine, now - timedelta(hours=2), timedelta(hours=1))
         old_token = sessions.create(engine, theirs, now, timedelta(hours=1))
-        assert sessions.lookup(engine, live, mine, now)
-        assert not sessions.lookup(engine, live, mine, now + timedelta(hours=1))
-        assert not sessions.lookup(engine, expired, mine, now)
-        assert not sessions.lookup(engine, old_token, mine, now)
-        assert not sessions.lookup(engine, "not-a-session\x00", mine, now)
+        assert sessions.lookup(engine, live, accepted, now) == "admin"
+        assert sessions.lookup(engine, live, accepted, now + timedelta(hours=1)) is None
+        assert sessions.lookup(engine, expired, accepted, now) is None
+        assert sessions.lookup(engine, old_token, accepted, now) is None
+        assert sessions.lookup(engine, old_token, {theirs: "ci"}, now) == "ci"
+        assert sessions.lookup(engine, "not-a-session\x00", accepted, now) is None
         assert {row.id_hash for row in stored_sessions(engine)} == {
             sessions.hash_id(s) for s in (live, expired, old_token)
         }
 
-        assert sessions.prune(engine, mine, now) == 2
+        assert sessions.prune(engine, {mine}, now) == 2
         assert [row.id_hash for row in stored_sessions(engine)] == [sessions.hash_id(live)]
         assert sessions.revoke(engine, live) and not sessions.revoke(engine, live)
-        assert not sessions.lookup(engine, live, mine, now)
+        assert sessions.lookup(engine, live, accepted, now) is None
 
         sessions.create(engine, mine, now, timedelta(hours=1))
-        assert sessions.prune(engine, None, now) == 1  # no token: no session survives
+        assert sessions.prune(engine, set(), now) == 1  # no token: no session survives
 
 
 def test_signing_in_or_out_clears_the_token_cookie_of_earlier_releases(private_site: str) -> None:

@@ -1,0 +1,1 @@
+"""The standards program around the tracks: exemptions that waive a check for an entity."""

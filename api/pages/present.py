@@ -108,6 +108,25 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return "just now"  # pragma: no cover
 
 
+def until(moment: datetime | None, now: datetime | None = None) -> str:
+    """`in 29 days`, `in 5 h`, `in 12 min`: how long after `now` (UTC); `passed` once it has."""
+    if moment is None:
+        return ""
+    seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    if seconds <= 0:
+        return "passed"
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"in {count} {'day' if unit == 'days' and count == 1 else unit}"
+    return "in under a minute"
+
+
+def day(moment: datetime | None) -> str:
+    """The UTC date of `moment`: 2027-03-01."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d") if moment else ""
+
+
 def utc(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 

@@ -1,4 +1,4 @@
-"""The pages: overview, track, entity, owner and runs, server-rendered with Jinja2.
+"""The pages: overview, track, entity, owner, runs and exemptions, server-rendered with Jinja2.
 
 Each handler reads what its page shows through bounded queries (pages of 50, roll-ups
 counted in the database) and renders one template; nothing ships the whole catalog.
@@ -9,33 +9,42 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api import convert
 from api.deps import ServiceDep
 from api.pages import present
 from api.pages.memo import PageMemo
 from api.pages.signin import (
     end_session,
+    is_admin,
     is_writer,
     read_form,
     require_reader,
     safe_next,
     same_origin,
+    signed_in,
     start_session,
-    token_matches,
+    token_principal,
 )
 from api.pages.templating import entity_path, render
 from api.routes.entities import build_scorecard
+from api.schemas import ExemptionOut
+from scorecard.auth import Principal, Role
 from scorecard.entity import parse_ref
+from scorecard.program.exemptions import MIN_JUSTIFICATION_CHARS, MIN_JUSTIFICATION_WORDS
 from scorecard.results import Outcome
 from scorecard.service.runs import RunConflict
-from scorecard.store import CheckRollup, EntityRecord
+from scorecard.store import CheckRollup, EntityRecord, ExemptionRecord, ExemptionStatus
 from scorecard.store.browse import Blocker, SortKey, TrackEntityFilter
+from scorecard.store.exemptions import ExemptionError
 from scorecard.store.queries import NO_LEVEL
 from scorecard.tracks import Track
 
@@ -63,6 +72,9 @@ class Pager:
     number: int
     total: int
     request: Request
+    # Query parameters every link sets too (a list page of several sections links each
+    # section's next page to that section alone).
+    fixed: tuple[tuple[str, str], ...] = ()
 
     @property
     def pages(self) -> int:
@@ -77,7 +89,7 @@ class Pager:
         return min(self.number * PER_PAGE, self.total)
 
     def link(self, number: int) -> str:
-        return str(self.request.url.include_query_params(page=number))
+        return str(self.request.url.include_query_params(**dict(self.fixed), page=number))
 
 
 def _offset(number: int) -> int:
@@ -263,11 +275,43 @@ def _entity_or_404(service: ServiceDep, kind: str, namespace: str, name: str) ->
     return record
 
 
+# Required checks with these outcomes hold a level back, so a form offers to exempt them.
+REQUESTABLE = frozenset({Outcome.FAIL, Outcome.ERROR, Outcome.UNKNOWN})
+DEFAULT_DAYS = 30
+# As the JSON API bounds them (api.schemas.ExemptionIn, DecisionIn).
+MAX_JUSTIFICATION = 2000
+MAX_NOTE = 1000
+
+
 @router.get("/catalog/{kind}/{namespace}/{name}", response_class=HTMLResponse)
 def entity_page(
     request: Request, service: ServiceDep, kind: str, namespace: str, name: str
 ) -> Response:
     require_reader(request, service)
+    view = _entity_view(request, service, kind, namespace, name)
+    record: EntityRecord = view["entity"]
+    return render(
+        request,
+        "entity.html",
+        **view,
+        page_path=request.url.path,
+        queued=request.query_params.get("run"),
+        requested=_requested(service, record.ref, request.query_params.get("exemption")),
+        form={
+            "target": request.query_params.get("exempt", ""),
+            "justification": "",
+            "days": str(view["default_days"]),
+            "every_track": False,
+            "approve": False,
+        },
+        exemption_error=None,
+    )
+
+
+def _entity_view(
+    request: Request, service: ServiceDep, kind: str, namespace: str, name: str
+) -> dict[str, Any]:
+    """What the entity page shows, whoever asks and however it was reached."""
     record = _entity_or_404(service, kind, namespace, name)
     card = build_scorecard(service, record)
     now = datetime.now(UTC)
@@ -276,7 +320,12 @@ def entity_page(
         history[change.track_id].append(present.LevelPoint(change.at, change.level))
     config = service.config.current
     base = str(request.base_url).rstrip("/")
+    pending = service.store.exemptions(
+        status=[ExemptionStatus.PENDING], entity_ref=record.ref, limit=PER_PAGE, offset=0
+    )
+    asked = {(p.track_id, p.check_id) for p in pending.items}
     tracks = []
+    requestable = []
     for track_card in card.tracks:
         track = config.track(track_card.track)
         assert track is not None  # build_scorecard keeps configured tracks only
@@ -293,17 +342,50 @@ def entity_page(
                 "html": f'<a href="{page_url}"><img alt="{track.title}" src="{badge}"></a>',
             }
         )
-    return render(
-        request,
-        "entity.html",
-        entity=record,
-        card=card,
-        tracks=tracks,
-        owner_link=_owner_path(record.owner),
-        api_link=f"/api/v1/entities/{kind}/{namespace}/{name}",
-        can_run=is_writer(request, service),
-        queued=request.query_params.get("run"),
-    )
+        for lvl in track_card.levels:
+            for check in lvl.checks:
+                if check.required and check.outcome in REQUESTABLE and check.exemption is None:
+                    requestable.append(
+                        {
+                            "value": f"{track.id}:{check.id}",
+                            "track": track,
+                            "level": lvl.id,
+                            "check": check,
+                            "pending": (track.id, check.id) in asked or (None, check.id) in asked,
+                        }
+                    )
+    max_days = service.workspace.exemption_max_days
+    return {
+        "entity": record,
+        "card": card,
+        "tracks": tracks,
+        "owner_link": _owner_path(record.owner),
+        "api_link": f"/api/v1/entities/{kind}/{namespace}/{name}",
+        "can_run": is_writer(request, service),
+        "can_request": is_writer(request, service),
+        "can_approve": is_admin(request, service),
+        "pending": [convert.exemption(p, now) for p in pending.items],
+        "pending_total": pending.total,
+        "requestable": requestable,
+        "requestable_values": {r["value"] for r in requestable},
+        "max_days": max_days,
+        "default_days": min(DEFAULT_DAYS, max_days),
+        "min_chars": MIN_JUSTIFICATION_CHARS,
+        "min_words": MIN_JUSTIFICATION_WORDS,
+        "track_titles": {t.id: t.title for t in config.tracks},
+        "exemptions_link": f"/exemptions?entity={quote(record.ref, safe='')}",
+    }
+
+
+def _requested(service: ServiceDep, entity_ref: str, note: str | None) -> ExemptionOut | None:
+    """The exemption `?exemption=ID` names, if it is one of this entity's: what the page
+    says after a request (looked up, so that the address cannot put words on the page)."""
+    if not note or not note.isdigit() or len(note) > 10:
+        return None
+    record = service.store.exemption(int(note))
+    if record is None or record.entity_ref != entity_ref:
+        return None
+    return convert.exemption(record, datetime.now(UTC))
 
 
 @router.post("/catalog/{kind}/{namespace}/{name}/run")
@@ -316,11 +398,100 @@ async def rerun_entity(
         return RedirectResponse(f"/signin?next={page}", status_code=303)
     record = _entity_or_404(service, kind, namespace, name)
     try:
-        started = service.runs.trigger(None, entity=record.ref, trigger="page")
+        visitor = signed_in(request, service)
+        started = service.runs.trigger(
+            None, entity=record.ref, trigger="page", actor=visitor.name if visitor else None
+        )
         note = f"{started.run_id}"
     except RunConflict as conflict:
         note = f"busy-{conflict.run_id}"
     return RedirectResponse(f"{page}?run={note}", status_code=303)
+
+
+@router.post("/catalog/{kind}/{namespace}/{name}/exemptions", response_class=HTMLResponse)
+async def request_exemption(
+    request: Request, service: ServiceDep, kind: str, namespace: str, name: str
+) -> Response:
+    """The page's "request an exemption" form (a runner or admin; an admin may approve
+    it at once). Back to the page with `?exemption=ID`, or the page again with the form
+    as it was sent and why nothing was recorded."""
+    page = request.url.path.removesuffix("/exemptions")
+    visitor = await run_in_threadpool(signed_in, request, service)
+    if visitor is None or not same_origin(request):
+        return RedirectResponse(f"/signin?next={quote(page)}", status_code=303)
+    if not visitor.may(Role.RUNNER):
+        return _forbidden(request, visitor, "request exemptions", "a runner or admin token")
+    form = await read_form(request)
+    record = await run_in_threadpool(_entity_or_404, service, kind, namespace, name)
+    sent = {
+        "target": form.get("target", ""),
+        "justification": form.get("justification", ""),
+        "days": form.get("days", "").strip(),
+        "every_track": bool(form.get("every_track")),
+        "approve": bool(form.get("approve")),
+    }
+    try:
+        track_id, check_id, days = _request_fields(sent, service.workspace.exemption_max_days)
+        made, _ = await run_in_threadpool(
+            partial(
+                service.exemptions.request,
+                visitor,
+                entity_ref=record.ref,
+                track_id=None if sent["every_track"] else track_id,
+                check_id=check_id,
+                justification=sent["justification"],
+                expires_at=datetime.now(UTC) + timedelta(days=days),
+                approve=sent["approve"],
+            )
+        )
+    except ExemptionError as error:
+        view = await run_in_threadpool(_entity_view, request, service, kind, namespace, name)
+        return render(
+            request,
+            "entity.html",
+            **view,
+            page_path=page,
+            queued=None,
+            requested=None,
+            form=sent,
+            exemption_error=str(error),
+            status_code=error.code,
+        )
+    return RedirectResponse(
+        f"{entity_path(record.ref)}?exemption={made.id}#exemptions", status_code=303
+    )
+
+
+def _request_fields(sent: dict[str, Any], max_days: int) -> tuple[str, str, int]:
+    """The track, check and days of a request form; `ExemptionError` (422) when one of
+    them cannot be read. The desk judges the rest, as it does for the API."""
+    track_id, colon, check_id = str(sent["target"]).partition(":")
+    if not (colon and track_id and check_id) or len(sent["target"]) > 200:
+        raise ExemptionError(422, "choose the check to exempt")
+    justification: str = sent["justification"]
+    if len(justification) > MAX_JUSTIFICATION or "\x00" in justification:
+        raise ExemptionError(
+            422, f"the justification must be at most {MAX_JUSTIFICATION} characters of text"
+        )
+    days: str = sent["days"]
+    if not (days.isdigit() and len(days) <= 6 and 1 <= int(days) <= max_days):
+        raise ExemptionError(
+            422,
+            f"the days must be a whole number from 1 to {max_days} (exemptions.max_days)",
+        )
+    return track_id, check_id, int(days)
+
+
+def _forbidden(request: Request, visitor: Principal, action: str, who: str) -> Response:
+    return render(
+        request,
+        "not_found.html",
+        heading="Forbidden",
+        what=f"You are signed in as {visitor.name} ({visitor.role}), which may not {action}: "
+        f"{who} may. Nothing was changed.",
+        hint="Sign out and sign in again with another token to do this.",
+        status_code=403,
+    )
 
 
 # --- owner ------------------------------------------------------------------------------
@@ -428,6 +599,180 @@ def runs_page(request: Request, service: ServiceDep, page: PageNumber = 1) -> Re
     return render(request, "runs.html", runs=found.items, pager=Pager(page, found.total, request))
 
 
+# --- exemptions -------------------------------------------------------------------------
+
+# The sections of the exemptions page, and the statuses each lists.
+_SECTIONS: list[tuple[str, str, str, tuple[ExemptionStatus, ...]]] = [
+    (
+        "pending",
+        "Pending",
+        "Requested, waiting for an admin's decision.",
+        (ExemptionStatus.PENDING,),
+    ),
+    (
+        "active",
+        "Active",
+        "Approved and not expired: levels count these checks as passing.",
+        (ExemptionStatus.APPROVED,),
+    ),
+    (
+        "past",
+        "Expired, denied and revoked",
+        "These count for nothing any more.",
+        (ExemptionStatus.EXPIRED, ExemptionStatus.DENIED, ExemptionStatus.REVOKED),
+    ),
+]
+StatusView = Literal["", "pending", "active", "past", "expired", "denied", "revoked"]
+STATUS_MENU = [
+    ("pending", "pending"),
+    ("active", "active"),
+    ("past", "expired, denied or revoked"),
+    ("expired", "expired"),
+    ("denied", "denied"),
+    ("revoked", "revoked"),
+]
+DECISIONS = {"approve": "approved", "deny": "denied", "revoke": "revoked"}
+ExemptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/exemptions", response_class=HTMLResponse)
+def exemptions_page(
+    request: Request,
+    service: ServiceDep,
+    owner: MenuValue = None,
+    track: MenuValue = None,
+    check: MenuValue = None,
+    entity: MenuValue = None,
+    status: StatusView = "",
+    page: PageNumber = 1,
+    decided: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """Every exemption: pending, active, and the rest, filtered by owner, track, check,
+    status (and entity, from an entity's page); an admin decides from here."""
+    require_reader(request, service)
+    config = service.config.current
+    entity_ref = None
+    if entity:
+        try:
+            entity_ref = str(parse_ref(entity, default_kind="component"))
+        except ValueError:
+            raise PageNotFound(
+                f"“{entity}” is not an entity reference.", "Try component:default/name."
+            ) from None
+    filters = {
+        "owner": owner or None,
+        "track_id": track or None,
+        "check_id": check or None,
+        "entity_ref": entity_ref,
+    }
+    now = datetime.now(UTC)
+    sections = []
+    for key, title, about, statuses in _SECTIONS:
+        if status and status != key and status not in statuses:
+            continue
+        shown = tuple(s for s in statuses if not status or status in (key, s))
+        number = page if status else 1
+        found = service.store.exemptions(
+            status=list(shown), limit=PER_PAGE, offset=_offset(number), **filters
+        )
+        sections.append(
+            {
+                "key": key,
+                "title": title,
+                "about": about,
+                "rows": [convert.exemption(record, now) for record in found.items],
+                "pager": Pager(number, found.total, request, () if status else (("status", key),)),
+            }
+        )
+    titles: dict[tuple[str | None, str], str] = {}
+    for t in config.tracks:
+        for c in t.checks:
+            titles[t.id, c.id] = c.title
+            titles.setdefault((None, c.id), c.title)
+    memo = _memo(request)
+    owners = sorted(
+        {
+            o
+            for t in config.tracks
+            for o in memo.get(
+                service, ("menus", t.id), lambda t=t: service.store.track_menus(t.id)
+            )["owner"]
+        },
+        key=str.lower,
+    )
+    return render(
+        request,
+        "exemptions.html",
+        sections=sections,
+        where={"owner": owner or "", "track": track or "", "check": check or "", "status": status},
+        entity=entity_ref,
+        tracks={t.id: t for t in config.tracks},
+        checks=sorted({c.id for t in config.tracks for c in t.checks}),
+        owners=owners,
+        status_menu=STATUS_MENU,
+        titles=titles,
+        can_decide=is_admin(request, service),
+        here=_here(request),
+        decided=_decided(service, decided),
+        filtered=any(filters.values()) or bool(status),
+    )
+
+
+def _here(request: Request) -> str:
+    """This page's path and query, for a form to come back to."""
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def _decided(service: ServiceDep, exemption_id: int | None) -> ExemptionOut | None:
+    if exemption_id is None:
+        return None
+    record: ExemptionRecord | None = service.store.exemption(exemption_id)
+    return None if record is None else convert.exemption(record, datetime.now(UTC))
+
+
+@router.post("/exemptions/{exemption_id}/{decision}", response_class=HTMLResponse)
+async def decide_exemption(
+    request: Request, service: ServiceDep, exemption_id: ExemptionId, decision: str
+) -> Response:
+    """An admin's approve, deny or revoke button; back to the list it was pressed on."""
+    if decision not in DECISIONS:
+        raise PageNotFound(f"There is no page at {request.url.path}.")
+    form = await read_form(request)
+    back = safe_next(form.get("next") or "/exemptions")
+    visitor = await run_in_threadpool(signed_in, request, service)
+    if visitor is None or not same_origin(request):
+        return RedirectResponse(f"/signin?next={quote(back, safe='/')}", status_code=303)
+    if not visitor.may(Role.ADMIN):
+        return _forbidden(request, visitor, f"{decision} exemptions", "an admin token")
+    note = form.get("note", "").strip() or None
+    try:
+        if note is not None and (len(note) > MAX_NOTE or "\x00" in note):
+            raise ExemptionError(422, f"the note must be at most {MAX_NOTE} characters of text")
+        record, _ = await run_in_threadpool(
+            service.exemptions.decide, visitor, exemption_id, decision, note
+        )
+    except ExemptionError as error:
+        return render(
+            request,
+            "not_found.html",
+            heading=f"Exemption #{exemption_id} was not {DECISIONS[decision]}",
+            what=f"{str(error)[:1].upper()}{str(error)[1:]}.",
+            hint="Nothing was changed.",
+            back=back,
+            status_code=error.code,
+        )
+    return RedirectResponse(_with_query(back, decided=str(record.id)), status_code=303)
+
+
+def _with_query(path: str, **params: str) -> str:
+    """`path` (on this site) with these query parameters set."""
+    parts = urlsplit(path)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query.extend(params.items())
+    return urlunsplit(("", "", parts.path, urlencode(query), parts.fragment))
+
+
 # --- signing in -------------------------------------------------------------------------
 
 
@@ -437,7 +782,7 @@ def signin_form(request: Request, service: ServiceDep, next: str | None = None) 
         request,
         "signin.html",
         next=safe_next(next),
-        writes_enabled=service.workspace.api_token is not None,
+        writes_enabled=bool(service.tokens),
         failed=False,
     )
 
@@ -446,18 +791,19 @@ def signin_form(request: Request, service: ServiceDep, next: str | None = None) 
 async def signin(request: Request, service: ServiceDep) -> Response:
     form = await read_form(request)
     target = safe_next(form.get("next"))
-    if not (same_origin(request) and token_matches(service, form.get("token", "").strip())):
+    token = form.get("token", "").strip()
+    if not (same_origin(request) and token_principal(service, token) is not None):
         return render(
             request,
             "signin.html",
             next=target,
-            writes_enabled=service.workspace.api_token is not None,
+            writes_enabled=bool(service.tokens),
             failed=True,
             status_code=403,
         )
     response = RedirectResponse(target, status_code=303)
     # Off the event loop: on SQLite the write may wait for a run's transaction.
-    await run_in_threadpool(start_session, request, service, response)
+    await run_in_threadpool(start_session, request, service, response, token)
     return response
 
 

@@ -1,7 +1,8 @@
-"""Signing in to the pages: the server's API token, sent once, opens a session.
+"""Signing in to the pages: an API token, sent once, opens a session.
 
-The token that writes through the API also lets a person re-run an entity from its
-page (and read the pages when `public_reads` is off). It is sent once through a form;
+A person signs in with a token the server accepts and acts with its role: a runner or
+admin may re-run an entity and request exemptions, an admin may approve them, any
+token reads the pages when `public_reads` is off. It is sent once through a form;
 the server answers with a session (`scorecard.store.sessions`) whose random id is kept
 in an HttpOnly, SameSite=Strict cookie: scripts cannot read it and other sites cannot
 post with it, which is what stands in for a CSRF token on the page forms, together with
@@ -10,12 +11,12 @@ the `Origin` check of every page post. The token itself is never in a cookie.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Request, Response
 
+from scorecard.auth import Principal, Role
 from scorecard.service.service import Service
 from scorecard.store import sessions
 
@@ -37,42 +38,50 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
-def token_matches(service: Service, token: str) -> bool:
-    """Whether `token` is the server's API token (compared in constant time)."""
-    expected = service.workspace.api_token
-    return expected is not None and secrets.compare_digest(token.encode(), expected.encode())
+def token_principal(service: Service, token: str) -> Principal | None:
+    """Whose API token `token` is, if the server accepts it (compared in constant time)."""
+    return service.tokens.authenticate(token) if token else None
+
+
+def signed_in(request: Request, service: Service) -> Principal | None:
+    """Who holds the visitor's live session, if anyone; read once per request (a page
+    asks again when it renders)."""
+    if not hasattr(request.state, "visitor"):
+        request.state.visitor = _session_principal(request, service)
+    return request.state.visitor
 
 
 def is_writer(request: Request, service: Service) -> bool:
-    """Whether the visitor holds a live session; read once per request (a page asks
-    again when it renders)."""
-    known: bool | None = getattr(request.state, "writer", None)
-    if known is None:
-        known = request.state.writer = _has_session(request, service)
-    return known
+    """Whether the visitor may start runs and request exemptions (a runner or admin)."""
+    visitor = signed_in(request, service)
+    return visitor is not None and visitor.may(Role.RUNNER)
 
 
-def _has_session(request: Request, service: Service) -> bool:
-    token = service.workspace.api_token
+def is_admin(request: Request, service: Service) -> bool:
+    visitor = signed_in(request, service)
+    return visitor is not None and visitor.may(Role.ADMIN)
+
+
+def _session_principal(request: Request, service: Service) -> Principal | None:
     session_id = request.cookies.get(COOKIE)
-    if not token or not session_id:
-        return False
-    fingerprint = sessions.token_fingerprint(token)
-    return sessions.lookup(service.store.engine, session_id, fingerprint, datetime.now(UTC))
+    if not service.tokens or not session_id:
+        return None
+    return sessions.lookup(
+        service.store.engine, session_id, service.token_fingerprints, datetime.now(UTC)
+    )
 
 
-def start_session(request: Request, service: Service, response: Response) -> None:
-    """Sign the visitor in (the caller checked the token): a new session in the cookie.
+def start_session(request: Request, service: Service, response: Response, token: str) -> None:
+    """Sign the visitor in with `token` (the caller checked it): a new session in the
+    cookie.
 
-    Stale sessions go first, expired or of another token, so the table stays the size of
-    the sessions in use; so does the one this browser held before, if any.
+    Stale sessions go first, expired or of a token no longer accepted, so the table stays
+    the size of the sessions in use; so does the one this browser held before, if any.
     """
-    token = service.workspace.api_token
-    assert token is not None, "start_session without an API token"
     fingerprint = sessions.token_fingerprint(token)
     engine = service.store.engine
     now = datetime.now(UTC)
-    sessions.prune(engine, fingerprint, now)
+    sessions.prune(engine, service.token_fingerprints, now)
     previous = request.cookies.get(COOKIE)
     if previous:
         sessions.revoke(engine, previous)
@@ -106,7 +115,7 @@ def _forget_token_cookie(request: Request, response: Response) -> None:
 
 
 def require_reader(request: Request, service: Service) -> None:
-    if not service.workspace.public_reads and not is_writer(request, service):
+    if not service.workspace.public_reads and signed_in(request, service) is None:
         raise SignInRequired(request.url.path)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.pages import present
-from api.pages.signin import is_writer
+from api.pages.signin import signed_in
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -22,6 +22,8 @@ templates.env.filters.update(
     evidence=present.evidence_value,
     ago=present.ago,
     utc=present.utc,
+    until=present.until,
+    day=present.day,
 )
 templates.env.globals.update(
     level_colour=present.level_colour,
@@ -41,7 +43,8 @@ templates.env.globals["entity_path"] = entity_path
 
 def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     service = request.app.state.service
-    context.setdefault("signed_in", is_writer(request, service))
+    # Who is signed in (a `Principal`: name and role), or None.
+    context.setdefault("signed_in", signed_in(request, service))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

@@ -165,6 +165,7 @@ def entity(
         wanted = stored.ref if stored else wanted
         certifications = store.certifications(entity_ref=wanted)
         results = store.results(entity_ref=wanted)
+        waivers = store.waivers(entity_refs=[wanted])
     if not certifications:
         raise fail(f"no results for {wanted}; run `scorecard run` first", EXIT_USAGE)
     for cert in certifications:
@@ -176,7 +177,25 @@ def entity(
         stdout.print(header)
         for result in results:
             outcome = result.outcome
-            if result.track_id != cert.track_id or outcome in NON_BLOCKING - {Outcome.WARN}:
+            if result.track_id != cert.track_id:
+                continue
+            waiver = waivers.for_result(wanted, result.track_id, result.check_id)
+            if waiver is not None:
+                # Exempted: shown whatever its outcome, never as a plain pass.
+                needed = outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE)
+                stdout.print(
+                    Text.assemble(
+                        "  ",
+                        ("⊘ exempted" if needed else "⊘ exemption not needed", "blue"),
+                        " (",
+                        outcome_text(outcome),
+                        f")  {result.check_id}: ",
+                        result.message,
+                    )
+                )
+                stdout.print(Text(f"      {waiver.describe()}", style="blue"))
+                continue
+            if outcome in NON_BLOCKING - {Outcome.WARN}:
                 continue
             configured = (
                 next((c for c in track.checks if c.id == result.check_id), None) if track else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -63,6 +64,7 @@ def run_command(
     """
     from scorecard.catalog import pushdown_filters, read_sources
     from scorecard.cli.render import print_problems, report_json, report_table
+    from scorecard.program.exemptions import load_exemptions
     from scorecard.registry import build_registry
     from scorecard.runner import run_and_store
     from scorecard.sources.git import git_cache_from
@@ -77,6 +79,15 @@ def run_command(
         workspace = _override(state.workspace(), catalog, tracks, checks, db, timeout)
         registry = build_registry(workspace.checks)
         loaded = load_tracks(workspace.tracks, registry)
+        # Exemptions kept as code, checked against every track, as a server takes them.
+        exemptions = load_exemptions(
+            workspace.exemption_files,
+            loaded,
+            workspace.exemption_max_days,
+            datetime.now(UTC),
+            allow_expired=True,
+        )
+        every_track = {t.id: t for t in loaded}
         if track:
             loaded = _select(loaded, track)
         listing = read_sources(
@@ -88,6 +99,7 @@ def run_command(
     with database_errors():
         store = Store(workspace.database, upgrade=workspace.auto_upgrade)
     with store:
+        store.sync_exemption_files(exemptions, every_track)
         progress = _progress_bar(len(listing.entities))
         with progress as bar:
             task = bar.add_task("Evaluating", total=len(listing.entities)) if bar else None

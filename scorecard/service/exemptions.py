@@ -134,17 +134,8 @@ class ExemptionDesk:
     def sync_files(self, specs: Iterable[ExemptionSpec]) -> None:
         """Make the stored exemptions kept as code those of `specs`, and certify their
         entities again."""
-        now = datetime.now(UTC)
-        with self._lock, self.store.transaction() as session:
-            touched = stored.sync_files(session, specs, now)
-            if touched:
-                stored.recertify(
-                    session,
-                    touched,
-                    self._tracks(),
-                    now,
-                    reason="exemption files changed",  # type: ignore[arg-type]
-                )
+        with self._lock:
+            touched = self.store.sync_exemption_files(specs, self._tracks())  # type: ignore[arg-type]
         if touched:
             log.info("exemption files changed the exemptions of %d entities", len(touched))
         self._changed()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,6 +44,7 @@ from scorecard.store.writes import RunWriter, WriteStats, storable, write_run
 from scorecard.waivers import Waivers
 
 if TYPE_CHECKING:
+    from scorecard.program.exemptions import ExemptionSpec
     from scorecard.tracks import Track
 
 log = logging.getLogger("scorecard.store")
@@ -141,6 +142,20 @@ class Store:
                 )
             acted.append((record, changes))
         return acted
+
+    def sync_exemption_files(
+        self, specs: Iterable[ExemptionSpec], tracks: Mapping[str, Track]
+    ) -> set[str]:
+        """Make the stored exemptions kept as code those of the workspace's files
+        (`specs`), and certify the entities whose exemptions changed again; their refs."""
+        now = datetime.now(UTC)
+        with self._sessions.begin() as session:
+            touched = exemptions.sync_files(session, specs, now)
+            if touched:
+                exemptions.recertify(
+                    session, touched, tracks, now, reason="exemption files changed"
+                )
+        return touched
 
     def recertify_decided_since(self, since: datetime, tracks: Mapping[str, Track]) -> None:
         """Certify again the entities of exemptions decided since `since`."""

@@ -161,7 +161,8 @@ def test_a_request_is_refused_with_reasons(served: ServedApp, tokens: Tokens) ->
         (good | {"days": 30, "entity": "component:default/unknown"}, 404, "unknown"),
         (good, 422, "expires_at"),  # neither expires_at nor days
         (good | {"days": 30, "color": "red"}, 422, "color"),
-        (good | {"expires_at": "2027-01-01T00:00:00"}, 422, "time zone"),
+        (good | {"expires_at": "2027-01-01T00:00:00"}, 422, "timezone"),
+        (good | {"expires_at": 1893456000}, 422, "date-time"),
     ]
     with client(served.url, tokens.runner) as runner:
         for body, code, words in cases:

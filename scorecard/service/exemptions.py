@@ -96,6 +96,10 @@ class ExemptionDesk:
             changes = []
             if approve:
                 changes = self._recertify(session, record, "approved", now)
+        log.info(
+            "exemption %d of %s on %s requested by %s%s",
+            record.id, entity_ref, check_id, principal.name, " and approved" if approve else "",
+        )  # fmt: skip
         self._changed()
         return record, changes
 
@@ -115,6 +119,7 @@ class ExemptionDesk:
             changes = []
             if decision == "approve" or before == "approved":
                 changes = self._recertify(session, record, str(record.status), now)
+        log.info("exemption %d %s by %s", exemption_id, record.status, principal.name)
         self._changed()
         return record, changes
 

@@ -102,6 +102,7 @@ class RunCoordinator:
                 daemon=True,
             )
             self._threads[run_id] = thread
+        log.info("run %d started (%s) by %s", run_id, trigger, actor or "system")
         thread.start()
         if wait:
             thread.join()

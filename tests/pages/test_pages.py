@@ -250,7 +250,7 @@ def test_a_signed_in_writer_re_runs_an_entity_from_its_page(
     change = site.change
     page_errors.allow(r"status of 403 \(Forbidden\) \(http://127\.0\.0\.1:\d+/signin\)")
     page.goto(f"{site.url}{entity_path(change.entity)}")
-    page.get_by_role("link", name="Sign in").click()
+    page.get_by_role("link", name="Sign in", exact=True).click()
     expect(page).to_have_url(re.compile(r"/signin\?next="))
     page.get_by_label("API token").fill("not-the-token")
     page.get_by_role("button", name="Sign in").click()

@@ -9,7 +9,7 @@ changed, and `scorecard gate` in a repository all certify through `Waivers.certi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,7 +51,7 @@ class Waivers:
     def __bool__(self) -> bool:
         return bool(self._by_entity)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Waiver]:
         for waivers in self._by_entity.values():
             yield from waivers
 

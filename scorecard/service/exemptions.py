@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from scorecard.auth import Principal, Role
 from scorecard.program.exemptions import (
     ExemptionSpec,
@@ -24,6 +26,7 @@ from scorecard.service.config import LiveConfig
 from scorecard.store import ExemptionRecord, Store
 from scorecard.store import exemptions as stored
 from scorecard.store.exemptions import ExemptionError, LevelChange
+from scorecard.tracks import Track
 
 log = logging.getLogger("scorecard.exemptions")
 
@@ -42,7 +45,7 @@ class ExemptionDesk:
         self.on_next_expiry: Callable[[datetime | None], None] = lambda when: None
         self._lock = threading.Lock()
 
-    def _tracks(self) -> dict[str, object]:
+    def _tracks(self) -> dict[str, Track]:
         return {track.id: track for track in self.config.current.tracks}
 
     def request(
@@ -127,7 +130,7 @@ class ExemptionDesk:
         """Act on every exemption whose expiry has passed (at its instant, and at start
         for those that passed while no server ran)."""
         with self._lock:
-            acted = self.store.expire_due(self._tracks())  # type: ignore[arg-type]
+            acted = self.store.expire_due(self._tracks())
         for record, changes in acted:
             log.info(
                 "exemption %d (%s, %s) expired; %d level(s) changed",
@@ -140,18 +143,18 @@ class ExemptionDesk:
         """Make the stored exemptions kept as code those of `specs`, and certify their
         entities again."""
         with self._lock:
-            touched = self.store.sync_exemption_files(specs, self._tracks())  # type: ignore[arg-type]
+            touched = self.store.sync_exemption_files(specs, self._tracks())
         if touched:
             log.info("exemption files changed the exemptions of %d entities", len(touched))
         self._changed()
 
     def _recertify(
-        self, session: object, record: ExemptionRecord, what: str, now: datetime
+        self, session: Session, record: ExemptionRecord, what: str, now: datetime
     ) -> list[LevelChange]:
         return stored.recertify(
-            session,  # type: ignore[arg-type]
+            session,
             [record.entity_ref],
-            self._tracks(),  # type: ignore[arg-type]
+            self._tracks(),
             now,
             reason=f"exemption {record.id} {what}",
             exemption_id=record.id,

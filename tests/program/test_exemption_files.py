@@ -539,3 +539,24 @@ def test_validate_reports_a_missing_exemption_folder(workspace: Path) -> None:
     result = invoke("--config", workspace / "scorecard.yaml", "validate")
     assert result.exit_code == 2, result.output
     assert f"{workspace / 'exemptions'}: no such file or folder" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda text: text.replace("track: basics", "track: basics\nteam: data"), ":5:1: team:"),
+        (lambda text: text.replace("has_owner", "has_ownr"), ":5:1: check:"),
+        (lambda text: text.replace(text.splitlines()[5] + "\n", ""), ": justification:"),
+        (lambda text: text.replace(text.splitlines()[6], "expires: 2099-01-01"), ":7:"),
+    ],
+    ids=["unknown key", "unknown check", "no justification", "beyond max_days"],
+)
+def test_validate_names_file_line_column_and_key(workspace: Path, change: Any, where: str) -> None:
+    far = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    path = write(workspace, "exemptions/a.yaml", change(GOOD.replace("2026-03-01", far)))
+    result = invoke("--config", workspace / "scorecard.yaml", "validate")
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith(str(path))]
+    assert lines and where in lines[0], result.stdout
+    if where == ":7:":
+        assert "expires:" in lines[0] and "180" in lines[0]

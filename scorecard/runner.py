@@ -10,7 +10,7 @@ import contextlib
 import gc
 import json
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -222,6 +222,8 @@ class StoredRun:
     run_id: int
     report: RunReport
     stats: WriteStats
+    # The exemptions in effect that the run certified with.
+    waivers: Waivers = field(default_factory=Waivers)
 
 
 def run_and_store(
@@ -352,7 +354,7 @@ def complete_run(
         # it (on PostgreSQL, which lets both write): its entities are certified again.
         with contextlib.suppress(Exception):
             store.recertify_decided_since(waivers_read_at, by_id)
-        return StoredRun(run_id, report, stats)
+        return StoredRun(run_id, report, stats, waivers)
 
 
 def _save(store: Store, run_id: int, report: RunReport, catalog_complete: bool) -> WriteStats:

@@ -16,6 +16,7 @@ from scorecard.problems import Problem
 from scorecard.report import RunReport
 from scorecard.results import Outcome
 from scorecard.tracks import Track
+from scorecard.waivers import Waivers
 
 # A terminal table of a whole large catalog helps nobody; JSON has every row.
 TABLE_ROWS = 50
@@ -44,12 +45,24 @@ def print_problems(problems: Iterable[Problem]) -> None:
         stderr.print(f"warning: {problem}", markup=False, highlight=False)
 
 
-def report_json(run_id: int, report: RunReport) -> str:
-    """The documented `scorecard run --format json` shape."""
+def report_json(run_id: int, report: RunReport, waivers: Waivers | None = None) -> str:
+    """The documented `scorecard run --format json` shape; an exempted check carries its
+    `exemption` (`waivers`: those the run certified with)."""
     tracks_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for pair in report.pairs:
+        waived = waivers.for_pair(pair.entity_ref, pair.track_id) if waivers else {}
         checks = [
             {"id": r.check_id, "outcome": r.outcome.value, "message": r.result.message}
+            | (
+                {
+                    "exemption": {
+                        "justification": w.justification,
+                        "expires_at": w.expires_at.isoformat(),
+                    }
+                }
+                if (w := waived.get(r.check_id))
+                else {}
+            )
             for r in pair.results()
         ]
         tracks_of[pair.entity_ref].append(

@@ -118,7 +118,7 @@ def run_command(
                 catalog_complete=listing.shows_removals and not catalog,
             )
     if output_format == "json":
-        sys.stdout.write(report_json(stored.run_id, stored.report) + "\n")
+        sys.stdout.write(report_json(stored.run_id, stored.report, stored.waivers) + "\n")
     else:
         report_table(stdout, stored.run_id, stored.report, loaded, stored.stats)
     raise typer.Exit(EXIT_OK)

@@ -3,6 +3,7 @@ it, and the entity's check is shown as exempted with its justification and expir
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +32,11 @@ expires: {(datetime.now(UTC) + timedelta(days=20)).date().isoformat()}
     # The first run of a workspace takes its exemption files in before it certifies.
     ran = runner.invoke(app, ["--config", str(config), "run"], catch_exceptions=False)
     assert ran.exit_code == 0, ran.output
+    as_json = runner.invoke(app, ["--config", str(config), "run", "--format", "json"])
+    [nightly] = [e for e in json.loads(as_json.stdout)["entities"] if e["ref"] == ENTITY]
+    [oncall] = [c for c in nightly["tracks"][0]["checks"] if c["id"] == "has_oncall"]
+    assert nightly["tracks"][0]["level"] == "silver"
+    assert oncall["outcome"] == "fail" and oncall["exemption"]["justification"] == JUSTIFICATION
     shown = runner.invoke(app, ["--config", str(config), "entity", ENTITY])
     assert shown.exit_code == 0, shown.output
     assert "Operations: silver" in shown.stdout

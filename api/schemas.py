@@ -325,6 +325,10 @@ class HealthOut(BaseModel):
     config_loaded_at: datetime
     config_problems: list[Problem]
     runs_in_progress: dict[str, int]
+    notification_targets_failing: list[str] = Field(
+        default_factory=list,
+        description="Targets whose messages have failed for an hour with none sent since.",
+    )
 
 
 # --- exemptions and the audit log ------------------------------------------------------
@@ -413,3 +417,18 @@ class AuditOut(BaseModel):
 class WhoAmIOut(BaseModel):
     name: str
     role: str
+
+
+class NotificationOut(BaseModel):
+    id: int
+    target: str
+    key: str = Field(description="The idempotency key sent with the message.")
+    events: list[int]
+    title: str
+    body: str
+    status: str = Field(description="pending, sent or failed.")
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None

@@ -24,6 +24,7 @@ from scorecard.problems import ConfigError, Problem
 from scorecard.sources.github import API_URL_ENV as GITHUB_API_URL_ENV
 from scorecard.sources.github import DEFAULT_API_URL as GITHUB_API_URL
 from scorecard.sources.github import TOKEN_ENV as GITHUB_TOKEN_ENV
+from scorecard.tracks import FilterSets
 from scorecard.yamlfile import YamlDocument, load_yaml
 
 CONFIG_FILE = "scorecard.yaml"
@@ -167,6 +168,72 @@ class ExemptionsConfig(BaseModel):
     )
 
 
+EVENT_KINDS = (
+    "certification.lost", "certification.gained", "check.failing", "exemption.expiring",
+    "exemption.expired", "campaign.milestone_missed", "campaign.deadline_near",
+    "campaign.deadline_missed", "campaign.done", "run.failed",
+)  # fmt: skip
+
+
+def _event_kind(value: str) -> str:
+    if (
+        value != "*"
+        and value not in EVENT_KINDS
+        and not any(
+            kind.startswith(value.rstrip("*")) for kind in EVENT_KINDS if value.endswith(".*")
+        )
+    ):
+        raise ValueError(
+            f"unknown event {value!r}; known: {', '.join(EVENT_KINDS)}, "
+            "or a prefix such as certification.*"
+        )
+    return value
+
+
+class NotificationTarget(BaseModel):
+    """Where messages go: an Apprise URL (slack://, msteams://, mailto://, json://, ...),
+    best read from an environment variable, since it holds the secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    url_env: str | None = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Variable holding the URL."
+    )
+    url: str | None = Field(None, min_length=3, description="The URL itself (no secret in it).")
+
+
+class NotificationRule(BaseModel):
+    """Which events go to which targets: every filter given must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: list[Annotated[str, AfterValidator(_event_kind)]] = Field(
+        min_length=1, description="Event kinds, `certification.*`, or `*`."
+    )
+    tracks: list[str] = Field([], description="Only events of these tracks.")
+    campaigns: list[str] = Field([], description="Only events of these campaigns.")
+    owners: list[str] = Field([], description="Only events of entities of these owners.")
+    filter: FilterSets | None = Field(
+        None, description="Only events of entities this catalog filter admits (as a track's)."
+    )
+    targets: list[str] = Field([], description="Target names.")
+    to_owner: bool = Field(False, description="Also the owner's target (`owners:` mapping).")
+    digest: bool = Field(False, description="One message per target per run.")
+
+
+class NotificationsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    targets: list[NotificationTarget] = []
+    owners: dict[str, str] = Field({}, description="Owner ref → target name.")
+    rules: list[NotificationRule] = []
+    expiring_within_days: int = Field(7, ge=1, le=365)
+    deadline_within_days: int = Field(7, ge=1, le=365)
+    max_attempts: int = Field(8, ge=1, le=100, description="Tries before a delivery fails.")
+    backoff_seconds: float = Field(5.0, gt=0, le=3600, description="First retry's wait; doubles.")
+
+
 class WorkspaceFile(BaseModel):
     """The schema of `scorecard.yaml`."""
 
@@ -192,6 +259,13 @@ class WorkspaceFile(BaseModel):
     )
     exemptions: ExemptionsConfig = Field(
         ExemptionsConfig(), description="Exemption files, and the longest an exemption lasts."
+    )
+    campaigns: Paths = Field([], description="Campaign files or folders (`kind: Campaign`).")
+    notifications: NotificationsConfig = Field(
+        NotificationsConfig(), description="Targets, owners' targets and routing rules."
+    )
+    public_url: str | None = Field(
+        None, description="Where people reach this server; messages link to its pages."
     )
     reload_interval: float = Field(
         30.0, ge=0, description="Seconds between checks for changed tracks and checks; 0: off."
@@ -225,6 +299,9 @@ class Workspace:
     token_configs: tuple[TokenConfig, ...] = ()
     exemption_files: tuple[Path, ...] = ()
     exemption_max_days: int = 180
+    campaign_files: tuple[Path, ...] = ()
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    public_url: str | None = None
 
     def api_tokens(self, environ: Mapping[str, str] | None = None) -> tuple[ApiToken, ...]:
         """The tokens the server accepts: `api_token` (or SCORECARD_API_TOKEN) as the
@@ -269,6 +346,7 @@ class Workspace:
         document = load_yaml(path)
         config: WorkspaceFile = document.validate(WorkspaceFile)
         _check_tokens(document, config)
+        _check_notifications(document, config.notifications)
         base = path.parent
         database = config.database
         if isinstance(database, str):
@@ -297,6 +375,9 @@ class Workspace:
             token_configs=tuple(config.tokens),
             exemption_files=tuple(Path(_relative(base, p)) for p in config.exemptions.files),
             exemption_max_days=config.exemptions.max_days,
+            campaign_files=tuple(Path(_relative(base, p)) for p in config.campaigns),
+            notifications=config.notifications,
+            public_url=config.public_url.rstrip("/") if config.public_url else None,
         )
 
     @classmethod
@@ -337,6 +418,45 @@ def _check_tokens(document: YamlDocument, config: WorkspaceFile) -> None:
                 document.problem(("tokens", index, "name"), f"token {token.name!r} is listed twice")
             )
         seen.add(token.name)
+    if problems:
+        raise ConfigError(problems)
+
+
+def _check_notifications(document: YamlDocument, config: NotificationsConfig) -> None:
+    """Targets are named once, with exactly one of `url` and `url_env`, and rules and the
+    owners' mapping name only targets that exist."""
+    problems = []
+    names: set[str] = set()
+    for index, target in enumerate(config.targets):
+        loc = ("notifications", "targets", index)
+        if target.name in names:
+            problems.append(
+                document.problem((*loc, "name"), f"target {target.name!r} is listed twice")
+            )
+        names.add(target.name)
+        if (target.url is None) == (target.url_env is None):
+            problems.append(document.problem(loc, "give exactly one of `url` and `url_env`"))
+    for index, rule in enumerate(config.rules):
+        for position, name in enumerate(rule.targets):
+            if name not in names:
+                problems.append(
+                    document.problem(
+                        ("notifications", "rules", index, "targets", position),
+                        f"no target {name!r}; targets: {', '.join(sorted(names)) or 'none'}",
+                    )
+                )
+        if not rule.targets and not rule.to_owner:
+            problems.append(
+                document.problem(("notifications", "rules", index), "the rule sends to no target")
+            )
+    for owner, name in config.owners.items():
+        if name not in names:
+            problems.append(
+                document.problem(
+                    ("notifications", "owners", owner),
+                    f"no target {name!r}; targets: {', '.join(sorted(names)) or 'none'}",
+                )
+            )
     if problems:
         raise ConfigError(problems)
 

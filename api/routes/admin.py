@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from api import convert
@@ -13,8 +16,12 @@ from api.schemas import (
     INVALID,
     HealthOut,
     InvalidRequestOut,
+    NotificationOut,
+    Page,
     ReloadOut,
 )
+from scorecard.notify.dispatcher import failing_targets
+from scorecard.store.tables import DeliveryStatus
 
 router = APIRouter(tags=["operations"], responses=COMMON_RESPONSES)
 
@@ -23,11 +30,15 @@ router = APIRouter(tags=["operations"], responses=COMMON_RESPONSES)
 def health(service: ServiceDep) -> HealthOut:
     """Liveness and the state of the configuration; 503 when the database is unreachable."""
     service.store.fingerprint()  # touches the database: a dead one answers 503
+    failing = (
+        failing_targets(service.store, datetime.now(UTC)) if service.dispatcher is not None else []
+    )
     return HealthOut(
         status="ok",
         config_loaded_at=service.config.current.loaded_at,
         config_problems=[convert.problem(p) for p in service.config.last_problems],
         runs_in_progress=service.runs.running(),
+        notification_targets_failing=failing,
     )
 
 
@@ -61,3 +72,23 @@ def reload(service: ServiceDep, principal: Admin) -> ReloadOut | JSONResponse:
     if outcome.reloaded:
         return body
     return JSONResponse(body.model_dump(mode="json"), status_code=422)
+
+
+@router.get(
+    "/notifications",
+    response_model=Page[NotificationOut],
+    dependencies=[Depends(require_admin)],
+    responses=AUTH_RESPONSES,
+)
+def notifications(
+    service: ServiceDep,
+    status: DeliveryStatus | None = None,
+    target: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Page[NotificationOut]:
+    """Recent messages, newest first (an admin token): sent, waiting for their next
+    attempt (with the last error), or failed for good."""
+    page = service.store.notifications(status=status, target=target, limit=limit, offset=offset)
+    items = [NotificationOut.model_validate(record, from_attributes=True) for record in page.items]
+    return Page[NotificationOut](items=items, total=page.total, limit=limit, offset=offset)

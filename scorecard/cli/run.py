@@ -99,6 +99,7 @@ def run_command(
     with database_errors():
         store = Store(workspace.database, upgrade=workspace.auto_upgrade)
     with store:
+        store.notify = bool(workspace.notifications.rules)
         store.sync_exemption_files(exemptions, every_track)
         progress = _progress_bar(len(listing.entities))
         with progress as bar:
@@ -117,6 +118,17 @@ def run_command(
                 # A --catalog subset says nothing about what left the workspace's catalog.
                 catalog_complete=listing.shows_removals and not catalog,
             )
+        if store.notify:
+            # Sent now, with no server to send them later; what fails waits for the next
+            # `scorecard run` or a server over the same database.
+            from scorecard.notify.dispatcher import Dispatcher
+
+            Dispatcher(
+                store,
+                config=lambda: workspace.notifications,
+                tracks=lambda: every_track,
+                public_url=workspace.public_url,
+            ).tick()
     if output_format == "json":
         sys.stdout.write(report_json(stored.run_id, stored.report, stored.waivers) + "\n")
     else:

@@ -30,8 +30,8 @@ def validate(
         typer.Option("--checks", help="Folder of check modules (repeatable)."),
     ] = None,
 ) -> None:
-    """Validate track files (and the workspace's exemption files, with its tracks): exit 0
-    when valid, 2 with one FILE:LINE:COL line per problem."""
+    """Validate track files (and the workspace's exemption and campaign files, with its
+    tracks): exit 0 when valid, 2 with one FILE:LINE:COL line per problem."""
     from scorecard.registry import build_registry
     from scorecard.tracks import load_tracks, track_files
 
@@ -51,18 +51,23 @@ def validate(
         tracks = load_tracks(targets, registry)
     except ConfigError as error:
         problems.extend(error.problems)
-    # Exemptions name the workspace's tracks: checked only when those are what is validated,
-    # and only once they load (against broken tracks every exemption would look wrong).
-    exemption_count = 0
+    # Exemptions and campaigns name the workspace's tracks: checked only when those are what
+    # is validated, and only once they load (against broken tracks every one would look wrong).
+    exemption_count = campaign_count = 0
     if not paths and tracks is not None:
         exemption_count, found = _exemption_problems(workspace, tracks)
+        problems.extend(found)
+        campaign_count, found = _campaign_problems(workspace, tracks)
         problems.extend(found)
     for problem in problems:
         print(problem)
     sys.stdout.flush()
-    what = f"{len(files)} track files"
+    counted = [f"{len(files)} track files"]
     if exemption_count:
-        what += f" and {exemption_count} exemption files"
+        counted.append(f"{exemption_count} exemption files")
+    if campaign_count:
+        counted.append(f"{campaign_count} campaign files")
+    what = counted[0] if len(counted) == 1 else f"{', '.join(counted[:-1])} and {counted[-1]}"
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         print(f"{len(problems)} {noun} in {what}.", file=sys.stderr)
@@ -79,6 +84,19 @@ def _exemption_problems(workspace: Workspace, tracks: list[Track]) -> tuple[int,
     count = len(exemption_files(paths))
     try:
         load_exemptions(paths, tracks, workspace.exemption_max_days, datetime.now(UTC))
+    except ConfigError as error:
+        return count, error.problems
+    return count, []
+
+
+def _campaign_problems(workspace: Workspace, tracks: list[Track]) -> tuple[int, list[Problem]]:
+    """How many campaign files the workspace has, and their problems."""
+    from scorecard.program.campaigns import campaign_files, load_campaigns
+
+    paths = workspace.campaign_files
+    count = len(campaign_files(paths))
+    try:
+        load_campaigns(paths, tracks)
     except ConfigError as error:
         return count, error.problems
     return count, []

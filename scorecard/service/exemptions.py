@@ -43,6 +43,8 @@ class ExemptionDesk:
         self._on_change = on_change
         # Told the soonest expiry after every change (the scheduler's expiry job).
         self.on_next_expiry: Callable[[datetime | None], None] = lambda when: None
+        # Also told after every change (the notification dispatcher).
+        self.on_change_hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
     def _tracks(self) -> dict[str, Track]:
@@ -158,10 +160,13 @@ class ExemptionDesk:
             now,
             reason=f"exemption {record.id} {what}",
             exemption_id=record.id,
+            notify=self.store.notify,
         )
 
     def _changed(self) -> None:
         self._on_change()
+        for hook in self.on_change_hooks:
+            hook()
         try:
             self.on_next_expiry(self.store.next_expiry())
         except Exception:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from scorecard.catalog import pushdown_filters, read_sources
@@ -60,6 +60,8 @@ class RunCoordinator:
         self._busy: dict[str, int] = {}  # track id -> the run evaluating it
         self._threads: dict[int, threading.Thread] = {}
         self._accepting = True
+        # Told when a run ends, however it ended (the notification dispatcher).
+        self.on_finished: Callable[[], None] = lambda: None
         # Counts finished runs (of any outcome) and other changes of stored levels
         # (`stored_changed`): caches of stored results compare it.
         self.completed = 0
@@ -156,6 +158,7 @@ class RunCoordinator:
                     if self._busy.get(track.id) == run_id:
                         del self._busy[track.id]
                 self._threads.pop(run_id, None)
+            self.on_finished()
 
     def stored_changed(self) -> None:
         """Stored levels changed outside a run (an exemption): caches read anew."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from scorecard.auth import Principal, TokenSet
 from scorecard.metrics import Metrics
+from scorecard.notify.dispatcher import Dispatcher
 from scorecard.service.config import LiveConfig, LoadedConfig
 from scorecard.service.exemptions import ExemptionDesk
 from scorecard.service.runs import RunCoordinator
@@ -29,6 +30,8 @@ class Service:
     metrics: Metrics
     exemptions: ExemptionDesk
     tokens: TokenSet
+    # Sends notifications; None when the workspace routes none.
+    dispatcher: Dispatcher | None = None
 
     @classmethod
     def create(cls, workspace: Workspace, *, schedule: bool = True) -> Service:
@@ -65,7 +68,13 @@ class Service:
             holder.append(scheduler)
             desk.on_next_expiry = lambda when: scheduler.expire_at(when, desk.expire_due)
         tokens = TokenSet(workspace.api_tokens())
-        return cls(workspace, store, config, runs, scheduler, metrics, desk, tokens)
+        dispatcher = None
+        if workspace.notifications.rules:
+            store.notify = True
+            dispatcher = dispatcher_for(workspace, store, config)
+            runs.on_finished = dispatcher.wake
+            desk.on_change_hooks.append(dispatcher.wake)
+        return cls(workspace, store, config, runs, scheduler, metrics, desk, tokens, dispatcher)
 
     def start(self, *, evaluate_if_empty: bool = True) -> None:
         # Sign-in sessions of tokens this server no longer accepts are deleted, so that
@@ -82,6 +91,8 @@ class Service:
         if self.scheduler is not None:
             self.scheduler.start()
             self.scheduler.expire_at(self.store.next_expiry(), self.exemptions.expire_due)
+        if self.dispatcher is not None:
+            self.dispatcher.start()  # resumes what an earlier process did not send
 
     @functools.cached_property
     def token_fingerprints(self) -> dict[str, Principal]:
@@ -93,6 +104,8 @@ class Service:
     def stop(self, grace: float = 30.0) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         unfinished = self.runs.shutdown(grace)
         if unfinished:
             # Their results are written in one transaction with the `finished` status, so
@@ -100,6 +113,16 @@ class Service:
             # to open the store marks them abandoned.
             log.warning("stopping with runs %s unfinished; they will show as abandoned", unfinished)
         self.store.close()
+
+
+def dispatcher_for(workspace: Workspace, store: Store, config: LiveConfig) -> Dispatcher:
+    """The dispatcher of the workspace's notifications, reading the live configuration."""
+    return Dispatcher(
+        store,
+        config=lambda: workspace.notifications,
+        tracks=lambda: {track.id: track for track in config.current.tracks},
+        public_url=workspace.public_url,
+    )
 
 
 def _poll(config: LiveConfig, store: Store) -> None:

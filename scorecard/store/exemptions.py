@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from scorecard.notify.events import (
+    EXEMPTION_EXPIRED,
+    EXEMPTION_EXPIRING,
+    Event,
+    emit,
+    level_change,
+)
 from scorecard.store.queries import Page, recount_rollups
 from scorecard.store.tables import (
     AuditRecord,
@@ -191,11 +198,43 @@ def due(session: Session, now: datetime) -> list[ExemptionRecord]:
     return list(session.scalars(query.order_by(e.expires_at, e.id)))
 
 
-def mark_expired(session: Session, record: ExemptionRecord, now: datetime) -> None:
+def mark_expired(
+    session: Session, record: ExemptionRecord, now: datetime, *, notify: bool = False
+) -> None:
     record.status = ExemptionStatus.EXPIRED
     session.flush()
+    if notify:
+        emit(session, [_exemption_event(EXEMPTION_EXPIRED, record, now)])
     change = {"status": ["approved", "expired"], "expires_at": record.expires_at.isoformat()}
     audit(session, now, SYSTEM, "exemption.expired", "exemption", record.id, change)
+
+
+def _exemption_event(kind: str, record: ExemptionRecord, now: datetime) -> Event:
+    return Event(
+        kind,
+        f"{kind}:{record.id}:{record.expires_at.isoformat()}",
+        now,
+        entity_ref=record.entity_ref,
+        track_id=record.track_id,
+        data={
+            "exemption": record.id,
+            "check": record.check_id,
+            "justification": record.justification,
+            "expires_at": record.expires_at.isoformat(),
+        },
+    )
+
+
+def emit_expiring(session: Session, now: datetime, within: timedelta) -> int:
+    """An event for each approved exemption that expires within `within` (once per
+    exemption and expiry: its key holds both)."""
+    e = ExemptionRecord
+    query = select(e).where(
+        e.status == ExemptionStatus.APPROVED, e.expires_at > now, e.expires_at <= now + within
+    )
+    return emit(
+        session, [_exemption_event(EXEMPTION_EXPIRING, r, now) for r in session.scalars(query)]
+    )
 
 
 def next_expiry(session: Session) -> datetime | None:
@@ -238,6 +277,7 @@ def recertify(
     *,
     reason: str,
     exemption_id: int | None = None,
+    notify: bool = False,
 ) -> list[LevelChange]:
     """Certify these entities' stored results again with the exemptions in effect at
     `now`, without running a check; write each level that changes, and its history row
@@ -266,6 +306,7 @@ def recertify(
     }
     changes: list[LevelChange] = []
     history: list[dict[str, Any]] = []
+    notices: list[Event] = []
     for row in rows:
         track = tracks.get(row.track_id)
         layout = layouts.get(row.layout_id) if row.layout_id is not None else None
@@ -289,6 +330,19 @@ def recertify(
                 | {"reason": reason, "exemption_id": exemption_id}
             )
             changes.append(LevelChange(*key, level, row.level))
+            if notify:
+                # The time in the key: "exemption files changed" happens more than once.
+                notices.append(
+                    level_change(
+                        *key,
+                        level,
+                        row.level,
+                        layout,
+                        now,
+                        why=reason,
+                        cause=f"{reason}@{now.isoformat()}",
+                    )
+                )
         session.execute(
             update(_certification)
             .where(c.entity_ref == row.entity_ref, c.track_id == row.track_id)
@@ -296,6 +350,7 @@ def recertify(
         )
     if history:
         session.execute(insert(_certification_change), history)
+    emit(session, notices)
     if changes:
         e = _entity.c
         changed_refs = {change.entity_ref for change in changes}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from scorecard.entity import Entity
+from scorecard.notify.events import RUN_FAILED, Event, emit
 from scorecard.report import PairResults, RunReport
 from scorecard.results import Outcome
 from scorecard.store import browse, exemptions, queries
@@ -32,9 +33,12 @@ from scorecard.store.tables import (
     AuditRecord,
     CertificationChange,
     CertificationRecord,
+    DeliveryRecord,
+    DeliveryStatus,
     EntityRecord,
     ExemptionRecord,
     ExemptionStatus,
+    OutboxEvent,
     ResultChange,
     ResultRecord,
     RunRecord,
@@ -71,6 +75,9 @@ class Store:
         """
         self.engine = create_store_engine(database_url(url))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Whether changes write events to the outbox: set where notification rules exist,
+        # so that a store nobody is notified from keeps no outbox.
+        self.notify = False
         try:
             self.schema: SchemaUpgrade = prepare_schema(self.engine, upgrade=upgrade)
             self._abandon_stale_on_open()
@@ -131,7 +138,7 @@ class Store:
                 record = session.get(ExemptionRecord, exemption_id, with_for_update=True)
                 if record is None or record.status != ExemptionStatus.APPROVED:
                     continue  # another process acted on it first
-                exemptions.mark_expired(session, record, now)
+                exemptions.mark_expired(session, record, now, notify=self.notify)
                 changes = exemptions.recertify(
                     session,
                     [record.entity_ref],
@@ -139,6 +146,7 @@ class Store:
                     now,
                     reason=f"exemption {record.id} expired",
                     exemption_id=record.id,
+                    notify=self.notify,
                 )
             acted.append((record, changes))
         return acted
@@ -153,7 +161,12 @@ class Store:
             touched = exemptions.sync_files(session, specs, now)
             if touched:
                 exemptions.recertify(
-                    session, touched, tracks, now, reason="exemption files changed"
+                    session,
+                    touched,
+                    tracks,
+                    now,
+                    reason="exemption files changed",
+                    notify=self.notify,
                 )
         return touched
 
@@ -172,6 +185,7 @@ class Store:
                     datetime.now(UTC),
                     reason=f"exemption {exemption_id} {status}",
                     exemption_id=exemption_id,
+                    notify=self.notify,
                 )
 
     def start_run(
@@ -233,7 +247,9 @@ class Store:
         """
         at = report.finished_at or datetime.now(UTC)
         with self._sessions.begin() as session:
-            return write_run(session, run_id, report, at, catalog_complete=catalog_complete)
+            return write_run(
+                session, run_id, report, at, catalog_complete=catalog_complete, notify=self.notify
+            )
 
     @contextlib.contextmanager
     def writing(self, run_id: int, *, catalog_complete: bool = False) -> Iterator[RunWriter]:
@@ -242,7 +258,11 @@ class Store:
         evaluated elsewhere. Committed when the block ends, rolled back if it raises."""
         with self._sessions.begin() as session:
             yield RunWriter(
-                session, run_id, catalog_complete=catalog_complete, load=_StoredResults(self.engine)
+                session,
+                run_id,
+                catalog_complete=catalog_complete,
+                load=_StoredResults(self.engine),
+                notify=self.notify,
             )
 
     def fail_run(self, run_id: int, message: str) -> None:
@@ -260,6 +280,13 @@ class Store:
             )
             if failed.rowcount != 1:
                 raise LookupError(f"there is no run {run_id}")
+            if self.notify:
+                now = datetime.now(UTC)
+                failure = {"failure": storable(message)[:2000]}
+                emit(
+                    session,
+                    [Event(RUN_FAILED, f"{RUN_FAILED}:{run_id}", now, run_id, data=failure)],
+                )
 
     def abandon_stale(self, now: datetime | None = None) -> list[int]:
         """Mark `running` runs whose liveness mark is older than `STALE_AFTER` (at `now`)
@@ -634,6 +661,31 @@ class Store:
         """Audit rows, newest first (`scorecard.store.exemptions.audit_page`'s filters)."""
         with self._sessions() as session:
             return exemptions.audit_page(session, **filters)
+
+    def notifications(
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        target: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[DeliveryRecord]:
+        """Messages, newest first."""
+        d = DeliveryRecord
+        conditions = [c for c in (
+            d.status == status if status is not None else None,
+            d.target == target if target is not None else None,
+        ) if c is not None]  # fmt: skip
+        with self._sessions() as session:
+            total = session.scalar(select(func.count()).select_from(d).where(*conditions)) or 0
+            query = (
+                select(d).where(*conditions).order_by(col(d.id).desc()).limit(limit).offset(offset)
+            )
+            return Page(list(session.scalars(query)), total, limit, offset)
+
+    def outbox(self) -> list[OutboxEvent]:
+        """Every event written, oldest first."""
+        return self._all(select(OutboxEvent).order_by(col(OutboxEvent.id)))
 
     def next_expiry(self) -> datetime | None:
         """When the soonest approved exemption expires."""

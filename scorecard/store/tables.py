@@ -363,6 +363,84 @@ class SessionRecord(StoreModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class OutboxEvent(StoreModel, table=True):
+    """A change worth telling someone about, written in the transaction of the change
+    itself (a run's results, an exemption's decision), so that none is lost and none
+    is told of a change that was rolled back. The dispatcher routes it to deliveries."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (
+        Index(
+            "ix_outbox_event_unrouted",
+            "id",
+            sqlite_where=literal_column("routed") == 0,
+            postgresql_where=literal_column("routed") == literal_column("false"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Unique: an event written twice (a shard delivered twice, a job run again) is kept once.
+    key: str = Field(unique=True)
+    kind: str  # certification.lost, check.failing, exemption.expired, run.failed, ...
+    at: datetime = Field(sa_type=UTCDateTime)
+    run_id: int | None = None
+    entity_ref: str | None = None
+    track_id: str | None = None
+    campaign_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=_JSON)
+    routed: bool = False
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # every attempt failed: kept, never sent again
+
+
+class DeliveryRecord(StoreModel, table=True):
+    """One message to one target: one event, or a digest of a run's events."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_due", "status", "next_attempt_at"),
+        Index("ix_notification_target", "target", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The message's idempotency key, sent with it: a receiver that gets it twice (a
+    # process killed between sending and recording) can tell.
+    key: str = Field(unique=True)
+    target: str
+    events: list[int] = Field(default_factory=list, sa_type=_JSON)
+    title: str
+    body: str
+    status: DeliveryStatus = Field(
+        default=DeliveryStatus.PENDING, sa_type=_string_enum(DeliveryStatus)
+    )
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    first_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+
+
+class CampaignProgressRecord(StoreModel, table=True):
+    """A campaign's progress when it changed: entities in scope and at the goal, over the
+    whole campaign (`by_owner` false) or one owner's entities. The burn-up is these rows."""
+
+    __tablename__ = "campaign_progress"
+    __table_args__ = (Index("ix_campaign_progress_campaign_at", "campaign_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    by_owner: bool
+    owner: str | None = None
+    in_scope: int
+    at_goal: int
+
+
 class RollupRecord(StoreModel, table=True):
     """A count kept for the roll-ups: entities at a level of a track, or results of a check
     with an outcome, over the whole catalog or over the entities of one owner.

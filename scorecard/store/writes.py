@@ -18,7 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scorecard.entity import Entity
+from scorecard.notify.events import CHECK_FAILING, Event, emit, level_change
 from scorecard.report import OUTCOME_BY_CODE, Layout, PairResults, RunReport, shown_message
+from scorecard.results import Outcome
 from scorecard.store.bulk import fast_insert
 from scorecard.store.queries import RollupCounts, recount_rollups, write_rollups
 from scorecard.store.tables import (
@@ -69,13 +71,14 @@ def write_run(
     at: datetime,
     *,
     catalog_complete: bool = False,
+    notify: bool = False,
 ) -> WriteStats:
     """Write `report` as the outcome of run `run_id`, observed at `at`, and finish the run.
 
     With `catalog_complete`, `report.entities` is the whole catalog: stored entities not
     in it are marked gone. A partial listing marks nothing gone.
     """
-    writer = RunWriter(session, run_id, catalog_complete=catalog_complete)
+    writer = RunWriter(session, run_id, catalog_complete=catalog_complete, notify=notify)
     writer.write_entities(report.entities)
     return writer.finish(report, at)
 
@@ -92,8 +95,11 @@ class RunWriter:
         *,
         catalog_complete: bool,
         load: Callable[[PairResults], str] | None = None,
+        notify: bool = False,
     ) -> None:
         self.session = session
+        # Levels lost or gained and required checks that start failing go to the outbox.
+        self.notify = notify
         # Reads a written pair's packed text back once the run is committed: given, the
         # pairs `write_pairs` writes let go of theirs (`PairResults.release`).
         self._load = load
@@ -183,7 +189,9 @@ class RunWriter:
             kept_tracks = {pair.track_id for pair in report.pairs if pair.reused}
             tracks_stored = {track for track, held in streamed.stored.items() if held}
             tracks_stored |= kept_tracks
-        changes = _write_changed_pairs(session, run_id, changed_pairs, at, layouts)
+        changes = _write_changed_pairs(
+            session, run_id, changed_pairs, at, layouts, notify=self.notify
+        )
         # A result that appeared counts as changed, as it did when it had a history row.
         appeared = sum(len(pair.layout) for pair in new_pairs)
         session.execute(
@@ -526,9 +534,13 @@ def _write_changed_pairs(
     pairs: list[PairResults],
     at: datetime,
     layouts: Mapping[int, int],
+    *,
+    notify: bool = False,
 ) -> _Changes:
     """Rewrite each changed pair's row: results compared one by one with the stored ones,
-    a history row for each that changed and for a level that changed.
+    a history row for each that changed and for a level that changed; with `notify`, an
+    outbox event for each level lost or gained and each required check that went from
+    pass to fail.
 
     The first observation of a result or level has no history row of its own (the latest
     state is it): when it first changes, it is written first, so the history of every
@@ -571,6 +583,7 @@ def _write_changed_pairs(
     result_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     level_history: list[dict[str, Any]] = []
+    notices: list[Event] = []
     changed = written = removed = 0
 
     def observed(
@@ -605,6 +618,8 @@ def _write_changed_pairs(
             changed += 1
             written += 1
             since.append(run_id)
+            if notify and kept is not None and item[2] and (kept[0][3], item[3]) == _PASS_TO_FAIL:
+                notices.append(_check_failing(ref, track, item, run_id, at))
             if kept is not None and (ref, track, item[0]) not in results_with_history:
                 history.append(observed(ref, track, kept[0], None, kept[1], run_times[kept[1]]))
             history.append(observed(ref, track, item, kept[0][3] if kept else None, run_id, at))
@@ -620,6 +635,8 @@ def _write_changed_pairs(
                     _level_row(ref, track, old.level, None, old.run_id, old.changed_at)
                 )
             level_history.append(_level_row(ref, track, pair.level, old.level, run_id, at))
+            if notify:
+                notices.append(_level_event(ref, track, pair, old.level, items, run_id, at))
         rows.append(
             {
                 "entity_ref": ref,
@@ -648,7 +665,48 @@ def _write_changed_pairs(
     _upsert(session, _pair_result, result_rows)
     _insert(session, _result_change, history)
     _insert(session, _certification_change, level_history)
+    emit(session, notices)
     return _Changes(changed, written, removed, len(history) + len(level_history), len(rows))
+
+
+_PASS_TO_FAIL = (Outcome.PASS, Outcome.FAIL)
+_BLOCKING = (Outcome.FAIL, Outcome.ERROR, Outcome.UNKNOWN)
+
+
+def _check_failing(ref: str, track: str, item: list[Any], run_id: int, at: datetime) -> Event:
+    check, level = item[0], item[1]
+    return Event(
+        CHECK_FAILING,
+        f"{CHECK_FAILING}:run:{run_id}:{ref}:{track}:{check}",
+        at,
+        run_id=run_id,
+        entity_ref=ref,
+        track_id=track,
+        data={"check": check, "level": level, "message": item[4]},
+    )
+
+
+def _level_event(
+    ref: str,
+    track: str,
+    pair: PairResults,
+    previous: str | None,
+    items: list[list[Any]],
+    run_id: int,
+    at: datetime,
+) -> Event:
+    """A level lost or gained in a run, with the required checks of the first level not
+    reached that hold it back (what the message tells the team to fix)."""
+    event = level_change(
+        ref, track, pair.level, previous, pair.layout, at,
+        why=f"run {run_id}", cause=f"run:{run_id}", run_id=run_id,
+    )  # fmt: skip
+    event.data["blocking"] = [
+        {"check": item[0], "outcome": str(item[3]), "message": item[4]}
+        for item in items
+        if item[1] == pair.next_level and item[2] and item[3] in _BLOCKING
+    ]
+    return event
 
 
 def _level_row(

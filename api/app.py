@@ -13,7 +13,16 @@ from api import contract, errors, metrics, pages
 from api.deps import require_reader
 from api.pages.templating import compile_templates
 from api.request_guard import RequestGuard
-from api.routes import admin, badges, entities, exemptions, registry, rollups, runs
+from api.routes import (
+    admin,
+    badges,
+    campaigns,
+    entities,
+    exemptions,
+    registry,
+    rollups,
+    runs,
+)
 from api.schemas import AUTH_RESPONSES
 from scorecard.service.service import Service
 
@@ -62,6 +71,7 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
         runs.router,
         rollups.router,
         exemptions.router,
+        campaigns.router,
     ):
         app.include_router(
             router,

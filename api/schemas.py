@@ -4,7 +4,7 @@ give; they are its OpenAPI schema."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -432,3 +432,70 @@ class NotificationOut(BaseModel):
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
+
+
+# --- campaigns -------------------------------------------------------------------------
+
+
+class CampaignGoalOut(BaseModel):
+    track: str
+    level: str | None = Field(description="The level every entity must reach; null: `checks`.")
+    checks: list[str] | None = Field(description="The checks that must all pass; null: `level`.")
+
+
+class MilestoneOut(BaseModel):
+    date: date
+    share: float = Field(description="The share of the entities in scope at the goal by then.")
+
+
+class CampaignOut(BaseModel):
+    id: str
+    title: str
+    description: str | None
+    owner: str | None
+    docs: str | None
+    goal: CampaignGoalOut
+    start: date
+    deadline: date
+    milestones: list[MilestoneOut]
+    in_scope: int = Field(description="Listed entities the campaign applies to.")
+    at_goal: int
+    share: float | None = Field(description="at_goal / in_scope; null: nothing in scope.")
+    status: str = Field(description="not started, on track, at risk, done or missed.")
+    source: str = Field(description="The file that defines it.")
+
+
+class CampaignOwnerOut(BaseModel):
+    owner: str | None = Field(description="null: entities without an owner.")
+    in_scope: int
+    at_goal: int
+    share: float | None
+
+
+class CampaignBlockerOut(BaseModel):
+    check: str
+    title: str
+    outcome: Outcome | None = Field(description="null: not evaluated yet.")
+    message: str | None
+
+
+class CampaignEntityOut(BaseModel):
+    ref: str
+    title: str | None
+    owner: str | None
+    level: str | None = Field(description="The level reached on the goal's track.")
+    blocking: list[CampaignBlockerOut] = Field(
+        description="The goal checks that do not pass and are not exempted."
+    )
+
+
+class CampaignDetailOut(CampaignOut):
+    owners: list[CampaignOwnerOut] = Field(description="Furthest behind first.")
+    not_at_goal: list[CampaignEntityOut] = Field(description="A page of them, by ref.")
+    not_at_goal_total: int
+
+
+class CampaignPointOut(BaseModel):
+    at: datetime
+    in_scope: int
+    at_goal: int

@@ -386,6 +386,7 @@ class Workspace:
             catalog=[str(DEMO_DIR / "catalog" / "catalog-info.yaml")],
             tracks=[bundled_tracks()],
             checks=[DEMO_DIR / "checks"],
+            campaign_files=(DEMO_DIR / "campaigns",),
             database=DEFAULT_DATABASE,
         )
 

@@ -1,12 +1,13 @@
 """How stored things look on a page: outcome marks, level colours, times, the history
-chart. Pure functions of their arguments, registered as Jinja filters and globals."""
+chart, campaigns' statuses and burn-up chart. Pure functions of their arguments,
+registered as Jinja filters and globals."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from html import escape
 
 from scorecard.results import Outcome
@@ -204,6 +205,147 @@ def history_chart(
         parts.append(
             f'<text x="{left}" y="{height - 6}">{utc(start)[:10]}</text>'
             f'<text x="{width - right}" y="{height - 6}" text-anchor="end">now</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- campaigns ----------------------------------------------------------------------------
+
+# Every status has an icon and a word, as outcomes do.
+CAMPAIGN_MARKS = {
+    "not started": "◷",
+    "on track": "✓",
+    "at risk": "!",
+    "done": "★",
+    "missed": "✗",
+}
+
+
+def campaign_status_icon(value: str) -> str:
+    return CAMPAIGN_MARKS.get(value, "")
+
+
+def campaign_status_class(value: str) -> str:
+    """`c-on-track`, `c-at-risk`, ...: the status as a CSS class."""
+    return "c-" + value.replace(" ", "-")
+
+
+@dataclass(frozen=True, slots=True)
+class BurnupPoint:
+    at: datetime
+    in_scope: int
+    at_goal: int
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def burnup_chart(
+    title: str,
+    start: date,
+    deadline: date,
+    milestones: Sequence[tuple[date, float]],
+    points: Sequence[BurnupPoint],
+    now: datetime,
+    *,
+    width: int = 640,
+    height: int = 240,
+) -> str:
+    """A campaign's burn-up as SVG: the entities at the goal (a step line with a dot at
+    each recorded change) under the entities in scope (a lighter step line), from the start
+    to the deadline; the steady pace from none at the start to all at the deadline as a
+    dashed line, each milestone as a diamond at its share, the deadline and today as
+    vertical lines. Text labels say what each is, so it reads without colour. A single
+    recorded point is drawn as a dot and said to be the only one; no point at all is no
+    chart (an empty text)."""
+    if not points:
+        return ""
+    left, right, top, bottom = 46, 16, 22, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    first, last = points[0].at, points[-1].at
+    x_from = min(_midnight(start), first)
+    x_to = max(_midnight(deadline), last, now)
+    span = max((x_to - x_from).total_seconds(), 1.0)
+    scope = points[-1].in_scope
+    y_max = max(max(p.in_scope for p in points), 1)
+
+    def x(moment: datetime) -> float:
+        return left + plot_w * (moment - x_from).total_seconds() / span
+
+    def y(count: float) -> float:
+        return top + plot_h - plot_h * count / y_max
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart burnup" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Burn-up of {escape(title)}">'
+    ]
+    ticks = sorted({0, y_max, y_max // 2} if y_max >= 4 else {0, y_max})
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            f'class="grid"/><text x="{left - 6}" y="{y(tick) + 4:.1f}" '
+            f'text-anchor="end">{tick}</text>'
+        )
+    # The steady pace: none at the start, every entity in scope now at the deadline.
+    parts.append(
+        f'<line x1="{x(_midnight(start)):.1f}" y1="{y(0):.1f}" x2="{x(_midnight(deadline)):.1f}" '
+        f'y2="{y(scope):.1f}" class="plan"><title>steady pace: from none on '
+        f"{start.isoformat()} to all {scope} by {deadline.isoformat()}</title></line>"
+    )
+    for day, share in milestones:
+        mx, my = x(_midnight(day)), y(share * scope)
+        parts.append(
+            f'<path d="M{mx:.1f},{my - 6:.1f}L{mx + 6:.1f},{my:.1f}L{mx:.1f},{my + 6:.1f}'
+            f'L{mx - 6:.1f},{my:.1f}Z" class="milestone"><title>milestone: {share:.0%} '
+            f"at the goal by {day.isoformat()}</title></path>"
+            f'<text x="{mx:.1f}" y="{my - 9:.1f}" text-anchor="middle">{share:.0%} by '
+            f"{day.isoformat()}</text>"
+        )
+    dx = x(_midnight(deadline))
+    parts.append(
+        f'<line x1="{dx:.1f}" x2="{dx:.1f}" y1="{top - 6}" y2="{top + plot_h}" '
+        f'class="deadline"/><text x="{dx - 4:.1f}" y="{top - 10 + 8}" text-anchor="end">'
+        f"deadline {deadline.isoformat()}</text>"
+    )
+    if x_from <= now <= x_to:
+        parts.append(
+            f'<line x1="{x(now):.1f}" x2="{x(now):.1f}" y1="{top}" y2="{top + plot_h}" '
+            f'class="today"/><text x="{x(now):.1f}" y="{top + plot_h + 12}" '
+            'text-anchor="middle">today</text>'
+        )
+    if len(points) > 1:
+        end = x(max(now, last))
+
+        def steps(value: Callable[[BurnupPoint], int]) -> str:
+            path = [f"M{x(points[0].at):.1f},{y(value(points[0])):.1f}"]
+            for point in points[1:]:
+                path.append(f"H{x(point.at):.1f}V{y(value(point)):.1f}")
+            path.append(f"H{end:.1f}")
+            return "".join(path)
+
+        parts.append(f'<path d="{steps(lambda p: p.in_scope)}" class="scope"/>')
+        parts.append(f'<path d="{steps(lambda p: p.at_goal)}" class="line"/>')
+    for point in points:
+        parts.append(
+            f'<circle cx="{x(point.at):.1f}" cy="{y(point.at_goal):.1f}" r="4" class="point">'
+            f"<title>{point.at_goal} of {point.in_scope} at the goal since {utc(point.at)}"
+            "</title></circle>"
+        )
+    parts.append(
+        f'<text x="{left}" y="{height - 8}">{x_from.date().isoformat()}</text>'
+        f'<text x="{width - right}" y="{height - 8}" text-anchor="end">'
+        f"{x_to.date().isoformat()}</text>"
+    )
+    if len(points) == 1:
+        only = points[0]
+        parts.append(
+            f'<text x="{left + 8}" y="{top + 14}" class="note">Only one measurement so far: '
+            f"{only.at_goal} of {only.in_scope} at the goal on {utc(only.at)[:10]}.</text>"
+            f'<text x="{left + 8}" y="{top + 30}" class="note">The line is drawn from the '
+            "next change.</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -1,4 +1,5 @@
-"""The pages: overview, track, entity, owner, runs and exemptions, server-rendered with Jinja2.
+"""The pages: overview, track, entity, owner, runs, exemptions and campaigns, server-rendered
+with Jinja2.
 
 Each handler reads what its page shows through bounded queries (pages of 50, roll-ups
 counted in the database) and renders one template; nothing ships the whole catalog.
@@ -35,11 +36,13 @@ from api.pages.signin import (
     token_principal,
 )
 from api.pages.templating import entity_path, render
+from api.routes.campaigns import campaign_detail, list_campaigns
 from api.routes.entities import build_scorecard
 from api.schemas import ExemptionOut
 from scorecard.auth import Principal, Role
 from scorecard.entity import parse_ref
 from scorecard.program.exemptions import MIN_JUSTIFICATION_CHARS, MIN_JUSTIFICATION_WORDS
+from scorecard.program.progress import goal_words, share
 from scorecard.results import Outcome
 from scorecard.service.runs import RunConflict
 from scorecard.store import CheckRollup, EntityRecord, ExemptionRecord, ExemptionStatus
@@ -356,6 +359,7 @@ def _entity_view(
                     )
     max_days = service.workspace.exemption_max_days
     return {
+        "campaigns": _entity_campaigns(service, record.ref, now),
         "entity": record,
         "card": card,
         "tracks": tracks,
@@ -375,6 +379,30 @@ def _entity_view(
         "track_titles": {t.id: t.title for t in config.tracks},
         "exemptions_link": f"/exemptions?entity={quote(record.ref, safe='')}",
     }
+
+
+def _entity_campaigns(service: ServiceDep, entity_ref: str, now: datetime) -> list[dict[str, Any]]:
+    """The campaigns an entity is in scope of, each with whether it is at the goal."""
+    config = service.config.current
+    if not config.campaigns:
+        return []
+    tracks = config.tracks_by_id
+    measured = service.store.measure_campaigns(
+        config.campaigns, tracks, now, entity_refs=[entity_ref]
+    )
+    found = []
+    for campaign in config.campaigns:
+        progress = measured.get(campaign.id)
+        if progress is None or not progress.standings:
+            continue
+        found.append(
+            {
+                "campaign": campaign,
+                "goal": goal_words(campaign, tracks.get(campaign.track_id)),
+                "at_goal": progress.standings[0].at_goal,
+            }
+        )
+    return found
 
 
 def _requested(service: ServiceDep, entity_ref: str, note: str | None) -> ExemptionOut | None:
@@ -525,6 +553,7 @@ def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber
     return render(
         request,
         "owner.html",
+        campaigns=_owner_campaigns(service, owner),
         owner=owner,
         entity_owner=found.items[0].owner or owner,
         rows=[
@@ -539,6 +568,29 @@ def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber
         ],
         **_moves(service.store.owner_blockers(owner), tracks),
     )
+
+
+def _owner_campaigns(service: ServiceDep, owner: str) -> list[dict[str, Any]]:
+    """The campaigns in which an owner has entities in scope, with its own share at the
+    goal (as last recorded), soonest deadline first."""
+    config = service.config.current
+    if not config.campaigns:
+        return []
+    tracks = config.tracks_by_id
+    rows = service.store.owner_campaigns(owner, [c.id for c in config.campaigns])
+    found = [
+        {
+            "campaign": campaign,
+            "goal": goal_words(campaign, tracks.get(campaign.track_id)),
+            "in_scope": rows[campaign.id].in_scope,
+            "at_goal": rows[campaign.id].at_goal,
+            "share": share(rows[campaign.id].at_goal, rows[campaign.id].in_scope),
+        }
+        for campaign in config.campaigns
+        if campaign.id in rows
+    ]
+    found.sort(key=lambda row: (row["campaign"].deadline, row["campaign"].id))
+    return found
 
 
 def _moves(blockers: list[Blocker], tracks: dict[str, Track]) -> dict[str, list[dict[str, Any]]]:
@@ -597,6 +649,65 @@ def runs_page(request: Request, service: ServiceDep, page: PageNumber = 1) -> Re
     require_reader(request, service)
     found = service.store.find_runs(limit=PER_PAGE, offset=_offset(page))
     return render(request, "runs.html", runs=found.items, pager=Pager(page, found.total, request))
+
+
+# --- campaigns --------------------------------------------------------------------------
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+def campaigns_page(request: Request, service: ServiceDep) -> Response:
+    require_reader(request, service)
+    config = service.config.current
+    tracks = config.tracks_by_id
+    rows = [
+        {
+            "campaign": found,
+            "goal": goal_words(campaign, tracks.get(campaign.track_id)),
+        }
+        for found, campaign in zip(
+            list_campaigns(service, config.campaigns), config.campaigns, strict=True
+        )
+    ]
+    return render(request, "campaigns.html", rows=rows)
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def campaign_page(
+    request: Request, service: ServiceDep, campaign_id: str, page: PageNumber = 1
+) -> Response:
+    require_reader(request, service)
+    config = service.config.current
+    campaign = config.campaign(campaign_id)
+    track = config.track(campaign.track_id) if campaign is not None else None
+    if campaign is None or track is None:
+        known = ", ".join(c.id for c in config.campaigns) or "none"
+        raise PageNotFound(f"There is no campaign “{campaign_id}”.", f"The campaigns are: {known}.")
+    now = datetime.now(UTC)
+    detail = campaign_detail(
+        service, campaign, track, limit=PER_PAGE, offset=_offset(page), now=now
+    )
+    series = service.store.campaign_series(campaign.id)
+    points = [present.BurnupPoint(row.at, row.in_scope, row.at_goal) for row in series]
+    return render(
+        request,
+        "campaign.html",
+        campaign=campaign,
+        detail=detail,
+        track=track,
+        goal=goal_words(campaign, track),
+        chart=present.burnup_chart(
+            campaign.title,
+            campaign.start,
+            campaign.deadline,
+            campaign.milestones,
+            points[-500:],
+            now,
+        ),
+        points=len(points),
+        expected=campaign.expected_share(now.date()),
+        pace=campaign.straight_line_share(now.date()),
+        pager=Pager(page, detail.not_at_goal_total, request),
+    )
 
 
 # --- exemptions -------------------------------------------------------------------------

@@ -24,6 +24,8 @@ templates.env.filters.update(
     utc=present.utc,
     until=present.until,
     day=present.day,
+    campaign_icon=present.campaign_status_icon,
+    campaign_class=present.campaign_status_class,
 )
 templates.env.globals.update(
     level_colour=present.level_colour,

@@ -55,8 +55,9 @@ def health(service: ServiceDep) -> HealthOut:
     },
 )
 def reload(service: ServiceDep, principal: Admin) -> ReloadOut | JSONResponse:
-    """Load tracks, checks and exemption files again (an admin token). Invalid files are
-    rejected with their problems (422) and the last good configuration stays in service."""
+    """Load tracks, checks, exemption and campaign files again (an admin token). Invalid
+    files are rejected with their problems (422) and the last good configuration stays in
+    service."""
     outcome = service.config.reload()
     service.store.audit(
         principal.name,

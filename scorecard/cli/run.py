@@ -64,6 +64,7 @@ def run_command(
     """
     from scorecard.catalog import pushdown_filters, read_sources
     from scorecard.cli.render import print_problems, report_json, report_table
+    from scorecard.program.campaigns import load_campaigns
     from scorecard.program.exemptions import load_exemptions
     from scorecard.registry import build_registry
     from scorecard.runner import run_and_store
@@ -87,6 +88,9 @@ def run_command(
             datetime.now(UTC),
             allow_expired=True,
         )
+        # Campaigns kept as code: their progress is recorded once the results are stored.
+        # They name the workspace's tracks: with other tracks (--tracks), none is recorded.
+        campaigns = load_campaigns(workspace.campaign_files, loaded) if not tracks else []
         every_track = {t.id: t for t in loaded}
         if track:
             loaded = _select(loaded, track)
@@ -118,6 +122,14 @@ def run_command(
                 # A --catalog subset says nothing about what left the workspace's catalog.
                 catalog_complete=listing.shows_removals and not catalog,
             )
+        # The burn-up of every campaign, as a server would record it after a run (and the
+        # events it calls for, sent below).
+        store.record_progress(
+            campaigns,
+            every_track,
+            datetime.now(UTC),
+            deadline_within_days=workspace.notifications.deadline_within_days,
+        )
         if store.notify:
             # Sent now, with no server to send them later; what fails waits for the next
             # `scorecard run` or a server over the same database.
@@ -128,6 +140,7 @@ def run_command(
                 config=lambda: workspace.notifications,
                 tracks=lambda: every_track,
                 public_url=workspace.public_url,
+                campaign_titles=lambda: {c.id: c.title for c in campaigns},
             ).tick()
     if output_format == "json":
         sys.stdout.write(report_json(stored.run_id, stored.report, stored.waivers) + "\n")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from scorecard.entity import Entity
 from scorecard.notify.routing import Context, Message, Routed, route
@@ -180,7 +181,9 @@ class Dispatcher:
             )
         return len(rows)
 
-    def _context(self, session, found: list[Routed], config: NotificationsConfig) -> Context:  # type: ignore[no-untyped-def]
+    def _context(
+        self, session: Session, found: list[Routed], config: NotificationsConfig
+    ) -> Context:
         refs = sorted({e.entity_ref for e in found if e.entity_ref})
         e = EntityRecord.__table__.c
         owners: dict[str, str | None] = {}
@@ -275,7 +278,7 @@ class Dispatcher:
             session.execute(update(_delivery).where(d.id == delivery_id).values(**values))
 
 
-def _insert_messages(session, messages: list[Message], now: datetime) -> None:  # type: ignore[no-untyped-def]
+def _insert_messages(session: Session, messages: list[Message], now: datetime) -> None:
     if not messages:
         return
     rows = [

@@ -1,4 +1,5 @@
-"""The live configuration of a server: the check registry and the tracks, reloadable.
+"""The live configuration of a server: the check registry, the tracks, and the exemptions
+and campaigns kept as code, reloadable.
 
 A reload that fails keeps serving the last good configuration and reports why, so a bad
 commit to the tracks repository never takes the scorecards down.
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scorecard.problems import ConfigError, Problem
+from scorecard.program.campaigns import Campaign, campaign_files, load_campaigns
 from scorecard.program.exemptions import ExemptionSpec, exemption_files, load_exemptions
 from scorecard.registry import CheckRegistry, build_registry
 from scorecard.tracks import Track, load_tracks, track_files
@@ -29,9 +31,18 @@ class LoadedConfig:
     loaded_at: datetime
     # The exemptions kept as code in the workspace's exemption files.
     exemptions: tuple[ExemptionSpec, ...] = ()
+    # The campaigns of the workspace's campaign files, over these tracks.
+    campaigns: tuple[Campaign, ...] = ()
 
     def track(self, track_id: str) -> Track | None:
         return next((t for t in self.tracks if t.id == track_id), None)
+
+    def campaign(self, campaign_id: str) -> Campaign | None:
+        return next((c for c in self.campaigns if c.id == campaign_id), None)
+
+    @property
+    def tracks_by_id(self) -> dict[str, Track]:
+        return {track.id: track for track in self.tracks}
 
 
 @dataclass(frozen=True)
@@ -57,17 +68,30 @@ class LiveConfig:
         registry = build_registry(self.workspace.checks)
         tracks = load_tracks(self.workspace.tracks, registry)
         now = datetime.now(UTC)
-        exemptions = load_exemptions(
-            self.workspace.exemption_files,
-            tracks,
-            self.workspace.exemption_max_days,
-            now,
-            allow_expired=True,  # an exemption that ran out expires; it breaks no reload
-        )
-        return LoadedConfig(registry, tuple(tracks), now, tuple(exemptions))
+        # Both kinds of files are read, so that one pass reports every problem of both.
+        problems: list[Problem] = []
+        exemptions: list[ExemptionSpec] = []
+        campaigns: list[Campaign] = []
+        try:
+            exemptions = load_exemptions(
+                self.workspace.exemption_files,
+                tracks,
+                self.workspace.exemption_max_days,
+                now,
+                allow_expired=True,  # an exemption that ran out expires; it breaks no reload
+            )
+        except ConfigError as error:
+            problems.extend(error.problems)
+        try:
+            campaigns = load_campaigns(self.workspace.campaign_files, tracks)
+        except ConfigError as error:
+            problems.extend(error.problems)
+        if problems:
+            raise ConfigError(problems)
+        return LoadedConfig(registry, tuple(tracks), now, tuple(exemptions), tuple(campaigns))
 
     def reload(self) -> ReloadOutcome:
-        """Load tracks, checks and exemption files again; on problems keep the
+        """Load tracks, checks, exemption and campaign files again; on problems keep the
         configuration in use."""
         with self._lock:
             fingerprint = self._files_fingerprint()
@@ -93,8 +117,8 @@ class LiveConfig:
         return ReloadOutcome(True)
 
     def reload_if_changed(self) -> ReloadOutcome | None:
-        """Reload when a track file, a check module or an exemption file was added,
-        removed or modified."""
+        """Reload when a track file, a check module, an exemption or a campaign file was
+        added, removed or modified."""
         if self._files_fingerprint() == self._fingerprint:
             return None
         return self.reload()
@@ -105,6 +129,7 @@ class LiveConfig:
             f for folder in self.workspace.checks if folder.is_dir() for f in folder.glob("*.py")
         ]
         files += exemption_files(p for p in self.workspace.exemption_files if p.exists())
+        files += campaign_files(p for p in self.workspace.campaign_files if p.exists())
         return frozenset(_stat(f) for f in files)
 
 

@@ -60,8 +60,9 @@ class RunCoordinator:
         self._busy: dict[str, int] = {}  # track id -> the run evaluating it
         self._threads: dict[int, threading.Thread] = {}
         self._accepting = True
-        # Told when a run ends, however it ended (the notification dispatcher).
-        self.on_finished: Callable[[], None] = lambda: None
+        # Each told when a run ends, however it ended, in order: campaign progress is
+        # recorded, then the notification dispatcher looks at what that wrote.
+        self.on_finished: list[Callable[[], None]] = []
         # Counts finished runs (of any outcome) and other changes of stored levels
         # (`stored_changed`): caches of stored results compare it.
         self.completed = 0
@@ -158,7 +159,11 @@ class RunCoordinator:
                     if self._busy.get(track.id) == run_id:
                         del self._busy[track.id]
                 self._threads.pop(run_id, None)
-            self.on_finished()
+            for hook in self.on_finished:
+                try:
+                    hook()
+                except Exception:
+                    log.exception("what follows run %d failed", run_id)
 
     def stored_changed(self) -> None:
         """Stored levels changed outside a run (an exemption): caches read anew."""

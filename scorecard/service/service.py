@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from scorecard.auth import Principal, TokenSet
 from scorecard.metrics import Metrics
 from scorecard.notify.dispatcher import Dispatcher
+from scorecard.service.campaigns import CampaignWatch
 from scorecard.service.config import LiveConfig, LoadedConfig
 from scorecard.service.exemptions import ExemptionDesk
 from scorecard.service.runs import RunCoordinator
@@ -32,6 +33,8 @@ class Service:
     tokens: TokenSet
     # Sends notifications; None when the workspace routes none.
     dispatcher: Dispatcher | None = None
+    # Records campaign progress.
+    campaigns: CampaignWatch | None = None
 
     @classmethod
     def create(cls, workspace: Workspace, *, schedule: bool = True) -> Service:
@@ -41,12 +44,19 @@ class Service:
         store = Store(workspace.database, upgrade=workspace.auto_upgrade)
         holder: list[TrackScheduler] = []
         desks: list[ExemptionDesk] = []
+        watches: list[CampaignWatch] = []
+        dispatchers: list[Dispatcher] = []
 
         def on_reload(loaded: LoadedConfig) -> None:
             for scheduler in holder:
                 scheduler.sync(loaded.tracks)
             for desk in desks:
                 desk.sync_files(loaded.exemptions)
+            # Campaigns added or changed, tracks changed: their progress is measured anew.
+            for watch in watches:
+                watch.record(loaded)
+            for dispatcher in dispatchers:
+                dispatcher.wake()
 
         try:
             config = LiveConfig(workspace, on_change=on_reload)
@@ -55,8 +65,13 @@ class Service:
             raise
         metrics = Metrics(store)
         runs = RunCoordinator(config, store, metrics)
+        watch = CampaignWatch(store, config)
         desk = ExemptionDesk(store, config, on_change=runs.stored_changed)
         desks.append(desk)
+        # Campaign progress follows every change of stored levels; the dispatcher, when
+        # there is one, then looks at once at the events recording wrote.
+        runs.on_finished.append(watch.record)
+        desk.on_change_hooks.append(watch.record)
         scheduler = None
         if schedule:
             scheduler = TrackScheduler(
@@ -71,10 +86,14 @@ class Service:
         dispatcher = None
         if workspace.notifications.rules:
             store.notify = True
-            dispatcher = dispatcher_for(workspace, store, config)
-            runs.on_finished = dispatcher.wake
+            dispatcher = dispatcher_for(workspace, store, config, watch)
+            runs.on_finished.append(dispatcher.wake)
             desk.on_change_hooks.append(dispatcher.wake)
-        return cls(workspace, store, config, runs, scheduler, metrics, desk, tokens, dispatcher)
+            dispatchers.append(dispatcher)
+        watches.append(watch)
+        return cls(
+            workspace, store, config, runs, scheduler, metrics, desk, tokens, dispatcher, watch
+        )
 
     def start(self, *, evaluate_if_empty: bool = True) -> None:
         # Sign-in sessions of tokens this server no longer accepts are deleted, so that
@@ -83,6 +102,10 @@ class Service:
         # The exemption files as loaded, then what expired while no server ran.
         self.exemptions.sync_files(self.config.current.exemptions)
         self.exemptions.expire_due()
+        # Campaign progress as the store has it now (a `scorecard run` may have changed it
+        # while no server ran), and the events it calls for, sent once the dispatcher starts.
+        if self.campaigns is not None:
+            self.campaigns.record()
         # The first run is claimed before the scheduler starts, so a missed scheduled fire
         # cannot take a track first and make it conflict.
         if evaluate_if_empty and self.store.is_empty():
@@ -115,13 +138,22 @@ class Service:
         self.store.close()
 
 
-def dispatcher_for(workspace: Workspace, store: Store, config: LiveConfig) -> Dispatcher:
-    """The dispatcher of the workspace's notifications, reading the live configuration."""
+def dispatcher_for(
+    workspace: Workspace,
+    store: Store,
+    config: LiveConfig,
+    campaigns: CampaignWatch | None = None,
+) -> Dispatcher:
+    """The dispatcher of the workspace's notifications, reading the live configuration;
+    once a minute it looks for the campaign events that time brings."""
+    watch = campaigns or CampaignWatch(store, config)
     return Dispatcher(
         store,
         config=lambda: workspace.notifications,
         tracks=lambda: {track.id: track for track in config.current.tracks},
         public_url=workspace.public_url,
+        campaign_titles=watch.titles,
+        periodic=watch.periodic,
     )
 
 

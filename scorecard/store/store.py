@@ -20,6 +20,7 @@ from scorecard.notify.events import RUN_FAILED, Event, emit
 from scorecard.report import PairResults, RunReport
 from scorecard.results import Outcome
 from scorecard.store import browse, exemptions, queries
+from scorecard.store import campaigns as campaign_store
 from scorecard.store.browse import Blocker, SortKey, TrackEntity, TrackEntityFilter
 from scorecard.store.database import (
     SchemaUpgrade,
@@ -31,6 +32,7 @@ from scorecard.store.heartbeat import HEARTBEAT_INTERVAL, STALE_AFTER, Heartbeat
 from scorecard.store.queries import OwnerLevels, OwnerTrackRollup, Page, TrackRollup
 from scorecard.store.tables import (
     AuditRecord,
+    CampaignProgressRecord,
     CertificationChange,
     CertificationRecord,
     DeliveryRecord,
@@ -48,7 +50,9 @@ from scorecard.store.writes import RunWriter, WriteStats, storable, write_run
 from scorecard.waivers import Waivers
 
 if TYPE_CHECKING:
+    from scorecard.program.campaigns import Campaign
     from scorecard.program.exemptions import ExemptionSpec
+    from scorecard.program.progress import Progress
     from scorecard.tracks import Track
 
 log = logging.getLogger("scorecard.store")
@@ -691,6 +695,100 @@ class Store:
         """When the soonest approved exemption expires."""
         with self._sessions() as session:
             return exemptions.next_expiry(session)
+
+    # Campaigns
+
+    def record_progress(
+        self,
+        campaigns: Sequence[Campaign],
+        tracks: Mapping[str, Track],
+        now: datetime | None = None,
+        *,
+        deadline_within_days: int = 7,
+    ) -> dict[str, Progress]:
+        """Measure every campaign now and keep a progress row for it and for each of its
+        owners whose counts changed (`scorecard.store.campaigns.record`); with `notify`,
+        write the events the progress calls for in the same transaction. What was
+        measured, by campaign id."""
+        if not campaigns:
+            return {}
+        now = now or datetime.now(UTC)
+        with self._sessions.begin() as session:
+            measured = campaign_store.record(session, campaigns, tracks, now)
+            if self.notify:
+                campaign_store.emit_events(
+                    session, campaigns, tracks, now, deadline_within_days=deadline_within_days
+                )
+        return measured
+
+    def campaign_events(
+        self,
+        campaigns: Sequence[Campaign],
+        tracks: Mapping[str, Track],
+        now: datetime | None = None,
+        *,
+        deadline_within_days: int = 7,
+    ) -> int:
+        """With `notify`, write the events the campaigns' recorded progress calls for at
+        `now` (a milestone or deadline passed, a deadline near); each is kept once."""
+        if not self.notify or not campaigns:
+            return 0
+        with self._sessions.begin() as session:
+            return campaign_store.emit_events(
+                session,
+                campaigns,
+                tracks,
+                now or datetime.now(UTC),
+                deadline_within_days=deadline_within_days,
+            )
+
+    def measure_campaigns(
+        self,
+        campaigns: Sequence[Campaign],
+        tracks: Mapping[str, Track],
+        now: datetime | None = None,
+        *,
+        entity_refs: Iterable[str] | None = None,
+    ) -> dict[str, Progress]:
+        """Each campaign's standings now (over these entities when given), without
+        recording anything."""
+        with self._sessions() as session:
+            return campaign_store.measure(
+                session, campaigns, tracks, now or datetime.now(UTC), refs=entity_refs
+            )
+
+    def campaign_summaries(self, campaign_ids: Iterable[str]) -> dict[str, campaign_store.Summary]:
+        """Each campaign's latest recorded counts, and when it was last recorded done."""
+        with self._sessions() as session:
+            return campaign_store.summaries(session, campaign_ids)
+
+    def campaign_series(
+        self, campaign_id: str, owner: str | None = None
+    ) -> list[CampaignProgressRecord]:
+        """A campaign's recorded progress (or one owner's), oldest first: its burn-up."""
+        with self._sessions() as session:
+            return campaign_store.series(session, campaign_id, owner)
+
+    def campaign_blockers(
+        self,
+        campaign: Campaign,
+        track: Track,
+        entity_refs: Iterable[str],
+        now: datetime | None = None,
+    ) -> dict[str, list[campaign_store.Blocker]]:
+        """The goal checks each of these entities does not meet, with outcome and message."""
+        with self._sessions() as session:
+            return campaign_store.blockers(
+                session, campaign, track, entity_refs, now or datetime.now(UTC)
+            )
+
+    def owner_campaigns(
+        self, owner: str, campaign_ids: Iterable[str]
+    ) -> dict[str, campaign_store.Recorded]:
+        """The latest recorded counts of `owner` in each campaign where it has entities
+        in scope."""
+        with self._sessions() as session:
+            return campaign_store.owner_rows(session, owner, campaign_ids)
 
     def fingerprint(self) -> str:
         """A short text that changes whenever a run finishes, i.e. whenever stored

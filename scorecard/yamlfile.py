@@ -88,20 +88,23 @@ def load_yaml(path: Path) -> YamlDocument:
         loader.dispose()
 
 
-def load_yaml_documents(path: Path) -> tuple[list[YamlDocument], list[Problem]]:
+def load_yaml_documents(
+    path: Path, *, loader_class: type[yaml.SafeLoader] = yaml.SafeLoader
+) -> tuple[list[YamlDocument], list[Problem]]:
     """Every document of a multi-document file (`---`), as `load_yaml` reads one, and the
     problems of those that could not be read.
 
     The same limits apply to each document. A refused document costs only itself; broken
     YAML ends the file, as the parser cannot find the next document after it. Empty
-    documents (a trailing `---`, a file of comments) are left out.
+    documents (a trailing `---`, a file of comments) are left out. `loader_class` may
+    read some nodes otherwise (a safe loader still: campaign milestones keyed by date).
     """
     file = str(path)
     try:
         text = _read_text(file)
     except ConfigError as error:
         return [], error.problems
-    loader = yaml.SafeLoader(text)
+    loader = loader_class(text)
     documents: list[YamlDocument] = []
     problems: list[Problem] = []
     try:

@@ -53,10 +53,9 @@ from scorecard.results import Outcome
 # reads, fails and matches exactly as a track's does.
 from scorecard.tracks import FilterSets, Track
 
-# Private: the pieces `load_yaml_documents` is made of, so that campaign files get every
-# limit track and exemption files have (size, aliases, depth, positions), read with one
-# difference (see `_CampaignLoader`).
-from scorecard.yamlfile import Loc, YamlDocument, _document, _is_empty, _read_text, _yaml_errors
+# Read as track and exemption files are (size, aliases, depth, positions), with one
+# difference: `_CampaignLoader`.
+from scorecard.yamlfile import Loc, YamlDocument, load_yaml_documents
 
 API_VERSION = "scorecard/v1"
 KIND = "Campaign"
@@ -308,7 +307,7 @@ def load_campaigns(paths: Iterable[Path], tracks: Sequence[Track]) -> list[Campa
         if not file.exists():
             problems.append(Problem(str(file), "no such file or folder"))
             continue
-        documents, file_problems = _load_documents(file)
+        documents, file_problems = load_yaml_documents(file, loader_class=_CampaignLoader)
         for document in documents:
             campaign, found = _read_document(document, tracks)
             file_problems.extend(found)
@@ -348,38 +347,6 @@ class _CampaignLoader(yaml.SafeLoader):
             if type(key) is yaml.ScalarNode and key.tag == _TIMESTAMP and key.style is None:
                 key.tag = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
         return node
-
-
-def _load_documents(path: Path) -> tuple[list[YamlDocument], list[Problem]]:
-    """`scorecard.yamlfile.load_yaml_documents`, step for step, with `_CampaignLoader`."""
-    file = str(path)
-    try:
-        text = _read_text(file)
-    except ConfigError as error:
-        return [], error.problems
-    loader = _CampaignLoader(text)
-    documents: list[YamlDocument] = []
-    problems: list[Problem] = []
-    try:
-        while True:
-            try:
-                with _yaml_errors(file):
-                    if not loader.check_node():
-                        break
-                    node = loader.get_node()
-            except ConfigError as error:
-                problems.extend(error.problems)
-                break
-            if _is_empty(node):
-                continue
-            try:
-                with _yaml_errors(file):
-                    documents.append(_document(loader, node, file, find_bad_value=True))
-            except ConfigError as error:
-                problems.extend(error.problems)
-    finally:
-        loader.dispose()
-    return documents, problems
 
 
 def _position(problem: Problem) -> tuple[int, int]:

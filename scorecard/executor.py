@@ -15,12 +15,14 @@ import functools
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from scorecard.entity import Entity
 from scorecard.inputs import CatalogView, InputUnavailable, Repo, repository_root
 from scorecard.planner import EntityPlan
+from scorecard.pushed import PushedResults, external_result
 from scorecard.results import Outcome, Result
 from scorecard.sources.git import GitCache, allowed_roots, redact, remote_location
 from scorecard.tracks import ConfiguredCheck
@@ -158,7 +160,35 @@ class _Step:
     optional: bool  # a failure counts as `warn`
 
 
-def _step(configured: ConfiguredCheck) -> _Step:
+def _step(configured: ConfiguredCheck, pushed: PushedResults, now: datetime) -> _Step:
+    if configured.external:
+        # Its result is the one pushed, never evaluated: read from the run's snapshot.
+        key = (configured.track_id, configured.id)
+
+        def reported(available: dict[str, Any]) -> Result:
+            ref = available["entity"].ref
+            return external_result(configured, pushed.get((ref, *key)), ref, now)
+
+        return _Step(configured, reported, (), True, not configured.required)
+    step = _evaluated_step(configured)
+    threshold = configured.threshold
+    if threshold is None:
+        return step
+    call = step.call
+    if configured.check.is_async:
+
+        async def judged(available: dict[str, Any]) -> Any:
+            return threshold.apply(_checked(configured, await call(available)))
+
+    else:
+
+        def judged(available: dict[str, Any]) -> Any:  # type: ignore[misc]
+            return threshold.apply(_checked(configured, call(available)))
+
+    return _Step(configured, judged, step.io_inputs, step.inline, step.optional)
+
+
+def _evaluated_step(configured: ConfiguredCheck) -> _Step:
     check = configured.check
     func, params, names = check.func, configured.params, check.inputs
     # The common shapes get a direct call; building a kwargs dict per call costs more
@@ -191,12 +221,15 @@ class Executor:
         git_cache: GitCache | None = None,
         github: GitHubConfig | None = None,
         on_source_failure: Callable[[str], None] | None = None,
+        pushed: PushedResults | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.timeout = timeout
         self.git_cache = git_cache
         self.github = github
         self.on_source_failure = on_source_failure
+        # The latest results pushed for external checks, read when the run started.
+        self.pushed: PushedResults = pushed or {}
 
     def run(
         self,
@@ -226,6 +259,7 @@ class Executor:
                 if any("repo" in c.check.inputs for t in p.tracks for c in t.checks)
             )
         semaphore = asyncio.Semaphore(self.concurrency)
+        now = datetime.now(UTC)  # what a pushed result's age is measured against
         # Blocking checks get a pool of their own; it is not waited for at the end, so a
         # hung check cannot hold the run (its thread ends when its call returns).
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="check")
@@ -236,7 +270,9 @@ class Executor:
                 key = tuple(id(track) for track in plan.tracks)
                 prepared = steps_of.get(key)
                 if prepared is None:
-                    steps = [_step(c) for track in plan.tracks for c in track.checks]
+                    steps = [
+                        _step(c, self.pushed, now) for track in plan.tracks for c in track.checks
+                    ]
                     names = frozenset(n for s in steps for n in s.configured.check.inputs)
                     prepared = steps_of[key] = (steps, names, all(s.inline for s in steps))
                 steps, names, inline = prepared

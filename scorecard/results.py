@@ -67,6 +67,12 @@ class Result:
         return cls(_ERROR, message, evidence)
 
     @classmethod
+    def measured(cls, value: float, message: str, **evidence: Any) -> Result:
+        """A number the check measured (coverage, a count): it passes unless the track
+        gives the check a threshold (`pass_when`, `warn_when`), which then decides."""
+        return cls(_PASS, message, {**evidence, "value": value})
+
+    @classmethod
     def from_bool(cls, ok: bool, passed: str, failed: str, **evidence: Any) -> Result:
         """`passed` or `failed` by a condition, with the same evidence either way."""
         if ok:

@@ -35,6 +35,7 @@ from scorecard.problems import ConfigError, Problem
 from scorecard.registry import CheckRegistry
 from scorecard.report import Layout, PairPacker
 from scorecard.sdk import Check
+from scorecard.thresholds import Threshold
 from scorecard.yamlfile import Loc, YamlDocument, load_yaml
 
 API_VERSION = "scorecard/v1"
@@ -92,15 +93,15 @@ FilterSets = Annotated[
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
-def parse_duration(text: str) -> timedelta:
-    """`6h`, `1h30m`, `2d`, `45s` → timedelta; raises ValueError."""
+def parse_duration(text: str, minimum: timedelta = timedelta(minutes=1)) -> timedelta:
+    """`6h`, `1h30m`, `2d`, `45s` → timedelta; raises ValueError (also below `minimum`)."""
     match = _DURATION.match(text.strip())
     if not match or not any(match.groups()):
         raise ValueError(f"{text!r} is not a duration like 30m, 6h, 1d or 1h30m")
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
     duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if duration < timedelta(minutes=1):
-        raise ValueError(f"{text!r} is shorter than a minute")
+    if duration < minimum:
+        raise ValueError(f"{text!r} is shorter than {format_duration(minimum)}")
     return duration
 
 
@@ -141,6 +142,35 @@ def _schedule(value: Any) -> Any:
     raise ValueError('schedule is a cron expression ("0 */6 * * *") or {every: 6h}')
 
 
+def _period(value: Any) -> Any:
+    """A duration as text (`24h`, `7d`, `30s`), for grace and `max_age`."""
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a duration is written as text like 30s, 6h, 1d or 1h30m")
+    return parse_duration(value, minimum=timedelta(seconds=1))
+
+
+Period = Annotated[
+    timedelta,
+    BeforeValidator(_period),
+    WithJsonSchema({"type": "string", "examples": ["24h", "7d", "1h30m"]}),
+]
+
+
+def _threshold(value: Any) -> Any:
+    from scorecard.thresholds import Comparison
+
+    return value if isinstance(value, Comparison) else Comparison.parse(value)
+
+
+ThresholdText = Annotated[
+    Any,
+    BeforeValidator(_threshold),
+    WithJsonSchema({"type": "string", "examples": [">= 80", "< 5"]}),
+]
+
+
 Schedule = Annotated[
     Any,
     BeforeValidator(_schedule),
@@ -160,17 +190,54 @@ Schedule = Annotated[
 ]
 
 
+EXTERNAL = "external"
+
+
 class CheckConfig(_Strict):
-    check: str = Field(description="The id of a registered check.")
+    check: str = Field(
+        description="The id of a registered check, or `external` for results pushed to "
+        "`POST /api/v1/results`."
+    )
     id: Slug | None = Field(None, description="Unique within the track; defaults to `check`.")
     title: str | None = None
+    description: str | None = Field(None, description="Shown instead of the check's own.")
+    remediation: str | None = Field(None, description="Shown instead of the check's own.")
+    docs: str | None = Field(None, description="URL of the check's documentation.")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     required: bool = Field(True, description="false: a failure shows as warn, blocks nothing.")
+    pass_when: ThresholdText | None = Field(
+        None, description='For a check that reports a number: passes when it holds (">= 80").'
+    )
+    warn_when: ThresholdText | None = Field(
+        None, description="Below `pass_when`: warns (blocks nothing) when it holds, else fails."
+    )
+    max_age: Period | None = Field(
+        None,
+        description="External checks: a pushed result older than this counts as unknown.",
+    )
+    grace: Period | None = Field(
+        None,
+        description="While the last pass or fail is younger than this, an unknown or error "
+        "result keeps it for the level (overrides the track's `grace`).",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _bare_id(cls, value: Any) -> Any:
         return {"check": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CheckConfig:
+        if self.warn_when is not None and self.pass_when is None:
+            raise ValueError("`warn_when` needs a `pass_when`")
+        if self.check == EXTERNAL:
+            if self.id is None:
+                raise ValueError("an external check needs its own `id`")
+            if self.with_:
+                raise ValueError("an external check takes no `with:`; its results are pushed")
+        elif self.max_age is not None:
+            raise ValueError("`max_age` is for external checks (`check: external`)")
+        return self
 
 
 class LevelConfig(_Strict):
@@ -193,6 +260,15 @@ class TrackFile(_Strict):
     filter: FilterSets | None = None
     exclude: FilterSets | None = None
     schedule: Schedule = None
+    draft: bool = Field(
+        False,
+        description="Evaluated and shown, but no badge, gate, notification or roll-up "
+        "with the published tracks. Remove it to publish the track.",
+    )
+    grace: Period | None = Field(
+        None,
+        description="Default grace of every check: see the check entry's `grace`.",
+    )
     levels: list[LevelConfig] = Field(min_length=1)
 
 
@@ -201,7 +277,8 @@ class TrackFile(_Strict):
 
 @dataclass(frozen=True, eq=False)
 class ConfiguredCheck:
-    """A check as a track uses it: its own id, params, title and whether it is required."""
+    """A check as a track uses it: its own id, params, title and whether it is required;
+    the track's own words for it, its threshold, grace and (external checks) `max_age`."""
 
     id: str
     check: Check
@@ -210,10 +287,31 @@ class ConfiguredCheck:
     required: bool
     level_id: str
     track_id: str
+    description_text: str | None = None  # the track's, else the check's own
+    remediation_text: str | None = None
+    docs: str | None = None
+    threshold: Threshold | None = None
+    grace: timedelta | None = None  # the entry's, else the track's
+    max_age: timedelta | None = None
 
     @property
     def remediation(self) -> str:
+        if self.remediation_text is not None:
+            return self.remediation_text
         return self.check.remediation_for(self.params)
+
+    @property
+    def description(self) -> str:
+        return self.description_text or self.check.meta.description
+
+    @property
+    def docs_url(self) -> str | None:
+        return self.docs or self.check.meta.docs_url
+
+    @property
+    def external(self) -> bool:
+        """Its results are pushed (`POST /api/v1/results`), not evaluated."""
+        return self.check.id == EXTERNAL
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,6 +334,8 @@ class Track:
     schedule: str | timedelta | None  # a cron expression or an interval
     levels: tuple[Level, ...]
     source: str
+    draft: bool = False
+    grace: timedelta | None = None
 
     def applies_to(self, entity: Entity) -> bool:
         if self.filter is not None and not self.filter.matches(entity):
@@ -246,6 +346,18 @@ class Track:
     def checks(self) -> tuple[ConfiguredCheck, ...]:
         """Every configured check, level by level (computed once: the executor's hot path)."""
         return tuple(c for level in self.levels for c in level.checks)
+
+    @cached_property
+    def graced(self) -> bool:
+        """Some check keeps its last pass or fail through a flaky source (`grace`)."""
+        return any(c.grace is not None for c in self.checks)
+
+    @cached_property
+    def external_checks(self) -> tuple[ConfiguredCheck, ...]:
+        return tuple(c for c in self.checks if c.external)
+
+    def find_check(self, check_id: str) -> ConfiguredCheck | None:
+        return next((c for c in self.checks if c.id == check_id), None)
 
     @cached_property
     def reusable(self) -> bool:
@@ -264,6 +376,7 @@ class Track:
             for c in level.checks:
                 params = c.params.model_dump_json() if c.params is not None else None
                 parts.append((c.id, c.check.id, c.check.module, c.required, params))
+                parts.append((repr(c.threshold), c.grace, c.max_age))
                 parts.append(marshal.dumps(c.check.func.__code__))
         return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
@@ -340,6 +453,10 @@ def _check_and_params(
     entry: CheckConfig, loc: Loc, document: YamlDocument, registry: CheckRegistry
 ) -> tuple[Check, BaseModel | None] | list[Problem]:
     """The registered check an entry names and its validated params, or the problems."""
+    if entry.check == EXTERNAL:
+        from scorecard.pushed import EXTERNAL_CHECK
+
+        return EXTERNAL_CHECK, None
     check = registry.get(entry.check)
     if check is None:
         return [document.problem((*loc, "check"), _unknown_check(entry, registry))]
@@ -383,15 +500,25 @@ def _resolve(config: TrackFile, document: YamlDocument, registry: CheckRegistry)
                 )
                 continue
             seen_checks[check_id] = document.position(loc)
+            threshold = (
+                Threshold(entry.pass_when, entry.warn_when) if entry.pass_when is not None else None
+            )
+            external = entry.check == EXTERNAL
             checks.append(
                 ConfiguredCheck(
                     id=check_id,
                     check=check,
                     params=params,
-                    title=entry.title or check.meta.title,
+                    title=entry.title or (check_id if external else check.meta.title),
                     required=entry.required,
                     level_id=level_config.id,
                     track_id=config.id,
+                    description_text=entry.description,
+                    remediation_text=entry.remediation,
+                    docs=entry.docs,
+                    threshold=threshold,
+                    grace=entry.grace or config.grace,
+                    max_age=entry.max_age,
                 )
             )
         levels.append(
@@ -416,6 +543,8 @@ def _resolve(config: TrackFile, document: YamlDocument, registry: CheckRegistry)
         schedule=schedule.interval if isinstance(schedule, Every) else schedule,
         levels=tuple(levels),
         source=document.file,
+        draft=config.draft,
+        grace=config.grace,
     )
 
 

@@ -19,6 +19,8 @@ from api.routes import (
     campaigns,
     entities,
     exemptions,
+    preview,
+    pushed,
     registry,
     rollups,
     runs,
@@ -44,7 +46,8 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with mcp.running():  # the MCP server's session manager
+                yield
         finally:
             gc.unfreeze()  # what the app made may be collected once it stops
             if manage_service:
@@ -80,6 +83,8 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
             responses=AUTH_RESPONSES if private else None,
         )
     app.include_router(admin.router, prefix=API_PREFIX)
+    app.include_router(pushed.router, prefix=API_PREFIX)
+    app.include_router(preview.router, prefix=API_PREFIX)
     app.include_router(exemptions.audit_router, prefix=API_PREFIX)
     # First in the routing table: badges are fetched far more than anything else, and
     # the router tries each route in turn (after the API's dozens, half a badge
@@ -88,6 +93,13 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     # The pages check readers themselves: a person who is not signed in is sent to the
     # sign-in form rather than answered 401.
     pages.install(app)
+    # The MCP server (`/mcp`), behind the API's tokens; a route rather than a mount, so
+    # that `/mcp` itself is its address, with no redirect to `/mcp/`. Imported here: its
+    # tools answer through the API's modules, which import this one through `api`.
+    from scorecard.mcp.http import McpEndpoint
+
+    mcp = McpEndpoint(service)
+    app.router.add_route(McpEndpoint.PATH, mcp, include_in_schema=False)
     contract.install(app, private_reads=private, has_token=bool(service.tokens))
     metrics.install(app, service)
     return app

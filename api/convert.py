@@ -40,11 +40,16 @@ def configured_check(configured: ConfiguredCheck) -> ConfiguredCheckOut:
         id=configured.id,
         check=configured.check.id,
         title=configured.title,
-        description=configured.check.meta.description,
+        description=configured.description,
         remediation=configured.remediation,
-        docs_url=configured.check.meta.docs_url,
+        docs_url=configured.docs_url,
         required=configured.required,
         params=params,
+        external=configured.external,
+        pass_when=str(threshold.pass_when) if (threshold := configured.threshold) else None,
+        warn_when=str(threshold.warn_when) if threshold and threshold.warn_when else None,
+        max_age=format_duration(configured.max_age) if configured.max_age else None,
+        grace=format_duration(configured.grace) if configured.grace else None,
     )
 
 
@@ -66,6 +71,7 @@ def track(item: Track, next_run: datetime | None) -> TrackOut:
             )
             for level in item.levels
         ],
+        draft=item.draft,
     )
 
 

@@ -76,11 +76,16 @@ async def _method_not_allowed(request: Request, error: Exception) -> JSONRespons
 def _methods(request: Request) -> list[str]:
     path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
     methods: set[str] = set()
+    concrete: set[str] = set()
     for route in iter_route_contexts(request.app.router.routes):
         template, route_methods = getattr(route, "path", None), getattr(route, "methods", None)
         if template and route_methods and _pattern(template).match(path):
             methods |= route_methods
-    return sorted(methods)
+            if "{" not in template:
+                concrete |= route_methods
+    # As OpenAPI matches paths: a concrete path (`/tracks/preview`) before a template that
+    # also matches it (`/tracks/{track_id}`), so that `Allow` says what the document does.
+    return sorted(concrete or methods)
 
 
 @cache

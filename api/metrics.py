@@ -36,6 +36,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 def install(app: FastAPI, service: Service) -> None:
     """Serve `/metrics` and count every request of `app` in the service's metrics."""
     service.metrics.watch_badges(app.state.badges)
+    service.metrics.watch_tracks(lambda: service.config.current.tracks)
     app.router.routes.append(Route("/metrics", metrics, methods=["GET"]))
     app.add_middleware(RequestMetrics, metrics=service.metrics, routes=app.router.routes)
 

@@ -7,8 +7,17 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    computed_field,
+    model_validator,
+)
 
+from scorecard.grace import stale
 from scorecard.results import Outcome
 
 T = TypeVar("T")
@@ -104,6 +113,17 @@ class ConfiguredCheckOut(BaseModel):
     docs_url: str | None
     required: bool
     params: dict[str, Any]
+    external: bool = Field(
+        False, description="Its results are pushed (`POST /api/v1/results`), not evaluated."
+    )
+    pass_when: str | None = Field(None, description='Threshold of a reported number: ">= 80".')
+    warn_when: str | None = None
+    max_age: str | None = Field(None, description="A pushed result counts this long.")
+    grace: str | None = Field(
+        None,
+        description="While the last pass or fail is younger than this, an unknown or error "
+        "result keeps it for the level.",
+    )
 
 
 class LevelOut(BaseModel):
@@ -122,6 +142,11 @@ class TrackOut(BaseModel):
     schedule: str | None = Field(description="A cron expression or `every <interval>`.")
     next_run: datetime | None
     levels: list[LevelOut]
+    draft: bool = Field(
+        False,
+        description="Evaluated and shown, but not published: no badge, gate, notification "
+        "or roll-up with the published tracks.",
+    )
 
 
 class CheckOut(BaseModel):
@@ -174,6 +199,38 @@ class WaiverOut(BaseModel):
     )
 
 
+class StaleOut(BaseModel):
+    """A result that could not be checked whose last known outcome still counts for the
+    level: the check's grace (`grace:` in its track)."""
+
+    outcome: Outcome = Field(description="The last known outcome, which the level counts.")
+    observed_at: datetime = Field(description="When a run last observed it.")
+    until: datetime = Field(description="When the grace ends: later runs count the real outcome.")
+    sentence: str = Field(
+        description='"last known pass, 3 h ago; now unknown: <message>", the time counted '
+        "as this was served."
+    )
+
+
+def stale_out(outcome: str | None, message: str | None, evidence: Any) -> StaleOut | None:
+    """The grace a result's evidence carries, as the API shows it."""
+    grace = stale(outcome, evidence) if outcome is not None else None
+    if grace is None:
+        return None
+    return StaleOut(
+        outcome=grace.outcome,
+        observed_at=grace.observed_at,
+        until=grace.until,
+        sentence=grace.sentence(outcome or "", message or ""),
+    )
+
+
+_STALE = (
+    "Graced: the check could not be answered, and its last known outcome counts for the "
+    "level until the grace ends (the outcome stays as evaluated); null otherwise."
+)
+
+
 class CheckResultOut(BaseModel):
     id: str
     check: str | None
@@ -191,6 +248,11 @@ class CheckResultOut(BaseModel):
         "whatever its outcome, which stays as evaluated.",
     )
 
+    @computed_field(description=_STALE)  # type: ignore[prop-decorator]
+    @property
+    def stale(self) -> StaleOut | None:
+        return stale_out(self.outcome, self.message, self.evidence)
+
 
 class LevelResults(BaseModel):
     id: str
@@ -205,10 +267,14 @@ class TrackScorecard(BaseModel):
     level: str | None
     next_level: str | None
     blocking: list[CheckResultOut] = Field(
-        description="Required checks of the next level that do not pass and are not exempted."
+        description="Required checks of the next level that do not pass and are not "
+        "exempted (a graced check counts as its last known outcome)."
     )
     levels: list[LevelResults]
     badge: str = Field(description="Path of the SVG badge.")
+    draft: bool = Field(
+        False, description="The track is a draft: its level is a preview, its badge says draft."
+    )
 
 
 class EntityScorecard(BaseModel):
@@ -229,6 +295,11 @@ class ResultOut(BaseModel):
     changed_at: datetime
     run_id: int
     exemption: WaiverOut | None = None
+
+    @computed_field(description=_STALE)  # type: ignore[prop-decorator]
+    @property
+    def stale(self) -> StaleOut | None:
+        return stale_out(self.outcome, self.message, self.evidence)
 
 
 class ResultChangeOut(BaseModel):
@@ -297,6 +368,9 @@ class TrackRollupOut(BaseModel):
     track: str
     levels: dict[str, int] = Field(description="Level → entities; `none` for no level.")
     checks: list[CheckRollupOut]
+    draft: bool = Field(
+        False, description="The track is a draft: a preview, to be left out of sums across tracks."
+    )
 
 
 class OwnerLevelsOut(BaseModel):
@@ -316,7 +390,10 @@ class BadgeEndpointOut(BaseModel):
 
     schemaVersion: int = Field(description="Always 1.")
     label: str = Field(description="The track.")
-    message: str = Field(description="The level, `none`, or why there is no level.")
+    message: str = Field(
+        description="The level, `none`, `draft` (a track not published yet), or why there "
+        "is no level."
+    )
     color: str = Field(description="A hex colour without `#`.")
 
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, computed_field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
 from checks.fields import Regex
 from scorecard.inputs import Repo
-from scorecard.results import Result
+from scorecard.results import Outcome, Result
 from scorecard.sdk import check
 
 _README = re.compile(r"readme(\.(md|markdown|rst|txt|adoc))?", re.IGNORECASE)
@@ -117,6 +117,37 @@ def has_file(repo: Repo, params: FileParams) -> Result:
     if not found:
         return Result.failed(f"{params.path} is missing from {repo.label}.", path=params.path)
     return Result.passed(f"{repo.label} has {', '.join(found)}.", path=params.path, matches=found)
+
+
+class FileCountParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # A path or a glob (`tests/**/test_*.py`).
+    path: RepoPath
+    # Fewer matching files fail, unless the track gives the check a threshold instead.
+    min: int = Field(1, ge=0)
+
+
+@check(
+    id="file_count",
+    title="Number of matching files",
+    remediation="Add files matching `{path}` until there are at least {min} (or as many as "
+    "the track's threshold asks).",
+    params=FileCountParams,
+)
+def file_count(repo: Repo, params: FileCountParams) -> Result:
+    """How many files match `path` (a glob such as `tests/**/test_*.py` or `**/*.tf`); it
+    passes with at least `min` (1 by default). The count is reported as a number, so a
+    track may judge it by a threshold instead (`pass_when: ">= 10"`)."""
+    found = _files(repo, params.path)
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    noun = "file matches" if len(found) == 1 else "files match"
+    detail = f" ({shown})" if found else ""
+    return Result(
+        Outcome.PASS if len(found) >= params.min else Outcome.FAIL,
+        f"{len(found)} {noun} {params.path} in {repo.label}{detail}.",
+        {"value": len(found), "path": params.path, "min": params.min, "matches": found[:50]},
+    )
 
 
 @check(

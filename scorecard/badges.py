@@ -24,6 +24,7 @@ METAL_COLOURS = {
 RANK_COLOURS = ("#fe7d37", "#dfb317", "#a4a61d", "#97ca00", "#4c1")  # lowest → highest
 NO_LEVEL = "#e05d44"
 NOT_FOUND = "#9f9f9f"
+DRAFT = "#9f9f9f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,12 @@ def level_badge(track: Track, level: str | None) -> Badge:
     if level is None:
         return Badge(track.id, "none", NO_LEVEL)
     return Badge(track.id, level, level_colour(track, level))
+
+
+def draft_badge(track: Track) -> Badge:
+    """The badge of every entity on a draft track: it says the track is a draft, never a
+    level, so that no README shows a standard that is not published yet."""
+    return Badge(track.id, "draft", DRAFT)
 
 
 def not_found_badge(label: str, what: str) -> Badge:

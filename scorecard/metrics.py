@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -35,6 +35,7 @@ from scorecard.store.tables import RollupRecord, RunRecord, RunStatus
 if TYPE_CHECKING:
     from scorecard.report import RunReport
     from scorecard.store import Store
+    from scorecard.tracks import Track
 
 # The text format every Prometheus version scrapes.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -117,12 +118,18 @@ class Metrics:
             self.source_failures.labels(source)
         self._badges: BadgeCounts | None = None
         registry.register(_BadgeCollector(self))
+        self._tracks: Callable[[], Iterable[Track]] = tuple
+        registry.register(_TrackCollector(self))
         if store is not None:
             registry.register(StoreCollector(store))
 
     def watch_badges(self, cache: BadgeCounts) -> None:
         """Report the hits and misses of `cache` (the app's badge cache)."""
         self._badges = cache
+
+    def watch_tracks(self, tracks: Callable[[], Iterable[Track]]) -> None:
+        """Report which of `tracks()` (the live configuration's) are drafts."""
+        self._tracks = tracks
 
     def source_failed(self, source: str) -> None:
         """A read of `source` (one of SOURCES) failed; sources call it with their name."""
@@ -174,6 +181,29 @@ class _BadgeCollector:
             "Badge requests that waited for the store to be read.",
             value=badges.misses if badges else 0,
         )
+
+
+class _TrackCollector:
+    """`scorecard_track_draft`: 1 for a draft track, 0 for a published one. The per-track
+    series (`scorecard_results`) keep every track, drafts too; this marks which is which,
+    so that sums across tracks can leave the drafts out:
+    `scorecard_results unless on(track) scorecard_track_draft == 1`."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily("scorecard_track_draft", "", labels=["track"])]
+
+    def collect(self) -> Iterator[Metric]:
+        drafts = GaugeMetricFamily(
+            "scorecard_track_draft",
+            "1 for a draft track (previewed, not enforced), 0 for a published one.",
+            labels=["track"],
+        )
+        for track in self._metrics._tracks():
+            drafts.add_metric([track.id], 1 if track.draft else 0)
+        yield drafts
 
 
 class StoreCollector:

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 from scorecard.entity import Entity
 from scorecard.executor import Executor, Progress
+from scorecard.grace import LastKnown, Recall
 from scorecard.inputs import CatalogView
 from scorecard.parallel import evaluate_forked, processes_for
 from scorecard.planner import EntityPlan, plan
 from scorecard.problems import Problem
+from scorecard.pushed import PushedResults
 from scorecard.report import PairResults, RunReport
 from scorecard.results import Result
 from scorecard.tracks import Track
@@ -66,6 +68,8 @@ def evaluate(
     meanwhile: Callable[[], None] | None = None,
     taken: Callable[[list[PairResults]], None] | None = None,
     waivers: Waivers | None = None,
+    pushed: PushedResults | None = None,
+    recall: Recall | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
@@ -83,7 +87,11 @@ def evaluate(
     while the rest is evaluated; a run evaluated in this process gives it none.
     `waivers` are the exemptions in effect: an evaluated pair with any is certified with
     its waived checks counting as passing (kept pairs hold the level stored for them,
-    which the exemptions' own changes keep up to date).
+    which the exemptions' own changes keep up to date). `pushed` holds the latest results
+    pushed for external checks (`Store.pushed_results`; without it they are `unknown`).
+    `recall` reads the stored results of pairs of graced tracks (`Store.recall_pairs`):
+    with it, a check with a grace that could not be answered keeps its last known outcome
+    for the level while the grace lasts (`scorecard.grace`); without it, nothing is graced.
     """
     with gc_paused():
         return _evaluate(
@@ -101,6 +109,8 @@ def evaluate(
             meanwhile,
             taken,
             waivers,
+            pushed,
+            recall,
         )
 
 
@@ -119,6 +129,8 @@ def _evaluate(
     meanwhile: Callable[[], None] | None = None,
     taken: Callable[[list[PairResults]], None] | None = None,
     waivers: Waivers | None = None,
+    pushed: PushedResults | None = None,
+    recall: Recall | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
     subjects = entities if only is None else [e for e in entities if e.ref in only]
@@ -126,6 +138,10 @@ def _evaluate(
     every_plan = plan(subjects, tracks, problems)
     plans = every_plan
     nothing: Mapping[str, PairResults] = {}  # the kept pairs of a track with none
+    # Grace, for a run with graced tracks and a store to recall their pairs from.
+    last_known = LastKnown(tracks, recall) if recall is not None else None
+    if kept and last_known:
+        kept = last_known.unsettled(kept)
     if kept:
         plans = []
         for item in every_plan:
@@ -145,14 +161,18 @@ def _evaluate(
         git_cache=git_cache,
         github=github,
         on_source_failure=on_source_failure,
+        pushed=pushed,
     )
 
     def settle(
         part: Sequence[EntityPlan], results: list[list[PairResults]], forked: bool = True
     ) -> None:
+        # Graced pairs are replaced by ones certified with their grace, whose counted
+        # letters the exemptions then count with.
+        counted = last_known.settle(results, datetime.now(UTC)) if last_known else None
         if waivers:
             for plan_pairs in results:
-                waivers.certify_all(plan_pairs, packers)
+                waivers.certify_all(plan_pairs, packers, counted)
         # Each pair of a pure track gets the digest of its inputs, to be kept next time;
         # made here, where the run writes its entities and hashes their documents anyway.
         if kept is not None:
@@ -287,6 +307,8 @@ def complete_run(
             store.expire_due(by_id)
             waivers_read_at = datetime.now(UTC)
             waivers = store.waivers(waivers_read_at)
+            # Results pushed after this are certified again once the run is stored.
+            pushed = store.pushed_results() if any(t.external_checks for t in tracks) else {}
             with gc_paused():  # a large catalog's pairs: many small objects, no cycles
                 kept = store.kept_pairs(subjects, tracks)
             report: RunReport | None = None
@@ -330,6 +352,8 @@ def complete_run(
                         meanwhile=write_entities,
                         taken=write_pairs,
                         waivers=waivers,
+                        pushed=pushed,
+                        recall=store.recall_pairs,
                     )
                     if unwritten:
                         raise unwritten[0]  # rolls the transaction back
@@ -354,6 +378,9 @@ def complete_run(
         # it (on PostgreSQL, which lets both write): its entities are certified again.
         with contextlib.suppress(Exception):
             store.recertify_decided_since(waivers_read_at, by_id)
+        if any(track.external_checks for track in tracks):
+            with contextlib.suppress(Exception):
+                store.recompute_pushed_since(waivers_read_at, by_id)
         return StoredRun(run_id, report, stats, waivers)
 
 

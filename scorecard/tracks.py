@@ -420,7 +420,12 @@ def _scorecard_version() -> str:
 
 
 def load_track(path: Path, registry: CheckRegistry) -> Track:
-    document = load_yaml(path)
+    return track_from_document(load_yaml(path), registry)
+
+
+def track_from_document(document: YamlDocument, registry: CheckRegistry) -> Track:
+    """A track from a YAML document already read: a file, or text sent to the API
+    (`scorecard.yamlfile.load_yaml_text`). Raises ConfigError with every problem."""
     if not isinstance(document.data, dict):
         raise ConfigError([document.problem((), "a track file must be a YAML mapping")])
     try:

@@ -73,31 +73,42 @@ class Waivers:
     def for_result(self, entity_ref: str, track_id: str, check_id: str) -> Waiver | None:
         return self.for_pair(entity_ref, track_id).get(check_id)
 
-    def certify(self, pair: PairResults, packer: PairPacker) -> bool:
+    def certify(self, pair: PairResults, packer: PairPacker, codes: str | None = None) -> bool:
         """Give `pair` the level its results reach with this entity's waivers (the pair's
-        outcomes stay as they are); whether it has any. `packer` is its track's."""
+        outcomes stay as they are); whether it has any. `packer` is its track's; `codes`
+        the pair's outcome letters as they count, when a grace makes them differ from its
+        own (`scorecard.grace.counted_codes`)."""
         waived = self.for_pair(pair.entity_ref, pair.track_id)
         if not waived:
             return False
-        pair.level, pair.next_level = waived_levels(packer, pair.layout, pair.codes, waived)
+        counted = pair.codes if codes is None else codes
+        pair.level, pair.next_level = waived_levels(packer, pair.layout, counted, waived)
         return True
 
-    def certify_all(self, pairs: Iterable[PairResults], packers: Mapping[str, PairPacker]) -> None:
+    def certify_all(
+        self,
+        pairs: Iterable[PairResults],
+        packers: Mapping[str, PairPacker],
+        counted: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
         """`certify` each pair of an entity with waivers; a pair of a track not in
-        `packers` is left as it is."""
+        `packers` is left as it is. `counted`: the outcome letters as they count of the
+        pairs a grace certified, by (entity ref, track id)."""
         if not self._by_entity:
             return
         entities = self._by_entity
         for pair in pairs:
             if pair.entity_ref in entities and (packer := packers.get(pair.track_id)):
-                self.certify(pair, packer)
+                codes = counted.get((pair.entity_ref, pair.track_id)) if counted else None
+                self.certify(pair, packer, codes)
 
 
 def waived_levels(
     packer: PairPacker, layout: Layout, codes: str, waived: Mapping[str, object]
 ) -> tuple[str | None, str | None]:
     """The level and next level that outcome letters in `layout`'s order reach when the
-    checks in `waived` count as passing."""
+    checks in `waived` count as passing. Give the letters as they count: a graced
+    result's its grace's (`scorecard.grace.counted_codes`)."""
     letters = list(codes)
     for position, (check_id, _, _) in enumerate(layout):
         if check_id in waived:

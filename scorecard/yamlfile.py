@@ -77,7 +77,25 @@ def load_yaml(path: Path) -> YamlDocument:
     number too long to print, a device for a file are configuration errors, not crashes.
     """
     file = str(path)
-    loader = yaml.SafeLoader(_read_text(file))
+    return load_yaml_text(_read_text(file), file)
+
+
+def load_yaml_text(text: str, file: str) -> YamlDocument:
+    """`load_yaml` of text already read (a track sent to the API, a file at a git ref);
+    `file` names it in problems. The same limits apply, the file size limit included."""
+    from scorecard.catalog.safe_yaml import LIMITS
+
+    limit = LIMITS.file_bytes
+    # Characters first: a text that long is refused without being encoded.
+    if len(text) > limit or len(text.encode("utf-8", "replace")) > limit:
+        raise ConfigError([Problem(file, f"too large: over the limit of {limit:,} bytes")])
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:  # a control character, found before parsing
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        reason = f"invalid YAML: character #x{error.character:04x} is not allowed"
+        raise ConfigError([Problem(file, reason, line, column)]) from None
     try:
         with _yaml_errors(file):
             node = loader.get_single_node()

@@ -125,15 +125,19 @@ def overview(request: Request, service: ServiceDep) -> Response:
     all_rollups = _memo(request).get(service, "rollups", service.store.track_rollups)
     rollups = {r.track_id: r for r in all_rollups}
     rows = []
+    drafts = []
     failing: list[tuple[Track, CheckRollup]] = []
     unchecked: list[tuple[Track, CheckRollup]] = []
     passed = applicable = 0
     for track in tracks:
         rollup = rollups.get(track.id)
         levels = rollup.levels if rollup else {}
-        rows.append(
-            {"track": track, "bar": _level_bar(track, levels), "total": sum(levels.values())}
-        )
+        row = {"track": track, "bar": _level_bar(track, levels), "total": sum(levels.values())}
+        if track.draft:
+            # A preview: shown apart, and counted in none of the totals and lists below.
+            drafts.append(row)
+            continue
+        rows.append(row)
         for check in rollup.checks if rollup else []:
             passed += check.counts[Outcome.PASS]
             applicable += check.total - check.counts[Outcome.NOT_APPLICABLE]
@@ -148,6 +152,7 @@ def overview(request: Request, service: ServiceDep) -> Response:
         request,
         "overview.html",
         tracks=rows,
+        drafts=drafts,
         pass_rate=passed / applicable if applicable else None,
         results=applicable,
         unchecked_results=sum(_unchecked(check) for _, check in unchecked),
@@ -357,6 +362,7 @@ def _entity_view(
                             "pending": (track.id, check.id) in asked or (None, check.id) in asked,
                         }
                     )
+    tracks.sort(key=lambda t: t["track"].draft)  # drafts after the published tracks
     max_days = service.workspace.exemption_max_days
     return {
         "campaigns": _entity_campaigns(service, record.ref, now),
@@ -547,9 +553,17 @@ def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber
     if found.total == 0:
         raise PageNotFound(f"No evaluated entity is owned by {owner}.")
     config = service.config.current
-    tracks = {t.id: t for t in config.tracks}
+    # The published tracks first; drafts after them, apart from every summary.
+    tracks = {t.id: t for t in sorted(config.tracks, key=lambda t: t.draft)}
+    published = {key: t for key, t in tracks.items() if not t.draft}
+    drafts = {key: t for key, t in tracks.items() if t.draft}
     certifications = service.store.certifications_for([e.ref for e in found.items])
-    rollups = [r for r in service.store.owner_rollup(owner) if r.track_id in tracks]
+    rollups = [
+        {"track": tracks[r.track_id], "bar": _level_bar(tracks[r.track_id], r.levels)}
+        for r in service.store.owner_rollup(owner)
+        if r.track_id in tracks
+    ]
+    blockers = service.store.owner_blockers(owner)
     return render(
         request,
         "owner.html",
@@ -562,11 +576,10 @@ def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber
         ],
         pager=Pager(page, found.total, request),
         tracks=tracks,
-        rollups=[
-            {"track": tracks[r.track_id], "bar": _level_bar(tracks[r.track_id], r.levels)}
-            for r in rollups
-        ],
-        **_moves(service.store.owner_blockers(owner), tracks),
+        rollups=[r for r in rollups if not r["track"].draft],
+        draft_rollups=[r for r in rollups if r["track"].draft],
+        **_moves(blockers, published),
+        draft_moves=_moves(blockers, drafts)["moves"] if drafts else [],
     )
 
 

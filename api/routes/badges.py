@@ -22,7 +22,7 @@ from starlette.routing import Route
 from api.deps import check_token
 from api.schemas import AUTH_RESPONSES, COMMON_RESPONSES, NO_NUL
 from scorecard.auth import Role
-from scorecard.badges import Badge, level_badge, not_found_badge
+from scorecard.badges import Badge, draft_badge, level_badge, not_found_badge
 from scorecard.service.service import Service
 
 CACHE_CONTROL = "public, max-age=300"
@@ -120,6 +120,9 @@ def _badge(
             certification = service.store.certification(stored.ref, track_id)
     if certification is None:
         return not_found_badge(track_id, "not evaluated"), 404
+    if track.draft:
+        # Evaluated and stored, but not published: the badge says so, never the level.
+        return draft_badge(track), 200
     return level_badge(track, certification.level), 200
 
 
@@ -131,7 +134,8 @@ def _respond(request: Request, badge: Badge, status: int, body: str, media_type:
 
 
 async def svg_badge(request: Request) -> Response:
-    """A flat shields-style SVG: "track | level", coloured by level."""
+    """A flat shields-style SVG: "track | level", coloured by level; "track | draft", grey,
+    while the track is a draft."""
     badge, status = await _cached_badge(request)
     return _respond(request, badge, status, badge.svg(), "image/svg+xml")
 

@@ -152,7 +152,10 @@ def _track_scorecard(
             blocking = [
                 c
                 for c in checks
-                if c.required and c.outcome not in NON_BLOCKING and c.exemption is None
+                if c.required
+                # A graced check counts as its last known outcome.
+                and (c.stale.outcome if c.stale else c.outcome) not in NON_BLOCKING
+                and c.exemption is None
             ]
     kind, _, rest = record.ref.partition(":")
     namespace, _, name = rest.partition("/")
@@ -164,6 +167,7 @@ def _track_scorecard(
         blocking=blocking,
         levels=levels,
         badge=f"/badges/{kind}/{namespace}/{name}/{track.id}.svg",
+        draft=track.draft,
     )
 
 
@@ -185,7 +189,7 @@ def _check_result(
         message=stored.message if stored else None,
         evidence=stored.evidence if stored else {},
         remediation=configured.remediation,
-        docs_url=configured.check.meta.docs_url,
+        docs_url=configured.docs_url,
         changed_at=stored.changed_at if stored else None,
         exemption=convert.waiver(waived, outcome) if waived else None,
     )

@@ -34,13 +34,22 @@ def _known_track(service: ServiceDep, track_id: str) -> None:
         raise HTTPException(404, f"no track {track_id!r}")
 
 
+def _is_draft(service: ServiceDep, track_id: str) -> bool:
+    track = service.config.current.track(track_id)
+    return track is not None and track.draft
+
+
 @router.get("/tracks/{track_id}/rollup", response_model=TrackRollupOut, responses=NOT_FOUND)
 def track_rollup(track_id: Segment, service: ServiceDep) -> TrackRollupOut:
-    """Entities at each level of the track, and the pass rate of each of its checks."""
+    """Entities at each level of the track, and the pass rate of each of its checks. For a
+    draft track (`draft: true`) they are the preview: the levels it would give."""
     _known_track(service, track_id)
     rollup = service.store.track_rollup(track_id)
     return TrackRollupOut(
-        track=track_id, levels=_levels(rollup.levels), checks=_checks(rollup.checks)
+        track=track_id,
+        levels=_levels(rollup.levels),
+        checks=_checks(rollup.checks),
+        draft=_is_draft(service, track_id),
     )
 
 
@@ -67,11 +76,18 @@ def owner_rollup(
     track: TrackFilter = None,
 ) -> list[TrackRollupOut]:
     """For one owner (a group or user ref), per track: levels of its entities and the pass
-    rate of each check over them."""
+    rate of each check over them. Draft tracks come last, marked `draft`."""
     if track is not None:
         _known_track(service, track)
     owner = f"{kind.lower()}:{namespace.lower()}/{name}"
-    return [
-        TrackRollupOut(track=r.track_id, levels=_levels(r.levels), checks=_checks(r.checks))
+    found = [
+        TrackRollupOut(
+            track=r.track_id,
+            levels=_levels(r.levels),
+            checks=_checks(r.checks),
+            draft=_is_draft(service, r.track_id),
+        )
         for r in service.store.owner_rollup(owner, track)
     ]
+    # Stable: the published tracks in their order, then the drafts, apart.
+    return sorted(found, key=lambda r: r.draft)

@@ -1,9 +1,11 @@
 """The `scorecard` command line."""
 
-from scorecard.cli import browse, db, gate, run, serve, validate
+from scorecard.cli import browse, db, gate, mcp, preview, push, run, serve, validate
 from scorecard.cli.app import app
 
-__all__ = ["app", "browse", "db", "gate", "main", "run", "serve", "validate"]
+__all__ = [
+    "app", "browse", "db", "gate", "main", "mcp", "preview", "push", "run", "serve", "validate",
+]  # fmt: skip
 
 
 def main() -> None:

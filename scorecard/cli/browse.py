@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 # What the commands show with (rich's tables and markdown, the registry, the tracks) is
 # imported inside them: importing this module is part of every command's start-up.
 
+DRAFT_NOTE = (
+    "draft: evaluated and previewed, not enforced — no badge, gate, notification or "
+    "roll-up with the published tracks; remove `draft: true` to publish it"
+)
+
 
 def _registry(ctx: typer.Context) -> CheckRegistry:
     from scorecard.registry import build_registry
@@ -91,7 +96,7 @@ def tracks_list(ctx: typer.Context) -> None:
 
     table = Table()
     table.add_column("id", no_wrap=True)
-    for column in ("title", "levels", "checks", "schedule"):
+    for column in ("title", "levels", "checks", "schedule", "status"):
         table.add_column(column)
     for track in _tracks(ctx):
         table.add_row(
@@ -100,6 +105,7 @@ def tracks_list(ctx: typer.Context) -> None:
             " → ".join(level.id for level in track.levels),
             str(len(track.checks)),
             _schedule_text(track.schedule),
+            "draft" if track.draft else "published",
         )
     stdout.print(table)
 
@@ -122,6 +128,8 @@ def tracks_show(ctx: typer.Context, track_id: Annotated[str, typer.Argument(meta
     if track is None:
         raise fail(f"unknown track {track_id!r}; `scorecard tracks list` shows them all")
     stdout.print(Text(f"{track.id} — {track.title}", style="bold"))
+    if track.draft:
+        stdout.print(DRAFT_NOTE, markup=False)
     if track.description:
         stdout.print(track.description)
     for level in track.levels:
@@ -147,6 +155,7 @@ def entity(
 
     from scorecard.cli.render import level_text, outcome_text
     from scorecard.entity import parse_ref
+    from scorecard.grace import stale
     from scorecard.results import NON_BLOCKING, Outcome
     from scorecard.store import Store
 
@@ -174,11 +183,16 @@ def entity(
         header = Text.assemble((f"{title}: ", "bold"), level_text(cert.level))
         if cert.next_level:
             header.append(f"  (next: {cert.next_level})", style="dim")
+        if track is not None and track.draft:
+            header.append("  (draft: a preview, not enforced)", style="yellow")
         stdout.print(header)
         for result in results:
             outcome = result.outcome
             if result.track_id != cert.track_id:
                 continue
+            # Graced: could not be checked, its last known outcome counts meanwhile.
+            grace = stale(outcome, result.evidence)
+            message = grace.sentence(outcome, result.message) if grace else result.message
             waiver = waivers.for_result(wanted, result.track_id, result.check_id)
             if waiver is not None:
                 # Exempted: shown whatever its outcome, never as a plain pass.
@@ -190,10 +204,22 @@ def entity(
                         " (",
                         outcome_text(outcome),
                         f")  {result.check_id}: ",
-                        result.message,
+                        message,
                     )
                 )
                 stdout.print(Text(f"      {waiver.describe()}", style="blue"))
+                continue
+            if grace is not None:
+                stdout.print(
+                    Text.assemble("  ", outcome_text(outcome), f"  {result.check_id}: ", message)
+                )
+                stdout.print(
+                    Text(
+                        f"      counts as {grace.outcome} for the level until "
+                        f"{grace.until:%Y-%m-%d %H:%M:%S} UTC (the check's grace)",
+                        style="dim",
+                    )
+                )
                 continue
             if outcome in NON_BLOCKING - {Outcome.WARN}:
                 continue

@@ -71,13 +71,16 @@ def gate(
     """Fail a pipeline when an entity is below the level required on a track.
 
     Without --server the repository's own catalog file is evaluated on its working tree.
-    Markdown goes to $GITHUB_STEP_SUMMARY when it is set.
+    Markdown goes to $GITHUB_STEP_SUMMARY when it is set. A draft track (`draft: true`)
+    is not gated: named with --track it is refused, in the gate: section it is left out.
     """
     from scorecard.gate.output import write_outputs
 
     options = _Options(
         repo, catalog, entity or [], server, token, refresh, timeout, baseline, baseline_ref,
         allow_errors,
+        # The gate: section's drafts are left out; a draft named with --track is refused.
+        skip_drafts=not track,
     )  # fmt: skip
     state: State = ctx.obj
     with config_errors():
@@ -136,6 +139,7 @@ class _Options:
     baseline: bool
     baseline_ref: str | None
     allow_errors: bool
+    skip_drafts: bool = False
 
 
 def _report(workspace: Workspace, requirements: list[Requirement], options: _Options) -> GateReport:
@@ -148,7 +152,12 @@ def _report(workspace: Workspace, requirements: list[Requirement], options: _Opt
         refs = o.entities or [e.ref for e in gated_entities(find_catalog_file(o.repo, o.catalog))]
         with RemoteGate(o.server, o.token, timeout=o.timeout) as remote:
             return gate_remotely(
-                remote, refs, requirements, allow_errors=o.allow_errors, refresh=o.refresh
+                remote,
+                refs,
+                requirements,
+                allow_errors=o.allow_errors,
+                refresh=o.refresh,
+                skip_drafts=o.skip_drafts,
             )
     report = gate_locally(
         workspace,
@@ -157,13 +166,15 @@ def _report(workspace: Workspace, requirements: list[Requirement], options: _Opt
         requirements,
         allow_errors=o.allow_errors,
         baseline_ref=o.baseline_ref,
+        skip_drafts=o.skip_drafts,
     )
     if o.baseline and o.server is not None:
         from scorecard.gate.remote import RemoteGate
 
         refs = sorted({v.entity_ref for v in report.verdicts})
+        gated = [r for r in requirements if r.track_id not in report.drafts_left_out]
         with RemoteGate(o.server, o.token, timeout=o.timeout) as remote:
-            served = remote.verdicts(refs, requirements, allow_errors=o.allow_errors)
+            served = remote.verdicts(refs, gated, allow_errors=o.allow_errors)
         compare(report.verdicts, served)
         report.baseline = o.server
     return report

@@ -73,6 +73,13 @@ def validate(
         print(f"{len(problems)} {noun} in {what}.", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE)
     print(f"{what} are valid.", file=sys.stderr)
+    drafts = [t for t in tracks or [] if t.draft]
+    if drafts:
+        names = ", ".join(f"{t.id} ({t.source})" for t in drafts)
+        print(
+            f"Drafts, previewed and not enforced (remove `draft: true` to publish): {names}.",
+            file=sys.stderr,
+        )
     raise typer.Exit(EXIT_OK)
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from scorecard.catalog import read_catalog, read_sources
 from scorecard.entity import Entity
-from scorecard.gate.model import CheckChange, CheckVerdict, GateReport, Requirement, TrackVerdict
+from scorecard.gate.model import (
+    CheckChange,
+    CheckVerdict,
+    GateReport,
+    Requirement,
+    TrackVerdict,
+    leave_out_drafts,
+)
 from scorecard.problems import ConfigError, Problem
 from scorecard.registry import build_registry
 from scorecard.report import RunReport
@@ -53,8 +60,15 @@ def gated_entities(catalog_file: Path) -> list[Entity]:
 def load_requirements(
     workspace: Workspace, requirements: Sequence[Requirement]
 ) -> dict[str, Track]:
-    """The tracks the requirements name, checked: unknown tracks and levels are exit 2."""
-    return _required_tracks(_load_all_tracks(workspace), requirements)
+    """The tracks the requirements name, checked: unknown tracks and levels, and drafts,
+    are exit 2."""
+    tracks = _load_all_tracks(workspace)
+    leave_out_drafts(requirements, _drafts(tracks), skip=False, where="--track")
+    return _required_tracks(tracks, requirements)
+
+
+def _drafts(tracks: dict[str, Track]) -> set[str]:
+    return {track.id for track in tracks.values() if track.draft}
 
 
 def _load_all_tracks(workspace: Workspace) -> dict[str, Track]:
@@ -127,8 +141,14 @@ def gate_locally(
     *,
     allow_errors: bool = False,
     baseline_ref: str | None = None,
+    skip_drafts: bool = False,
 ) -> GateReport:
+    """Evaluate and judge. A requirement on a draft track is refused (exit 2), or with
+    `skip_drafts` (the workspace's `gate:` section) left out and named in the report."""
     every_track = _load_all_tracks(workspace)
+    requirements, left_out = leave_out_drafts(
+        requirements, _drafts(every_track), skip=skip_drafts, where="--track"
+    )
     tracks = _required_tracks(every_track, requirements)
     waivers = load_waivers(workspace, list(every_track.values()))
     catalog_file = find_catalog_file(repo, catalog)
@@ -140,7 +160,7 @@ def gate_locally(
                 workspace, tree / relative, requirements, tracks, allow_errors, waivers
             )
         compare(verdicts, before)
-    return GateReport(verdicts, mode="local", baseline=baseline_ref)
+    return GateReport(verdicts, mode="local", baseline=baseline_ref, drafts_left_out=left_out)
 
 
 def _verdicts(

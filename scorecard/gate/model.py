@@ -3,8 +3,10 @@ the checks that stand in the way — plain data that every output format renders
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from scorecard.problems import ConfigError, Problem
 from scorecard.results import NON_BLOCKING, Outcome
 from scorecard.waivers import Waiver
 
@@ -98,6 +100,8 @@ class GateReport:
     verdicts: list[TrackVerdict]
     mode: str  # "local" or "remote"
     baseline: str | None = None  # what the change was compared with, e.g. "main" or a URL
+    # Tracks of the workspace's `gate:` section left out because they are drafts.
+    drafts_left_out: list[str] = field(default_factory=list)
 
     @property
     def met(self) -> bool:
@@ -106,6 +110,45 @@ class GateReport:
     @property
     def exit_code(self) -> int:
         return EXIT_MET if self.met else EXIT_NOT_MET
+
+
+def draft_refusal(track_id: str) -> str:
+    return (
+        f"track {track_id} is a draft: it is previewed, not enforced; "
+        "remove `draft: true` to gate on it"
+    )
+
+
+def leave_out_drafts(
+    requirements: Sequence[Requirement],
+    drafts: Collection[str],
+    *,
+    skip: bool,
+    where: str,
+) -> tuple[list[Requirement], list[str]]:
+    """The requirements on published tracks, and the draft tracks left out.
+
+    A draft is previewed, never enforced: a requirement named on the command line on a
+    draft track is a usage error (exit 2), while those of the workspace's `gate:` section
+    (`skip`) are left out, so that making a track a draft again breaks no pipeline. When
+    nothing is left to gate, that is a usage error too.
+    """
+    named = [r for r in requirements if r.track_id in drafts]
+    if named and not skip:
+        raise ConfigError([Problem(where, draft_refusal(r.track_id)) for r in named])
+    kept = [r for r in requirements if r.track_id not in drafts]
+    left_out = list(dict.fromkeys(r.track_id for r in named))
+    if not kept and left_out:
+        raise ConfigError(
+            [
+                Problem(
+                    "gate",
+                    f"nothing to gate: every track of the gate: section is a draft "
+                    f"({', '.join(left_out)}); drafts are previewed, not enforced",
+                )
+            ]
+        )
+    return kept, left_out
 
 
 def _rank(levels: list[str], level: str | None) -> int:

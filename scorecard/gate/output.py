@@ -7,6 +7,8 @@ The JSON shape is stable; `parse_json` reads it back into an equal `GateReport`:
       "passed": true,                  # every requirement met
       "mode": "local",                 # "local" or "remote"
       "baseline": "main",              # what the change was compared with, or null
+      "drafts_left_out": ["new-std"],  # only when draft tracks of the gate: section
+                                       # were left out, not gated
       "results": [{
         "entity": "component:default/payments",
         "track": "production-readiness",
@@ -213,6 +215,19 @@ def _tally(report: GateReport) -> str:
     return f"Gate failed: {unmet} of {total} requirements not met."
 
 
+def _drafts_note(report: GateReport) -> str | None:
+    """The draft tracks of the `gate:` section that were not gated, said once."""
+    drafts = report.drafts_left_out
+    if not drafts:
+        return None
+    names = ", ".join(drafts)
+    verb, it = ("is a draft", "it") if len(drafts) == 1 else ("are drafts", "them")
+    return (
+        f"Not gated: {names} {verb}, previewed and not enforced "
+        f"(remove `draft: true` to gate on {it})."
+    )
+
+
 def _indent(text: str, first: str, rest: str) -> list[str]:
     """`text` as lines, the first after `first`, the others after `rest`."""
     lines = text.splitlines() or [""]
@@ -225,7 +240,8 @@ def _indent(text: str, first: str, rest: str) -> list[str]:
 def render_text(report: GateReport) -> str:
     """The summary a CI log shows: a headline per requirement, what blocks it, and the tally."""
     blocks = [_text_verdict(v) for v in report.verdicts]
-    return "\n\n".join([*blocks, _tally(report)])
+    note = _drafts_note(report)
+    return "\n\n".join([*blocks, _tally(report), *([note] if note else [])])
 
 
 def _text_verdict(v: TrackVerdict) -> str:
@@ -264,12 +280,14 @@ def _text_exempted(check: CheckVerdict) -> list[str]:
 
 def render_json(report: GateReport) -> str:
     """The report in the shape documented above, indented."""
-    document = {
+    document: dict[str, Any] = {
         "passed": report.met,
         "mode": report.mode,
         "baseline": report.baseline,
-        "results": [_verdict_to_json(v) for v in report.verdicts],
     }
+    if report.drafts_left_out:
+        document["drafts_left_out"] = list(report.drafts_left_out)
+    document["results"] = [_verdict_to_json(v) for v in report.verdicts]
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
@@ -337,6 +355,8 @@ def parse_json(text: str) -> GateReport:
             verdicts=[_verdict_from_json(r) for r in document["results"]],
             mode=document["mode"],
             baseline=document["baseline"],
+            # Absent when no draft was left out.
+            drafts_left_out=list(document.get("drafts_left_out", [])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a scorecard gate report: {exc!r}") from exc
@@ -498,6 +518,9 @@ def render_markdown(report: GateReport) -> str:
     parts = [heading, _markdown_table(report)]
     parts += [_markdown_details(v) for v in report.verdicts if _has_details(v)]
     parts.append(_tally(report))
+    note = _drafts_note(report)
+    if note:
+        parts.append(note)
     return "\n\n".join(parts)
 
 

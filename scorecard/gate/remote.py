@@ -11,7 +11,13 @@ from typing import Any
 import httpx
 
 from scorecard.entity import parse_ref
-from scorecard.gate.model import CheckVerdict, GateReport, Requirement, TrackVerdict
+from scorecard.gate.model import (
+    CheckVerdict,
+    GateReport,
+    Requirement,
+    TrackVerdict,
+    leave_out_drafts,
+)
 from scorecard.problems import ConfigError, Problem
 from scorecard.results import Outcome
 from scorecard.waivers import Waiver
@@ -36,6 +42,7 @@ class RemoteGate:
         self.client = httpx.Client(
             base_url=self.server, headers=headers, timeout=30.0, transport=transport
         )
+        self._tracks: dict[str, Any] | None = None
 
     def __enter__(self) -> RemoteGate:
         return self
@@ -55,11 +62,26 @@ class RemoteGate:
             raise ConfigError([Problem(self.server, f"{path}: {detail}")])
         return response
 
+    def tracks(self) -> dict[str, Any]:
+        """The server's tracks by id, as `GET /api/v1/tracks` gives them (asked once)."""
+        if self._tracks is None:
+            self._tracks = {t["id"]: t for t in self._call("GET", "/api/v1/tracks").json()}
+        return self._tracks
+
+    def published(
+        self, requirements: Sequence[Requirement], *, skip_drafts: bool
+    ) -> tuple[list[Requirement], list[str]]:
+        """The requirements on tracks the server has published, and the drafts left out
+        (`skip_drafts`) — else a draft is refused. A server older than drafts has none."""
+        drafts = {track_id for track_id, t in self.tracks().items() if t.get("draft")}
+        return leave_out_drafts(requirements, drafts, skip=skip_drafts, where=self.server)
+
     def verdicts(
         self, entity_refs: Sequence[str], requirements: Sequence[Requirement], *, allow_errors: bool
     ) -> list[TrackVerdict]:
-        tracks = {t["id"]: t for t in self._call("GET", "/api/v1/tracks").json()}
+        tracks = self.tracks()
         _check_requirements(self.server, tracks, requirements)
+        self.published(requirements, skip_drafts=False)
         verdicts = []
         for ref in entity_refs:
             kind, rest = ref.split(":", 1)
@@ -120,11 +142,15 @@ def gate_remotely(
     *,
     allow_errors: bool = False,
     refresh: bool = False,
+    skip_drafts: bool = False,
 ) -> GateReport:
     refs = [str(parse_ref(ref, default_kind="component")) for ref in entity_refs]
+    # Drafts are refused (or left out) before anything runs for them.
+    requirements, left_out = gate.published(requirements, skip_drafts=skip_drafts)
     if refresh:
         gate.refresh(refs, [r.track_id for r in requirements])
-    return GateReport(gate.verdicts(refs, requirements, allow_errors=allow_errors), mode="remote")
+    verdicts = gate.verdicts(refs, requirements, allow_errors=allow_errors)
+    return GateReport(verdicts, mode="remote", drafts_left_out=left_out)
 
 
 def _check_requirements(

@@ -84,13 +84,25 @@ def _owner(event: Routed, context: Context) -> str | None:
     return event.data.get("owner")
 
 
+def of_draft(event: Routed, context: Context) -> bool:
+    """An event of a draft track: recorded like any, and routed to no one."""
+    track = context.tracks.get(event.track_id or event.data.get("track") or "")
+    return track is not None and track.draft
+
+
 def route(events: Sequence[Routed], config: NotificationsConfig, context: Context) -> list[Message]:
     """The messages `events` make under `config`'s rules: one per event and target, or
-    one per run and target for a digest rule; a target is named once per event."""
+    one per run and target for a digest rule; a target is named once per event.
+
+    Events of draft tracks make none. The dispatcher marks them routed all the same, so
+    publishing the track (removing `draft: true`) sends nothing of its draft days.
+    """
     owners_targets = {owner.lower(): name for owner, name in config.owners.items()}
     single: dict[tuple[str, int], Routed] = {}
     digests: dict[tuple[str, int | None], list[Routed]] = {}
     for event in events:
+        if of_draft(event, context):
+            continue
         for rule in config.rules:
             if not matches(rule, event, context):
                 continue

@@ -155,7 +155,7 @@ class _Strict(BaseModel):
 class GoalConfig(_Strict):
     """What counts as done for one entity: a level of the track, or some of its checks."""
 
-    track: str = Field(description="The id of a loaded track.")
+    track: str = Field(description="The id of a loaded track, published (not a draft).")
     level: str | None = Field(None, description="A level of the track, or above it.")
     checks: list[str] | None = Field(
         None, min_length=1, description="Configured check ids of the track that must all pass."
@@ -430,6 +430,17 @@ def _goal_problems(document: YamlDocument, tracks: Sequence[Track]) -> list[Prob
         message = f"unknown track {track_id!r}{_choices(track_id, known, 'known tracks')}"
         return [document.problem(("goal", "track"), message)]
     problems: list[Problem] = []
+    if track.draft:
+        # A campaign holds teams to a deadline and tells them how they are doing; a draft
+        # is previewed, not enforced. Refused rather than shown as a draft campaign: a
+        # campaign on it would be the enforcement the draft exists to hold back.
+        problems.append(
+            document.problem(
+                ("goal", "track"),
+                f"track {track_id!r} is a draft: it is previewed, not enforced; publish it "
+                "(remove `draft: true`) before a campaign sets a deadline on it",
+            )
+        )
     level = goal.get("level")
     levels = [lvl.id for lvl in track.levels]
     if isinstance(level, str) and level not in levels:

@@ -145,22 +145,30 @@ class TrackScheduler:
             if self._running:
                 self._sync(tracks)
 
-    def expire_at(self, when: datetime | None, action: Callable[[], object]) -> None:
+    def expire_at(
+        self,
+        when: datetime | None,
+        action: Callable[[], object],
+        *,
+        job: str = _EXPIRY_JOB,
+        what: str = "acting on expired exemptions",
+    ) -> None:
         """Call `action` at `when` (at once if it has passed), replacing the instant set
-        before; None: at no time. The exemptions' expiry, which no run waits for."""
+        before for `job`; None: at no time. What no run waits for: the exemptions' expiry
+        (the default job), pushed results passing their `max_age`."""
         with self._lock:
             if not self._running:
                 return
             if when is None:
-                if self.scheduler.get_job(_EXPIRY_JOB, _LOCAL_JOBS) is not None:
-                    self.scheduler.remove_job(_EXPIRY_JOB, _LOCAL_JOBS)
+                if self.scheduler.get_job(job, _LOCAL_JOBS) is not None:
+                    self.scheduler.remove_job(job, _LOCAL_JOBS)
                 return
             self.scheduler.add_job(
                 _call_logged,
                 DateTrigger(run_date=max(when, datetime.now(UTC)), timezone=UTC),
-                args=[action, "acting on expired exemptions"],
-                id=_EXPIRY_JOB,
-                name="exemption expiry",
+                args=[action, what],
+                id=job,
+                name=job,
                 jobstore=_LOCAL_JOBS,
                 replace_existing=True,
                 misfire_grace_time=None,  # late is still better than never

@@ -13,6 +13,7 @@ from scorecard.notify.dispatcher import Dispatcher
 from scorecard.service.campaigns import CampaignWatch
 from scorecard.service.config import LiveConfig, LoadedConfig
 from scorecard.service.exemptions import ExemptionDesk
+from scorecard.service.pushed import PushDesk
 from scorecard.service.runs import RunCoordinator
 from scorecard.service.scheduler import TrackScheduler
 from scorecard.store import Store, sessions
@@ -35,6 +36,8 @@ class Service:
     dispatcher: Dispatcher | None = None
     # Records campaign progress.
     campaigns: CampaignWatch | None = None
+    # Takes results pushed for external checks.
+    pushed: PushDesk | None = None
 
     @classmethod
     def create(cls, workspace: Workspace, *, schedule: bool = True) -> Service:
@@ -44,6 +47,7 @@ class Service:
         store = Store(workspace.database, upgrade=workspace.auto_upgrade)
         holder: list[TrackScheduler] = []
         desks: list[ExemptionDesk] = []
+        push_desks: list[PushDesk] = []
         watches: list[CampaignWatch] = []
         dispatchers: list[Dispatcher] = []
 
@@ -52,6 +56,9 @@ class Service:
                 scheduler.sync(loaded.tracks)
             for desk in desks:
                 desk.sync_files(loaded.exemptions)
+            # A `max_age` may have changed, or an external check appeared.
+            for push_desk in push_desks:
+                push_desk.reschedule()
             # Campaigns added or changed, tracks changed: their progress is measured anew.
             for watch in watches:
                 watch.record(loaded)
@@ -68,6 +75,9 @@ class Service:
         watch = CampaignWatch(store, config)
         desk = ExemptionDesk(store, config, on_change=runs.stored_changed)
         desks.append(desk)
+        push_desk = PushDesk(store, config, on_change=runs.stored_changed)
+        push_desk.on_change_hooks.append(watch.record)
+        push_desks.append(push_desk)
         # Campaign progress follows every change of stored levels; the dispatcher, when
         # there is one, then looks at once at the events recording wrote.
         runs.on_finished.append(watch.record)
@@ -82,6 +92,12 @@ class Service:
             )
             holder.append(scheduler)
             desk.on_next_expiry = lambda when: scheduler.expire_at(when, desk.expire_due)
+            push_desk.on_next_aging = lambda when: scheduler.expire_at(
+                when,
+                push_desk.age_out,
+                job="pushed-max-age",
+                what="acting on pushed results past their max_age",
+            )
         tokens = TokenSet(workspace.api_tokens())
         dispatcher = None
         if workspace.notifications.rules:
@@ -89,11 +105,13 @@ class Service:
             dispatcher = dispatcher_for(workspace, store, config, watch)
             runs.on_finished.append(dispatcher.wake)
             desk.on_change_hooks.append(dispatcher.wake)
+            push_desk.on_change_hooks.append(dispatcher.wake)
             dispatchers.append(dispatcher)
         watches.append(watch)
         return cls(
-            workspace, store, config, runs, scheduler, metrics, desk, tokens, dispatcher, watch
-        )
+            workspace, store, config, runs, scheduler, metrics, desk, tokens, dispatcher, watch,
+            push_desk,
+        )  # fmt: skip
 
     def start(self, *, evaluate_if_empty: bool = True) -> None:
         # Sign-in sessions of tokens this server no longer accepts are deleted, so that
@@ -102,6 +120,8 @@ class Service:
         # The exemption files as loaded, then what expired while no server ran.
         self.exemptions.sync_files(self.config.current.exemptions)
         self.exemptions.expire_due()
+        if self.pushed is not None:  # results that passed their max_age while no server ran
+            self.pushed.age_out()
         # Campaign progress as the store has it now (a `scorecard run` may have changed it
         # while no server ran), and the events it calls for, sent once the dispatcher starts.
         if self.campaigns is not None:
@@ -114,6 +134,8 @@ class Service:
         if self.scheduler is not None:
             self.scheduler.start()
             self.scheduler.expire_at(self.store.next_expiry(), self.exemptions.expire_due)
+            if self.pushed is not None:
+                self.pushed.reschedule()
         if self.dispatcher is not None:
             self.dispatcher.start()  # resumes what an earlier process did not send
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from scorecard.grace import counted_codes, unanswered
 from scorecard.notify.events import (
     EXEMPTION_EXPIRED,
     EXEMPTION_EXPIRING,
@@ -22,6 +23,7 @@ from scorecard.notify.events import (
     level_change,
 )
 from scorecard.store.queries import Page, recount_rollups
+from scorecard.store.recall import packed_results
 from scorecard.store.tables import (
     AuditRecord,
     CertificationChange,
@@ -280,7 +282,8 @@ def recertify(
     notify: bool = False,
 ) -> list[LevelChange]:
     """Certify these entities' stored results again with the exemptions in effect at
-    `now`, without running a check; write each level that changes, and its history row
+    `now`, without running a check (graced results count as the run that stored them
+    counted them: `scorecard.grace`); write each level that changes, and its history row
     with `reason`, and recount the roll-ups it changes.
 
     A pair is left as it is when its track is no longer loaded or was evaluated with
@@ -297,6 +300,17 @@ def recertify(
     rows = list(_rows_in(session, query, c.entity_ref, refs))
     layouts = _stored_layouts(session, {row.layout_id for row in rows})
     in_effect = waivers(session, now, refs)
+    # A graced result counts as its last known outcome: the packed results of the pairs
+    # of graced tracks that hold an unanswered check are read for their graces.
+    graced_tracks = {track_id for track_id, track in tracks.items() if track.graced}
+    graced = packed_results(
+        session,
+        [
+            (row.entity_ref, row.track_id)
+            for row in rows
+            if row.track_id in graced_tracks and row.outcomes and unanswered(row.outcomes)
+        ],
+    )
     ch = _certification_change.c
     with_history = {
         tuple(row)
@@ -312,11 +326,12 @@ def recertify(
         layout = layouts.get(row.layout_id) if row.layout_id is not None else None
         if track is None or row.outcomes is None or layout != track.layout:
             continue
-        waived = in_effect.for_pair(row.entity_ref, row.track_id)
-        level, next_level = waived_levels(track.packer, layout, row.outcomes, waived)
+        key = (row.entity_ref, row.track_id)
+        waived = in_effect.for_pair(*key)
+        codes = counted_codes(row.outcomes, graced[key]) if key in graced else row.outcomes
+        level, next_level = waived_levels(track.packer, layout, codes, waived)
         if (level, next_level) == (row.level, row.next_level):
             continue
-        key = (row.entity_ref, row.track_id)
         values: dict[str, Any] = {"level": level, "next_level": next_level}
         if level != row.level:
             values["changed_at"] = now

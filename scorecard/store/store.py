@@ -17,10 +17,12 @@ from sqlmodel import col
 
 from scorecard.entity import Entity
 from scorecard.notify.events import RUN_FAILED, Event, emit
+from scorecard.pushed import PushedResult
 from scorecard.report import PairResults, RunReport
 from scorecard.results import Outcome
-from scorecard.store import browse, exemptions, queries
+from scorecard.store import browse, exemptions, queries, recall
 from scorecard.store import campaigns as campaign_store
+from scorecard.store import pushed as pushed_store
 from scorecard.store.browse import Blocker, SortKey, TrackEntity, TrackEntityFilter
 from scorecard.store.database import (
     SchemaUpgrade,
@@ -50,6 +52,7 @@ from scorecard.store.writes import RunWriter, WriteStats, storable, write_run
 from scorecard.waivers import Waivers
 
 if TYPE_CHECKING:
+    from scorecard.grace import Previous
     from scorecard.program.campaigns import Campaign
     from scorecard.program.exemptions import ExemptionSpec
     from scorecard.program.progress import Progress
@@ -191,6 +194,85 @@ class Store:
                     exemption_id=exemption_id,
                     notify=self.notify,
                 )
+
+    # Results pushed for external checks
+
+    def pushed_results(
+        self, entity_refs: Iterable[str] | None = None
+    ) -> dict[tuple[str, str, str], PushedResult]:
+        """The latest pushed result of each external check, by (entity, track, check)."""
+        with self._sessions() as session:
+            return pushed_store.latest(session, entity_refs)
+
+    def push(
+        self, results: Sequence[PushedResult], tracks: Mapping[str, Track], *, actor: str
+    ) -> tuple[int, WriteStats]:
+        """Record pushed results and certify their entities again at once, as one run
+        (trigger `push`) in one transaction; its id and what it wrote. On error nothing
+        is written and the run is marked failed."""
+        pairs = sorted({(r.entity_ref, r.track_id) for r in results})
+        scope = {
+            "tracks": sorted({track for _, track in pairs}),
+            "entity": pairs[0][0] if len({ref for ref, _ in pairs}) == 1 else None,
+            "pushed": len(results),
+        }
+        run_id = self.start_run("push", scope, actor=actor)
+        try:
+            with self._sessions.begin() as session:
+                pushed_store.record(session, results, run_id)
+                stats = pushed_store.recompute(
+                    session, run_id, pairs, tracks, datetime.now(UTC), notify=self.notify
+                )
+        except BaseException as error:
+            with contextlib.suppress(Exception):
+                self.fail_run(run_id, f"{type(error).__name__}: {error}")
+            raise
+        return run_id, stats
+
+    def age_out_pushed(
+        self, tracks: Mapping[str, Track], now: datetime | None = None
+    ) -> int | None:
+        """Act on pushed results whose check's `max_age` has passed: their entities are
+        certified again with them `unknown`, as a run (trigger `max-age`) whose id is
+        returned; None when none was due."""
+        now = now or datetime.now(UTC)
+        with self._sessions() as session:
+            soonest = pushed_store.next_aging(session, tracks)
+        if soonest is None or soonest > now:
+            return None
+        run_id = self.start_run("max-age", {"tracks": None, "entity": None})
+        try:
+            with self._sessions.begin() as session:
+                due = pushed_store.aged_out(session, tracks, now)
+                pushed_store.recompute(session, run_id, due, tracks, now, notify=self.notify)
+        except BaseException as error:
+            with contextlib.suppress(Exception):
+                self.fail_run(run_id, f"{type(error).__name__}: {error}")
+            raise
+        return run_id
+
+    def next_pushed_aging(self, tracks: Mapping[str, Track]) -> datetime | None:
+        """When the next pushed result passes its check's `max_age`."""
+        with self._sessions() as session:
+            return pushed_store.next_aging(session, tracks)
+
+    def recompute_pushed_since(self, since: datetime, tracks: Mapping[str, Track]) -> None:
+        """Certify again, as a run of its own, the pairs with results pushed since `since`:
+        a run that read the pushed results before they came may have certified over them."""
+        with self._sessions() as session:
+            pairs = pushed_store.pushed_since(session, since)
+        if not pairs:
+            return
+        run_id = self.start_run("push", {"tracks": sorted({t for _, t in pairs}), "entity": None})
+        try:
+            with self._sessions.begin() as session:
+                pushed_store.recompute(
+                    session, run_id, pairs, tracks, datetime.now(UTC), notify=self.notify
+                )
+        except BaseException as error:
+            with contextlib.suppress(Exception):
+                self.fail_run(run_id, f"{type(error).__name__}: {error}")
+            raise
 
     def start_run(
         self, trigger: str, scope: dict[str, Any] | None = None, *, actor: str | None = None
@@ -828,6 +910,15 @@ class Store:
     def _all(self, query: Select[tuple[T]]) -> list[T]:
         with self._sessions() as session:
             return list(session.scalars(query))
+
+    def recall_pairs(
+        self, pairs: Sequence[tuple[str, str]], since: datetime
+    ) -> dict[tuple[str, str], Previous]:
+        """The stored results of these (entity ref, track id) pairs, each with when the
+        last run started since `since` that evaluated it started: what a run's graced
+        checks fall back on (`scorecard.grace.Recall`)."""
+        with self._sessions() as session:
+            return recall.previous(session, pairs, since)
 
 
 class _StoredResults:

@@ -441,6 +441,32 @@ class CampaignProgressRecord(StoreModel, table=True):
     at_goal: int
 
 
+class PushedResultRecord(StoreModel, table=True):
+    """The latest result pushed for an external check (`check: external`) of a track on an
+    entity: what a run, or the recomputation a push makes at once, reads as its result."""
+
+    __tablename__ = "pushed_result"
+    __table_args__ = (Index("ix_pushed_result_check_at", "track_id", "check_id", "at"),)
+
+    entity_ref: str = Field(primary_key=True)
+    track_id: str = Field(primary_key=True)
+    check_id: str = Field(primary_key=True)
+    # None: `value` decides, by the check's threshold.
+    outcome: Outcome | None = Field(default=None, sa_type=_string_enum(Outcome))
+    value: float | None = None
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=_JSON)
+    observed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the tool's
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    # What the check's `max_age` counts from: `observed_at`, else `received_at`.
+    at: datetime = Field(sa_type=UTCDateTime)
+    pushed_by: str  # the token's name
+    run_id: int | None = None  # the push that recorded it
+    # When its passing `max_age` was acted on (its entity certified again without it);
+    # None until then, and again after each push.
+    aged_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class RollupRecord(StoreModel, table=True):
     """A count kept for the roll-ups: entities at a level of a track, or results of a check
     with an outcome, over the whole catalog or over the entities of one owner.

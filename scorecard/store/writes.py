@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scorecard.entity import Entity
+from scorecard.grace import stale
 from scorecard.notify.events import CHECK_FAILING, Event, emit, level_change
 from scorecard.report import OUTCOME_BY_CODE, Layout, PairResults, RunReport, shown_message
 from scorecard.results import Outcome
@@ -331,6 +332,10 @@ def _write_entities(
 ) -> _EntityWrites:
     """Write the entities whose document is new or changed, and mark gone those no
     longer listed."""
+    if not entities and not catalog_complete:
+        # A run that lists no entity (a push certifying stored pairs again) writes none:
+        # reading every stored one would cost a large catalog's push a full scan.
+        return _EntityWrites(written=0, touched=set(), moved=set(), owners_before={})
     by_ref = {e.ref: e for e in entities}
     # One pass over every stored entity costs less than many IN lists; through the
     # driver, as a re-run of a large catalog reads every row and changes none.
@@ -618,7 +623,8 @@ def _write_changed_pairs(
             changed += 1
             written += 1
             since.append(run_id)
-            if notify and kept is not None and item[2] and (kept[0][3], item[3]) == _PASS_TO_FAIL:
+            was = _counted(kept[0]) if notify and kept is not None and item[2] else None
+            if (was, item[3]) == _PASS_TO_FAIL:
                 notices.append(_check_failing(ref, track, item, run_id, at))
             if kept is not None and (ref, track, item[0]) not in results_with_history:
                 history.append(observed(ref, track, kept[0], None, kept[1], run_times[kept[1]]))
@@ -704,7 +710,7 @@ def _level_event(
     event.data["blocking"] = [
         {"check": item[0], "outcome": str(item[3]), "message": item[4]}
         for item in items
-        if item[1] == pair.next_level and item[2] and item[3] in _BLOCKING
+        if item[1] == pair.next_level and item[2] and _counted(item) in _BLOCKING
     ]
     return event
 
@@ -747,6 +753,14 @@ def _stored_layouts(session: Session, layout_ids: Iterable[int | None]) -> dict[
 
 def _evidence(item: list[Any]) -> dict[str, Any]:
     return item[5] if len(item) > 5 else {}
+
+
+def _counted(item: list[Any]) -> Outcome:
+    """A result's outcome as it counts for the level: a graced one's last known outcome
+    (`scorecard.grace`), so that an outage in between neither hides a pass turning into a
+    fail nor lists a graced check as holding a level back."""
+    grace = stale(item[3], _evidence(item))
+    return grace.outcome if grace is not None else item[3]
 
 
 def _run_times(session: Session, rows: Iterable[Row[Any]]) -> dict[int, datetime]:

@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from checks.repository import (
+    file_count,
     file_matches,
     has_ci,
     has_codeowners,
@@ -36,6 +37,12 @@ CASES = [
     case(has_file, {".github/pull_request_template.md": ""}, PASS, "hidden", path=".github/*.md"),
     case(has_file, {"README.md": ""}, FAIL, "missing", path="Dockerfile"),
     case(has_file, {"docs/index.rst": ""}, FAIL, "glob-missing", path="docs/*.md"),
+    case(
+        file_count, {"tests/test_a.py": "", "tests/b.py": ""}, PASS, "one", path="tests/test_*.py"
+    ),
+    case(file_count, {"tests/b.py": ""}, FAIL, "none", path="tests/test_*.py"),
+    case(file_count, {"t/test_a.py": ""}, FAIL, "too-few", path="t/test_*.py", min=2),
+    case(file_count, {}, PASS, "none-needed", path="t/*.py", min=0),
     case(
         file_matches, {"Dockerfile": DOCKERFILE}, PASS, "match", path="Dockerfile", pattern="USER"
     ),

@@ -9,6 +9,7 @@ import pytest
 
 from scorecard.registry import CheckRegistry, build_registry
 from tests.databases import BACKENDS, database
+from tests.webhooks import Webhook
 
 DATA = Path(__file__).parent / "data"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,3 +39,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own for each test: a new SQLite file, or a new PostgreSQL schema."""
     with database(request.param, tmp_path / "data") as url:
         yield url
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """A JSON webhook on loopback that Apprise posts to, for the test's notifications."""
+    hook = Webhook().start()
+    yield hook
+    hook.stop()

@@ -1,17 +1,20 @@
 """A real scorecard server for tests: the app of a service under uvicorn, in a thread, on a
-free loopback port. The API and page tests start theirs through `ServedApp`."""
+free loopback port. The API and page tests start theirs through `ServedApp`; `run_all`
+runs every track on one through the API."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from typing import Any
 
 import uvicorn
 
 from api import create_app
 from scorecard.service.service import Service
 from scorecard.workspace import Workspace
+from tests.tokens import client
 
 
 def free_port() -> int:
@@ -59,3 +62,18 @@ class ServedApp:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def run_all(url: str, token: str, timeout: float = 30) -> dict[str, Any]:
+    """Start a run of every track through the API, with a token that may, and wait for
+    it to finish; returns the finished run."""
+    with client(url, token) as http:
+        started = http.post("/api/v1/runs", json={})
+        assert started.status_code == 202, started.text
+        run_id = started.json()["id"]
+        deadline = time.monotonic() + timeout
+        while (found := http.get(f"/api/v1/runs/{run_id}").json())["status"] == "running":
+            assert time.monotonic() < deadline, found
+            time.sleep(0.05)
+    assert found["status"] == "finished", found
+    return found

@@ -16,9 +16,7 @@ from api.schemas import (
     InvalidRequestOut,
     Problem,
 )
-from scorecard.preview import load_track_documents, preview_tracks, stored_entities
-from scorecard.problems import ConfigError
-from scorecard.sources.git import git_cache_from
+from scorecard.service.preview import PreviewRejected, preview_documents
 
 router = APIRouter(
     tags=["tracks and checks"], responses=COMMON_RESPONSES, route_class=TokenBeforeBody
@@ -154,47 +152,14 @@ def preview(body: PreviewIn, service: ServiceDep, principal: Admin) -> PreviewOu
     with its stored level (an admin token): entities per level now and after, those that
     would lose or gain a level with the checks that cause it, the checks failing most.
     Nothing is stored; the audit log records the preview."""
-    store, workspace = service.store, service.workspace
-    names = [document.name for document in body.tracks]
+    documents = [(d.name, d.content) for d in body.tracks]
     try:
-        changed = load_track_documents(
-            [(d.name, d.content) for d in body.tracks], service.config.current.registry
-        )
-    except ConfigError as error:
-        texts = [str(problem) for problem in error.problems]
-        store.audit(
-            principal.name,
-            "tracks.preview_rejected",
-            "track",
-            change={"documents": names, "problems": texts},
-        )
+        report = preview_documents(service, principal.name, documents)
+    except PreviewRejected as error:
         rejected = PreviewRejectedOut(
-            detail=f"{len(texts)} {'problem' if len(texts) == 1 else 'problems'} in the "
-            f"track documents: {'; '.join(texts)}",
-            errors=texts,
+            detail=str(error),
+            errors=error.texts,
             problems=[convert.problem(p) for p in error.problems],
         )
         return JSONResponse(rejected.model_dump(mode="json"), status_code=422)
-    report = preview_tracks(
-        changed,
-        entities=stored_entities(store),
-        baseline="stored",
-        store=store,
-        concurrency=workspace.concurrency,
-        timeout=workspace.check_timeout,
-        git_cache=git_cache_from(workspace.repositories),
-        github=workspace.github,
-    )
-    store.audit(
-        principal.name,
-        "tracks.previewed",
-        "track",
-        ",".join(t.id for t in changed),
-        change={
-            "documents": names,
-            "entities": report.entities,
-            "lost": {t.track_id: len(t.lost) for t in report.tracks},
-            "gained": {t.track_id: len(t.gained) for t in report.tracks},
-        },
-    )
     return PreviewOut.model_validate(report.as_json())

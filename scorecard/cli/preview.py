@@ -4,7 +4,6 @@ they ship. Exit codes: 0 the report was given, 2 a configuration or usage error.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -68,6 +67,7 @@ def preview_command(
     compared with their stored levels; otherwise the workspace's catalog is, with the
     workspace's tracks. --baseline-ref compares with the files at a git ref instead.
     """
+    from scorecard.preview import tracks_at_ref
     from scorecard.registry import build_registry
     from scorecard.tracks import load_tracks, track_files
 
@@ -225,55 +225,6 @@ def _file_waivers(workspace: Workspace, registry: CheckRegistry) -> Waivers:
     if not workspace.exemption_files:
         return Waivers()
     return load_waivers(workspace, load_tracks(workspace.tracks, registry))
-
-
-# --- the baseline at a git ref ----------------------------------------------------------
-
-
-def tracks_at_ref(files: list[Path], ref: str, registry: CheckRegistry) -> list[Track]:
-    """The tracks `files` held at git `ref`, each read from the repository that holds it
-    (`git show REF:path`); a file that did not exist there is left out (a new track).
-    Problems are named `REF:path:LINE:COL`."""
-    from scorecard.catalog.safe_yaml import LIMITS
-    from scorecard.preview import load_track_documents
-
-    if not ref or ref.startswith("-") or "\x00" in ref:
-        raise ConfigError([Problem("--baseline-ref", f"{ref!r} is not a git ref")])
-    documents = []
-    for file in files:
-        folder = file.resolve().parent
-        _git(folder, file, ref, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}")
-        spec = f"{ref}:./{file.name}"
-        kind = subprocess.run(
-            ["git", "-C", str(folder), "cat-file", "-t", spec], capture_output=True, text=True
-        )
-        if kind.returncode != 0:
-            continue  # not there at the ref: a new track
-        if kind.stdout.strip() != "blob":
-            raise ConfigError([Problem(str(file), f"is a {kind.stdout.strip()} at {ref}")])
-        size = int(_git(folder, file, ref, "cat-file", "-s", spec))
-        if size > LIMITS.file_bytes:
-            raise ConfigError(
-                [Problem(f"{ref}:{file}", f"too large: over {LIMITS.file_bytes:,} bytes")]
-            )
-        text = _git(folder, file, ref, "show", spec)
-        documents.append((f"{ref}:{file}", text))
-    return load_track_documents(documents, registry)
-
-
-def _git(folder: Path, file: Path, ref: str, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), *args], capture_output=True, check=True, text=True
-        )
-    except (OSError, subprocess.CalledProcessError) as error:
-        detail = (getattr(error, "stderr", "") or str(error)).strip()
-        raise ConfigError(
-            [Problem(str(file), f"cannot read it at {ref!r} for the baseline: {detail}")]
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError([Problem(f"{ref}:{file}", "is not UTF-8 text")]) from None
-    return done.stdout
 
 
 # --- text -------------------------------------------------------------------------------

@@ -9,8 +9,7 @@ stored results are told through `on_change`.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -22,33 +21,19 @@ from scorecard.program.exemptions import (
     justification_problem,
     target_problem,
 )
-from scorecard.service.config import LiveConfig
-from scorecard.store import ExemptionRecord, Store
+from scorecard.service.desk import LevelsDesk
+from scorecard.store import ExemptionRecord
 from scorecard.store import exemptions as stored
 from scorecard.store.exemptions import ExemptionError, LevelChange
-from scorecard.tracks import Track
 
 log = logging.getLogger("scorecard.exemptions")
 
 
-class ExemptionDesk:
-    def __init__(
-        self,
-        store: Store,
-        config: LiveConfig,
-        on_change: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.store = store
-        self.config = config
-        self._on_change = on_change
-        # Told the soonest expiry after every change (the scheduler's expiry job).
-        self.on_next_expiry: Callable[[datetime | None], None] = lambda when: None
-        # Also told after every change (the notification dispatcher).
-        self.on_change_hooks: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
+class ExemptionDesk(LevelsDesk):
+    """Takes requests and decisions; its timed change is the soonest expiry."""
 
-    def _tracks(self) -> dict[str, Track]:
-        return {track.id: track for track in self.config.current.tracks}
+    def next_instant(self) -> datetime | None:
+        return self.store.next_expiry()
 
     def request(
         self,
@@ -162,12 +147,3 @@ class ExemptionDesk:
             exemption_id=record.id,
             notify=self.store.notify,
         )
-
-    def _changed(self) -> None:
-        self._on_change()
-        for hook in self.on_change_hooks:
-            hook()
-        try:
-            self.on_next_expiry(self.store.next_expiry())
-        except Exception:
-            log.exception("scheduling the next exemption expiry failed")

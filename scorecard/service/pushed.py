@@ -8,7 +8,6 @@ does not accept, rejects it with every bad item named, and nothing of it is writ
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,8 +17,7 @@ from scorecard.auth import Principal
 from scorecard.entity import Entity, InvalidEntity, parse_ref
 from scorecard.pushed import PUSHABLE_OUTCOMES, PushedResult
 from scorecard.results import Outcome
-from scorecard.service.config import LiveConfig
-from scorecard.store import Store
+from scorecard.service.desk import LevelsDesk
 from scorecard.store.writes import WriteStats
 from scorecard.thresholds import numeric
 from scorecard.tracks import ConfiguredCheck, Track
@@ -61,24 +59,11 @@ class Pushed:
     stats: WriteStats
 
 
-class PushDesk:
-    def __init__(
-        self,
-        store: Store,
-        config: LiveConfig,
-        on_change: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.store = store
-        self.config = config
-        self._on_change = on_change
-        # Told the next instant a pushed result passes its `max_age` (the scheduler).
-        self.on_next_aging: Callable[[datetime | None], None] = lambda when: None
-        # Also told after every change (campaigns, the notification dispatcher).
-        self.on_change_hooks: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
+class PushDesk(LevelsDesk):
+    """Takes pushed results; its timed change is the next result passing its `max_age`."""
 
-    def _tracks(self) -> dict[str, Track]:
-        return {track.id: track for track in self.config.current.tracks}
+    def next_instant(self) -> datetime | None:
+        return self.store.next_pushed_aging(self._tracks())
 
     def push(self, principal: Principal, items: Sequence[PushItem]) -> Pushed:
         """Validate the batch whole, then record it and certify its entities again, as
@@ -104,22 +89,6 @@ class PushDesk:
             log.info("pushed results passed their max_age: certified again in run %d", run_id)
         self._changed()
         return run_id
-
-    def reschedule(self) -> None:
-        """Tell the scheduler when the next pushed result passes its `max_age`."""
-        try:
-            self.on_next_aging(self.store.next_pushed_aging(self._tracks()))
-        except Exception:
-            log.exception("scheduling the next max_age of pushed results failed")
-
-    def _changed(self) -> None:
-        self._on_change()
-        self.reschedule()
-        for hook in self.on_change_hooks:
-            try:
-                hook()
-            except Exception:
-                log.exception("a hook after pushed results failed")
 
     def find_entity(self, text: str) -> Entity | None:
         """The stored, listed entity a ref names (any case), or None."""

@@ -91,8 +91,8 @@ class Service:
                 poll_interval=workspace.reload_interval,
             )
             holder.append(scheduler)
-            desk.on_next_expiry = lambda when: scheduler.expire_at(when, desk.expire_due)
-            push_desk.on_next_aging = lambda when: scheduler.expire_at(
+            desk.on_next_instant = lambda when: scheduler.expire_at(when, desk.expire_due)
+            push_desk.on_next_instant = lambda when: scheduler.expire_at(
                 when,
                 push_desk.age_out,
                 job="pushed-max-age",

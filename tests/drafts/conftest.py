@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.notify.conftest import Webhook
-from tests.serving import free_port
+from tests.builders import (
+    ON_CALL,
+    ON_CALL_LEVELS,
+    catalog_yaml,
+    component,
+    track_yaml,
+    write_workspace_files,
+)
+from tests.tokens import client
+from tests.webhooks import Webhook
 
 PUBLISHED = "ops"
 DRAFT = "on-call"
@@ -30,32 +35,10 @@ TEAM = "group:default/data"
 ADMIN_ENV = "SC_DRAFTS_ADMIN"
 HOOK_ENV = "SC_DRAFTS_HOOK"
 
-OPS_TRACK = """\
-apiVersion: scorecard/v1
-kind: Track
-id: ops
-title: Operations
-filter: {kind: Component}
-levels:
-  - id: bronze
-    checks: [has_owner]
-  - id: silver
-    checks: [has_description]
-"""
-
-ON_CALL_TRACK = """\
-apiVersion: scorecard/v1
-kind: Track
-id: on-call
-title: On-call readiness
-filter: {kind: Component}
-draft: true
-levels:
-  - id: bronze
-    checks: [has_owner]
-  - id: silver
-    checks: [has_oncall]
-"""
+OPS_TRACK = track_yaml(
+    PUBLISHED, "Operations", {"bronze": ["has_owner"], "silver": ["has_description"]}
+)
+ON_CALL_TRACK = track_yaml(DRAFT, "On-call readiness", ON_CALL_LEVELS, draft="true")
 
 DESCRIPTION = "Takes payments from the shop and the apps, and refunds them when asked."
 
@@ -68,18 +51,14 @@ class Component:
     oncall: bool = True
 
     def document(self) -> str:
-        lines = [
-            "apiVersion: backstage.io/v1alpha1",
-            "kind: Component",
-            "metadata:",
-            f"  name: {self.name}",
-        ]
-        if self.description:
-            lines.append(f"  description: {DESCRIPTION}")
-        if self.oncall:
-            lines.append("  annotations: {pagerduty.com/service-id: PABC123}")
-        lines.append(f"spec: {{type: service, lifecycle: production, owner: {self.owner}}}")
-        return "\n".join(lines) + "\n"
+        return catalog_yaml(
+            component(
+                self.name,
+                owner=self.owner,
+                description=DESCRIPTION if self.description else None,
+                annotations=ON_CALL if self.oncall else None,
+            )
+        )
 
 
 COMPONENTS = (
@@ -104,23 +83,18 @@ class DraftWorkspace:
         return self.root / "tracks" / f"{DRAFT}.yaml"
 
     def write(self, *, gate: str = "", notifications: str = "", campaigns: bool = False) -> Path:
-        (self.root / "tracks").mkdir(parents=True, exist_ok=True)
-        (self.root / "tracks" / f"{PUBLISHED}.yaml").write_text(OPS_TRACK)
-        self.draft_track.write_text(ON_CALL_TRACK)
-        self.write_catalog(COMPONENTS)
         extra = f"gate:\n{gate}" if gate else ""
         extra += f"notifications:\n{notifications}" if notifications else ""
         extra += "campaigns: [campaigns]\n" if campaigns else ""
-        self.config.write_text(
-            f"""\
-catalog: [catalog-info.yaml]
-tracks: [tracks]
-database: sqlite:///{self.root / "scorecard.db"}
-reload_interval: 0
-tokens: [{{name: platform, role: admin, env: {ADMIN_ENV}}}]
-{extra}"""
+        config = write_workspace_files(
+            self.root,
+            f"sqlite:///{self.root / 'scorecard.db'}",
+            f"tokens: [{{name: platform, role: admin, env: {ADMIN_ENV}}}]\n",
+            extra,
+            tracks={PUBLISHED: OPS_TRACK, DRAFT: ON_CALL_TRACK},
         )
-        return self.config
+        self.write_catalog(COMPONENTS)
+        return config
 
     def write_catalog(self, components: tuple[Component, ...]) -> None:
         (self.root / "catalog-info.yaml").write_text(
@@ -147,30 +121,14 @@ def admin_token(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
-    """A JSON webhook on loopback that Apprise posts to (see tests/notify)."""
-    hook = Webhook(free_port()).start()
-    monkeypatch.setenv(HOOK_ENV, hook.url)
-    yield hook
-    hook.stop()
-
-
-def run_all(url: str, token: str) -> dict:
-    """Start a run of every track and wait for it to finish."""
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
-        started = http.post("/api/v1/runs", json={})
-        assert started.status_code == 202, started.text
-        run_id = started.json()["id"]
-        deadline = time.monotonic() + 30
-        while (found := http.get(f"/api/v1/runs/{run_id}").json())["status"] == "running":
-            assert time.monotonic() < deadline, found
-            time.sleep(0.05)
-    assert found["status"] == "finished", found
-    return found
+def webhook(webhook: Webhook, monkeypatch: pytest.MonkeyPatch) -> Webhook:
+    """tests/conftest.py's webhook receiver, named in the environment for the workspace."""
+    monkeypatch.setenv(HOOK_ENV, webhook.url)
+    return webhook
 
 
 def reload(url: str, token: str) -> dict:
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+    with client(url, token) as http:
         response = http.post("/api/v1/reload")
     assert response.status_code == 200, response.text
     assert response.json()["reloaded"] is True

@@ -23,10 +23,9 @@ from tests.drafts.conftest import (
     Component,
     DraftWorkspace,
     reload,
-    run_all,
 )
-from tests.notify.conftest import Webhook
-from tests.serving import ServedApp
+from tests.serving import ServedApp, run_all
+from tests.webhooks import Webhook
 
 NOTIFICATIONS = f"""\
   backoff_seconds: 0.3

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.exemptions.conftest import ENTITY, JUSTIFICATION, Tokens, client, load, write_workspace
+from tests.exemptions.conftest import ENTITY, JUSTIFICATION, load, write_workspace
 from tests.serving import ServedApp
+from tests.tokens import Tokens, client
 
 API = "/api/v1/entities/component/default/nightly-report"
 

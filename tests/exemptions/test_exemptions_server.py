@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.exemptions.conftest import ENTITY, JUSTIFICATION, Tokens, client, load, write_workspace
+from tests.exemptions.conftest import ENTITY, JUSTIFICATION, load, write_workspace
 from tests.serving import ServedApp
+from tests.tokens import Tokens, client
 
 PAGE = "/catalog/component/default/nightly-report"
 API = "/api/v1/entities/component/default/nightly-report"

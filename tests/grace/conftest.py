@@ -11,6 +11,7 @@ import pytest
 
 from scorecard.entity import Entity
 from scorecard.sources.github import GitHubClient
+from tests import builders
 
 SLUG = "acme/payments"
 
@@ -55,15 +56,10 @@ def github(monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
 
 
 def component(name: str, **annotations: str) -> Entity:
-    return Entity(
-        {
-            "apiVersion": "backstage.io/v1alpha1",
-            "kind": "Component",
-            "metadata": {
-                "name": name,
-                "annotations": {"github.com/project-slug": SLUG, **annotations},
-            },
-            "spec": {"type": "service", "owner": "group:default/payments"},
-        },
-        source=f"catalog/{name}.yaml",
+    """A service of the payments team in the repository `acme/payments`."""
+    document = builders.component(
+        name,
+        owner="group:default/payments",
+        annotations={"github.com/project-slug": SLUG, **annotations},
     )
+    return Entity(document, source=f"catalog/{name}.yaml")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,79 +17,46 @@ from typer.testing import CliRunner
 
 from scorecard.cli import app as cli
 from scorecard.workspace import Workspace
-from tests.grace.conftest import SLUG, FakeGitHub
-from tests.notify.conftest import Webhook
-from tests.serving import ServedApp, free_port
+from tests.builders import catalog_yaml, track_yaml, write_workspace_files
+from tests.grace.conftest import SLUG, FakeGitHub, component
+from tests.serving import ServedApp, run_all
+from tests.tokens import client
+from tests.webhooks import Webhook
 
 ENTITY = "component:default/payments"
 PATH = "component/default/payments"
-TRACK = """\
-apiVersion: scorecard/v1
-kind: Track
-id: {id}
-title: {title}
-grace: {grace}
-levels:
-  - id: bronze
-    checks: [has_owner]
-  - id: silver
-    checks: [delete_branch_on_merge]
-"""
-CATALOG = f"""\
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: payments
-  annotations: {{github.com/project-slug: {SLUG}}}
-spec: {{type: service, owner: group:default/payments, lifecycle: production}}
-"""
+CATALOG = catalog_yaml(component("payments").raw)
 OUTAGE = f"now unknown: GitHub could not give the repository {SLUG} (HTTP 502: Bad Gateway)."
 
 
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook(free_port()).start()
-    yield hook
-    hook.stop()
-
-
 def write_workspace(root: Path, database: str) -> Path:
-    (root / "tracks").mkdir()
-    for track_id, title, grace in (
-        ("github-day", "GitHub hygiene", "24h"),
-        ("github-fast", "GitHub hygiene, quick", "3s"),
-    ):
-        text = TRACK.format(id=track_id, title=title, grace=grace)
-        (root / "tracks" / f"{track_id}.yaml").write_text(text)
-    (root / "catalog-info.yaml").write_text(CATALOG)
-    config = root / "scorecard.yaml"
-    config.write_text(
-        f"""\
-catalog: catalog-info.yaml
-tracks: tracks
-database: {database}
-reload_interval: 0
-tokens: [{{name: ops, role: admin, env: SC_GRACE_ADMIN}}]
+    tracks = {
+        track_id: track_yaml(
+            track_id,
+            title,
+            {"bronze": ["has_owner"], "silver": ["delete_branch_on_merge"]},
+            filter=None,
+            grace=grace,
+        )
+        for track_id, title, grace in (
+            ("github-day", "GitHub hygiene", "24h"),
+            ("github-fast", "GitHub hygiene, quick", "3s"),
+        )
+    }
+    return write_workspace_files(
+        root,
+        database,
+        """\
+tokens: [{name: ops, role: admin, env: SC_GRACE_ADMIN}]
 notifications:
   backoff_seconds: 0.3
-  targets: [{{name: hook, url_env: SC_GRACE_HOOK}}]
+  targets: [{name: hook, url_env: SC_GRACE_HOOK}]
   rules:
-    - {{events: ["certification.*", check.failing], targets: [hook]}}
-"""
+    - {events: ["certification.*", check.failing], targets: [hook]}
+""",
+        tracks=tracks,
+        catalog=CATALOG,
     )
-    return config
-
-
-def run(http: httpx.Client) -> dict[str, Any]:
-    started = http.post("/api/v1/runs", json={})
-    assert started.status_code == 202, started.text
-    run_id = started.json()["id"]
-    deadline = time.monotonic() + 30
-    while (found := http.get(f"/api/v1/runs/{run_id}").json())["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert found["status"] == "finished", found
-    return found
 
 
 def result_of(track: dict[str, Any], check_id: str) -> dict[str, Any]:
@@ -115,11 +81,7 @@ def test_a_github_outage_during_a_served_run(
     monkeypatch.setenv("SC_GRACE_ADMIN", token)
     monkeypatch.setenv("SC_GRACE_HOOK", webhook.url)
     config = write_workspace(tmp_path, store_url)
-    headers = {"Authorization": f"Bearer {token}"}
-    with (
-        ServedApp(Workspace.load(config)) as app,
-        httpx.Client(base_url=app.url, headers=headers) as http,
-    ):
+    with ServedApp(Workspace.load(config)) as app, client(app.url, token) as http:
         # The first run, at start, saw the setting: silver on both tracks.
         [first] = app.service.store.runs()
         observed = first.started_at
@@ -130,7 +92,7 @@ def test_a_github_outage_during_a_served_run(
         assert badge.status_code == 200 and "silver" in badge.text
 
         github.down = True
-        run(http)
+        run_all(app.url, token)
         assert levels(http) == {"github-day": "silver", "github-fast": "silver"}
         assert http.get(f"/badges/{PATH}/github-day.svg").text == badge.text
         card = http.get(f"/api/v1/entities/{PATH}").json()
@@ -170,7 +132,7 @@ def test_a_github_outage_during_a_served_run(
         # Past the 3 s grace, really waited for: the quick track drops, and says so.
         past = observed + timedelta(seconds=3.2) - datetime.now(UTC)
         time.sleep(max(0.0, past.total_seconds()))
-        run(http)
+        run_all(app.url, token)
         assert levels(http) == {"github-day": "silver", "github-fast": "bronze"}
         [told] = webhook.wait_for(1)
         time.sleep(0.5)  # nothing more comes

@@ -22,22 +22,11 @@ from scorecard.sdk import check
 from scorecard.store import Store
 from scorecard.store import exemptions as stored
 from scorecard.tracks import Track, load_track
+from tests.builders import track_yaml
 from tests.grace.conftest import FakeGitHub, component
 
 PAYMENTS = "component:default/payments"
 CHECK = "delete_branch_on_merge"
-TRACK = """\
-apiVersion: scorecard/v1
-kind: Track
-id: {id}
-title: GitHub hygiene
-grace: {grace}
-levels:
-  - id: bronze
-    checks: [has_owner]
-  - id: silver
-    checks: [{silver}]
-"""
 JUSTIFICATION = "Payments is paged through the platform team's shared rotation, not its own."
 
 
@@ -49,7 +38,8 @@ def _track(
     registry: CheckRegistry | None = None,
 ) -> Track:
     path = root / f"{track_id}.yaml"
-    path.write_text(TRACK.format(id=track_id, grace=grace, silver=silver))
+    levels = {"bronze": ["has_owner"], "silver": [silver]}
+    path.write_text(track_yaml(track_id, "GitHub hygiene", levels, filter=None, grace=grace))
     return load_track(path, registry or build_registry(plugins=False))
 
 

@@ -19,62 +19,37 @@ from scorecard.notify.dispatcher import failing_targets
 from scorecard.store import Store
 from scorecard.store.tables import DeliveryRecord, DeliveryStatus
 from scorecard.workspace import Workspace
-from tests.notify.conftest import Smtp, Webhook
-from tests.serving import ServedApp, free_port
+from tests.builders import ON_CALL, catalog_yaml, component, ops_track_yaml, write_workspace_files
+from tests.notify.conftest import Smtp
+from tests.serving import ServedApp, free_port, run_all
+from tests.webhooks import Webhook
 
-TRACK = """\
-apiVersion: scorecard/v1
-kind: Track
-id: ops
-title: Operations
-filter: {kind: Component}
-levels:
-  - id: bronze
-    checks: [has_owner]
-  - id: silver
-    checks: [has_oncall]
-"""
 PUBLIC_URL = "https://scorecard.example.com"
 
 
-def component(name: str, oncall: bool) -> str:
-    annotations = "\n  annotations: {pagerduty.com/service-id: PABC123}" if oncall else ""
-    return f"""\
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: {name}{annotations}
-spec: {{type: service, owner: group:default/data, lifecycle: production}}
-"""
-
-
 def write_catalog(root: Path, oncall: dict[str, bool]) -> None:
-    (root / "catalog-info.yaml").write_text(
-        "---\n".join(component(name, value) for name, value in oncall.items())
+    documents = (
+        component(name, annotations=ON_CALL if value else None) for name, value in oncall.items()
     )
+    (root / "catalog-info.yaml").write_text(catalog_yaml(*documents))
 
 
 def write_workspace(root: Path, targets: dict[str, str], rules: str, **settings: str) -> Path:
-    (root / "tracks").mkdir(exist_ok=True)
-    (root / "tracks" / "ops.yaml").write_text(TRACK)
     listed = "".join(f"\n    - {{name: {name}, url_env: {env}}}" for name, env in targets.items())
     extra = "".join(f"\n  {key}: {value}" for key, value in settings.items())
-    config = root / "scorecard.yaml"
-    config.write_text(
+    return write_workspace_files(
+        root,
+        f"sqlite:///{root / 'scorecard.db'}",
         f"""\
-catalog: catalog-info.yaml
-tracks: tracks
-database: sqlite:///{root / "scorecard.db"}
-reload_interval: 0
 public_url: {PUBLIC_URL}
 tokens: [{{name: ops, role: admin, env: SC_NOTIFY_ADMIN}}]
 notifications:
   backoff_seconds: 0.3{extra}
   targets:{listed}
   rules:{rules}
-"""
+""",
+        tracks={"ops": ops_track_yaml()},
     )
-    return config
 
 
 @pytest.fixture(autouse=True)
@@ -82,19 +57,6 @@ def admin_token(monkeypatch: pytest.MonkeyPatch) -> str:
     token = secrets.token_urlsafe(24)
     monkeypatch.setenv("SC_NOTIFY_ADMIN", token)
     return token
-
-
-def run(app_url: str, token: str) -> dict:
-    with httpx.Client(base_url=app_url, headers={"Authorization": f"Bearer {token}"}) as http:
-        started = http.post("/api/v1/runs", json={})
-        assert started.status_code == 202, started.text
-        run_id = started.json()["id"]
-        deadline = time.monotonic() + 30
-        while (found := http.get(f"/api/v1/runs/{run_id}").json())["status"] == "running":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    assert found["status"] == "finished", found
-    return found
 
 
 def test_a_level_drop_reaches_each_target_once_and_a_digest_once(
@@ -120,7 +82,7 @@ def test_a_level_drop_reaches_each_target_once_and_a_digest_once(
         with ServedApp(Workspace.load(config)) as app:
             # The first run stores every entity at silver: no change, nothing to say.
             write_catalog(tmp_path, {"nightly-report": False, "payments": False, "ledger": False})
-            run_id = run(app.url, admin_token)["id"]
+            run_id = run_all(app.url, admin_token)["id"]
             [hooked] = webhook.wait_for(1)
             [mail] = smtp.wait_for(1)
             [digest] = digest_hook.wait_for(1)
@@ -165,7 +127,7 @@ def test_a_receiver_answering_500_is_retried_without_slowing_the_run(
     with ServedApp(Workspace.load(config)) as app:
         write_catalog(tmp_path, {"nightly-report": False})
         started = time.monotonic()
-        found = run(app.url, admin_token)
+        found = run_all(app.url, admin_token)
         run_seen_finished = time.monotonic() - started
         [received] = webhook.wait_for(1, timeout=30)
         with httpx.Client(base_url=app.url) as http:
@@ -222,7 +184,7 @@ def test_events_of_a_killed_server_are_sent_after_restart_once_each(
         while httpx.get(f"{url}/api/v1/runs").json()["items"][0]["status"] == "running":
             time.sleep(0.05)
         write_catalog(tmp_path, {"nightly-report": False, "payments": False})
-        run(url, admin_token)
+        run_all(url, admin_token)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)

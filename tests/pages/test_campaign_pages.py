@@ -22,9 +22,9 @@ from playwright.sync_api import Page, expect
 
 from scorecard.service.service import Service
 from scorecard.workspace import NotificationRule, NotificationsConfig, NotificationTarget
-from tests.notify.conftest import Webhook
 from tests.pages.conftest import RUNBOOK, TOKEN, make_workspace
 from tests.serving import ServedApp, free_port
+from tests.webhooks import Webhook
 
 TODAY = datetime.now(UTC).date()
 PUBLIC_URL = "https://scorecard.example.com"

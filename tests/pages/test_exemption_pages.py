@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import html
 import re
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,8 +19,9 @@ from api.pages.signin import COOKIE
 from scorecard.auth import Principal, Role
 from scorecard.store import ExemptionStatus
 from scorecard.workspace import Workspace
-from tests.exemptions.conftest import ENTITY, JUSTIFICATION, VARIABLES, Tokens, write_workspace
+from tests.exemptions.conftest import ENTITY, JUSTIFICATION, VARIABLES, write_workspace
 from tests.serving import ServedApp
+from tests.tokens import Tokens, tokens_in_environment
 
 PAGE = "/catalog/component/default/nightly-report"
 PAYMENTS = "component:default/payments"
@@ -91,14 +91,11 @@ def _exemption_file(root: Path) -> str:
 def _serve(root: Path, **changes: object) -> tuple[ServedApp, Tokens]:
     """A server over the exemption tests' workspace (a track whose silver level needs an
     on-call annotation, which nightly-report lacks) with named tokens of each role."""
-    tokens = Tokens(*(secrets.token_urlsafe(24) for _ in range(3)))
     config = write_workspace(
         root, f"sqlite:///{root / 'scorecard.db'}", exemption_files=(_exemption_file(root),)
     )
-    with pytest.MonkeyPatch.context() as patch:
-        # Read once, when the service starts: the server keeps them.
-        for role, variable in VARIABLES.items():
-            patch.setenv(variable, getattr(tokens, role))
+    # Read once, when the service starts: the server keeps them.
+    with tokens_in_environment(VARIABLES) as tokens:
         workspace = dataclasses.replace(Workspace.load(config), **changes)
         server = ServedApp(workspace)
     server.start()

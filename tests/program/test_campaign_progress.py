@@ -19,19 +19,8 @@ from scorecard.runner import run_and_store
 from scorecard.store import Store
 from scorecard.store import exemptions as stored
 from scorecard.tracks import Track, load_track
+from tests.builders import ON_CALL, component, ops_track_yaml
 
-TRACK = """\
-apiVersion: scorecard/v1
-kind: Track
-id: ops
-title: Operations
-filter: {kind: Component}
-levels:
-  - id: bronze
-    checks: [has_owner]
-  - id: silver
-    checks: [has_oncall]
-"""
 JUSTIFICATION = "A nightly batch job has nobody to page; a failed night is retried the next."
 NOW = datetime.now(UTC)
 TODAY = NOW.date()
@@ -40,15 +29,8 @@ TODAY = NOW.date()
 def _entity(
     name: str, owner: str, *, oncall: bool = False, lifecycle: str = "production"
 ) -> Entity:
-    annotations = {"pagerduty.com/service-id": "PABC123"} if oncall else {}
-    return Entity(
-        {
-            "apiVersion": "backstage.io/v1alpha1",
-            "kind": "Component",
-            "metadata": {"name": name, "annotations": annotations},
-            "spec": {"owner": owner, "lifecycle": lifecycle},
-        }
-    )
+    annotations = ON_CALL if oncall else None
+    return Entity(component(name, owner=owner, annotations=annotations, lifecycle=lifecycle))
 
 
 def _catalog(**oncall: bool) -> list[Entity]:
@@ -97,7 +79,7 @@ ONCALL = _campaign("oncall", level=None, checks=("has_oncall",))
 @pytest.fixture
 def tracks(tmp_path: Path) -> dict[str, Track]:
     path = tmp_path / "ops.yaml"
-    path.write_text(TRACK)
+    path.write_text(ops_track_yaml())
     return {"ops": load_track(path, build_registry(plugins=False))}
 
 

@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from scorecard.cli import app
 from scorecard.workspace import Workspace
-from tests.pushed.conftest import PAYMENTS, Tokens, client, write_workspace
+from tests.pushed.conftest import PAYMENTS, write_workspace
 from tests.serving import ServedApp
+from tests.tokens import Tokens, client
 
 API = "/api/v1/entities/component/default/payments"
 TABLES = (

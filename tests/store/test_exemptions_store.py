@@ -18,32 +18,13 @@ from scorecard.store import ExemptionStatus, Store
 from scorecard.store import exemptions as stored
 from scorecard.store.exemptions import ExemptionError
 from scorecard.tracks import Track, load_track
+from tests.builders import ON_CALL, component, ops_track_yaml
 
-TRACK = """\
-apiVersion: scorecard/v1
-kind: Track
-id: %s
-title: Operations
-filter: {kind: Component}
-levels:
-  - id: bronze
-    checks: [has_owner]
-  - id: silver
-    checks: [has_oncall]
-"""
 JUSTIFICATION = "A nightly batch job has nobody to page; a failed night is retried the next."
 
 
 def _entity(name: str, oncall: bool = False) -> Entity:
-    annotations = {"pagerduty.com/service-id": "PABC123"} if oncall else {}
-    return Entity(
-        {
-            "apiVersion": "backstage.io/v1alpha1",
-            "kind": "Component",
-            "metadata": {"name": name, "annotations": annotations},
-            "spec": {"owner": "group:default/data", "lifecycle": "production"},
-        }
-    )
+    return Entity(component(name, annotations=ON_CALL if oncall else None))
 
 
 @pytest.fixture
@@ -51,7 +32,7 @@ def tracks(tmp_path: Path) -> dict[str, Track]:
     found = {}
     for track_id in ("ops", "ops-two"):
         path = tmp_path / f"{track_id}.yaml"
-        path.write_text(TRACK % track_id)
+        path.write_text(ops_track_yaml(track_id))
         found[track_id] = load_track(path, build_registry(plugins=False))
     return found
 

@@ -36,7 +36,7 @@ def push(
     entity: Annotated[str | None, typer.Option(help="The entity ref the result is of.")] = None,
     check: Annotated[str | None, typer.Option(help="The external check's id.")] = None,
     track: Annotated[
-        str | None, typer.Option(help="Its track [default: every track with the check].")
+        str | None, typer.Option(help="Its track \\[default: every track with the check].")
     ] = None,
     outcome: Annotated[
         str | None, typer.Option(help="pass, fail, not_applicable, unknown or error.")
@@ -50,7 +50,9 @@ def push(
     ] = None,
     observed_at: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z"], help="When it was observed [now]."),
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z"], help="When it was observed \\[default: now]."
+        ),
     ] = None,
     file: Annotated[
         Path | None,

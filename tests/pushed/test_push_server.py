@@ -9,6 +9,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,61 @@ def test_a_result_past_its_max_age_turns_unknown_on_time_with_no_push_and_no_run
         later = [r for r in http.get("/api/v1/runs").json()["items"] if r["id"] > pushed_run]
     # No evaluation ran and nobody pushed: the change is recorded as the max_age passing.
     assert [r["trigger"] for r in later] == ["max-age"]
+
+
+def test_scorecard_push_takes_a_file_and_says_what_went_wrong_by_its_exit_code(
+    served: ServedApp, tokens: Tokens, tmp_path: Path
+) -> None:
+    url = served.url
+    wait_for_startup(url, tokens.reader)
+    env = {"SCORECARD_API_TOKEN": tokens.runner}
+    now = datetime.now(UTC)
+    observed = (now - timedelta(hours=1)).replace(microsecond=0)
+    batch = tmp_path / "results.json"
+    batch.write_text(
+        json.dumps(
+            [
+                {"entity": "ledger", "check": "sast", "outcome": "pass",
+                 "observed_at": (now - timedelta(hours=2)).isoformat()},
+                {"entity": "ledger", "check": "coverage", "value": 88},
+            ]
+        )
+    )  # fmt: skip
+    cli = CliRunner()
+    passed = cli.invoke(app, ["push", "--server", url, "--file", str(batch)], env=env)
+    assert passed.exit_code == 0, passed.output
+    assert "component:default/ledger" in passed.stdout and "gold" in passed.stdout
+    flagged = cli.invoke(
+        app,
+        ["push", "--server", url, "--entity", "ledger", "--check", "sast", "--outcome",
+         "fail", "--evidence", "report=https://ci.example.com/r/9", "--evidence", "findings=3",
+         "--observed-at", observed.strftime("%Y-%m-%dT%H:%M:%S%z")],
+        env=env,
+    )  # fmt: skip
+    assert flagged.exit_code == 1, flagged.output
+    stored = next(
+        r
+        for r in client(url, tokens.reader)
+        .get("/api/v1/results", params={"entity": "ledger", "check": "sast"})
+        .json()["items"]
+    )
+    assert stored["evidence"]["findings"] == 3
+    assert stored["evidence"]["report"] == "https://ci.example.com/r/9"
+    assert stored["evidence"]["observed_at"] == observed.isoformat()
+    # Refused (2): a check the server does not have, named; flags and a file together.
+    refused = cli.invoke(
+        app, ["push", "--server", url, "--entity", "ledger", "--check", "nope", "--outcome",
+              "pass"], env=env,
+    )  # fmt: skip
+    assert refused.exit_code == 2
+    assert "results[0].check" in refused.output and "nope" in refused.output
+    both = cli.invoke(
+        app, ["push", "--server", url, "--file", str(batch), "--entity", "ledger"], env=env
+    )
+    assert both.exit_code == 2 and "not both" in both.output
+    # Unreachable (3).
+    gone = cli.invoke(
+        app, ["push", "--server", "http://127.0.0.1:9", "--entity", "ledger", "--check",
+              "sast", "--outcome", "pass"], env=env,
+    )  # fmt: skip
+    assert gone.exit_code == 3 and "cannot reach" in gone.output

@@ -53,13 +53,14 @@ class PushedResult:
     outcome: Outcome | None  # None: `value` decides, by the check's threshold
     value: float | None
     message: str
+    received_at: datetime
     evidence: dict[str, Any] = field(default_factory=dict)
     observed_at: datetime | None = None  # when the tool observed it (else: received)
-    received_at: datetime | None = None
     pushed_by: str | None = None
 
     @property
-    def at(self) -> datetime | None:
+    def at(self) -> datetime:
+        """What the check's `max_age` counts from."""
         return self.observed_at or self.received_at
 
 
@@ -78,12 +79,10 @@ def external_result(
             reported=False,
         )
     at = pushed.at
-    evidence = dict(pushed.evidence)
-    if at is not None:
-        evidence["observed_at"] = at.isoformat()
+    evidence = {**pushed.evidence, "observed_at": at.isoformat()}
     if pushed.pushed_by:
         evidence["reported_by"] = pushed.pushed_by
-    if configured.max_age is not None and at is not None and now - at > configured.max_age:
+    if configured.max_age is not None and now - at > configured.max_age:
         from scorecard.tracks import format_duration
 
         return Result.unknown(

@@ -132,25 +132,19 @@ def push_results(body: PushIn, service: ServiceDep, principal: Runner) -> PushOu
         )
         for item in body.results
     ]
-    before = _levels(service, {(item.entity, item.track) for item in items})
     try:
         pushed = desk.push(principal, items)
     except PushRejected as error:
-        return JSONResponse(
-            {"detail": str(error), "errors": error.problems},
-            status_code=422,
-        )
+        return JSONResponse({"detail": str(error), "errors": error.problems}, status_code=422)
+    # Each result as it counts now, read once per pair the push touched.
+    stored = {}
+    for key in dict.fromkeys((r.entity_ref, r.track_id) for r in pushed.results):
+        for record in service.store.results(entity_ref=key[0], track_id=key[1]):
+            stored[(*key, record.check_id)] = record
     out = []
-    levels: dict[tuple[str, str], str | None] = {}
     for result in pushed.results:
         key = (result.entity_ref, result.track_id)
-        if key not in levels:
-            record = service.store.certification(*key)
-            levels[key] = record.level if record else None
-        stored = service.store.results(
-            entity_ref=result.entity_ref, track_id=result.track_id, check_id=result.check_id
-        )
-        now = stored[0] if stored else None
+        now = stored.get((*key, result.check_id))
         out.append(
             PushedResultOut(
                 entity=result.entity_ref,
@@ -159,24 +153,10 @@ def push_results(body: PushIn, service: ServiceDep, principal: Runner) -> PushOu
                 outcome=now.outcome if now else Outcome.UNKNOWN,
                 message=now.message if now else result.message,
                 value=result.value,
-                level=levels[key],
-                previous_level=before.get(key),
+                level=pushed.levels_after.get(key),
+                previous_level=pushed.levels_before.get(key),
             )
         )
     return PushOut(
         run_id=pushed.run_id, results=out, levels_changed=pushed.stats.certifications_changed
     )
-
-
-def _levels(
-    service: ServiceDep, wanted: set[tuple[str, str | None]]
-) -> dict[tuple[str, str], str | None]:
-    """The levels held before the push, by (stored entity ref, track)."""
-    found: dict[tuple[str, str], str | None] = {}
-    for text, track in wanted:
-        entity = service.pushed.find_entity(text) if service.pushed else None
-        if entity is None:
-            continue
-        for record in service.store.certifications(entity_ref=entity.ref, track_id=track):
-            found[record.entity_ref, record.track_id] = record.level
-    return found

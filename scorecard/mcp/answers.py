@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -46,7 +47,7 @@ from scorecard.service.service import Service
 from scorecard.store import EntityRecord
 from scorecard.store.campaigns import Blocker as GoalGap
 from scorecard.store.queries import NO_LEVEL
-from scorecard.tracks import ConfiguredCheck, Track, format_duration
+from scorecard.tracks import ConfiguredCheck, Track
 
 # How many entities' names a lookup that found nothing compares with the one asked for.
 SUGGESTION_POOL = 5000
@@ -169,19 +170,30 @@ def find_entities(
         limit=limit,
         offset=offset,
     )
-    certifications = service.store.certifications_for([e.ref for e in page.items])
     return EntitySearch(
         total=page.total,
         limit=limit,
         offset=offset,
-        entities=[
-            EntityMatch(
-                entity=convert.entity(e, {c.track_id: c.level for c in certifications[e.ref]}),
-                page=links.entity(e.ref),
-            )
-            for e in page.items
-        ],
+        entities=_with_levels(service, links, page.items, EntityMatch),
     )
+
+
+# An entity as a list shows it: with its levels and its page.
+Listed = TypeVar("Listed", EntityMatch, OwnerEntity)
+
+
+def _with_levels(
+    service: Service, links: Links, records: Sequence[EntityRecord], model: type[Listed]
+) -> list[Listed]:
+    """Each entity with its level on every track and its page, read in one query."""
+    certifications = service.store.certifications_for([e.ref for e in records])
+    return [
+        model(
+            entity=convert.entity(e, {c.track_id: c.level for c in certifications[e.ref]}),
+            page=links.entity(e.ref),
+        )
+        for e in records
+    ]
 
 
 # --- why not at a level --------------------------------------------------------------------
@@ -342,20 +354,11 @@ def describe_check(service: Service, links: Links, check: str, track: str | None
 
 def _use(configured: ConfiguredCheck, track: Track, links: Links) -> CheckUse:
     return CheckUse(
+        **convert.configured_check(configured).model_dump(),
         track=track.id,
         track_title=track.title,
         level=configured.level_id,
-        id=configured.id,
-        check=configured.check.id,
-        title=configured.title,
-        description=configured.description,
-        remediation=configured.remediation,
-        docs_url=configured.docs_url,
-        required=configured.required,
-        params=configured.params.model_dump(mode="json") if configured.params else {},
         threshold=configured.threshold.describe() if configured.threshold else None,
-        external=configured.external,
-        max_age=format_duration(configured.max_age) if configured.max_age else None,
         track_page=links.track(track.id),
     )
 
@@ -416,7 +419,6 @@ def owner_entities(
         if track is not None and _owns_any(service, ref):
             raise ToolError(f"no entity of {ref} is evaluated on track {track}")
         raise _unknown_owner(service, ref)
-    certifications = service.store.certifications_for([e.ref for e in page.items])
     tracks = config.tracks_by_id
     ref = page.items[0].owner or ref  # as the catalog spells it
     return OwnerAnswer(
@@ -424,13 +426,7 @@ def owner_entities(
         total=page.total,
         limit=limit,
         offset=offset,
-        entities=[
-            OwnerEntity(
-                entity=convert.entity(e, {c.track_id: c.level for c in certifications[e.ref]}),
-                page=links.entity(e.ref),
-            )
-            for e in page.items
-        ],
+        entities=_with_levels(service, links, page.items, OwnerEntity),
         tracks=[
             OwnerTrackLevels(
                 track=r.track_id,

@@ -4,11 +4,16 @@ campaigns). Each becomes the tool's output schema."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, Field
 
-from api.schemas import CampaignOut, CheckOut, EntitySummary, TrackScorecard, WaiverOut
+from api.schemas import (
+    CampaignOut,
+    CheckOut,
+    ConfiguredCheckOut,
+    EntitySummary,
+    TrackScorecard,
+    WaiverOut,
+)
 from scorecard.results import Outcome
 
 
@@ -77,23 +82,13 @@ class LevelExplanation(BaseModel):
     tracks: list[TrackExplanation]
 
 
-class CheckUse(BaseModel):
-    """A check as one track configures it."""
+class CheckUse(ConfiguredCheckOut):
+    """A check as one track configures it: as the API's tracks show it, with its track."""
 
     track: str
     track_title: str
     level: str
-    id: str = Field(description="The check's id on the track (what results are stored under).")
-    check: str = Field(description="The registered check it configures.")
-    title: str
-    description: str
-    remediation: str
-    docs_url: str | None
-    required: bool = Field(description="false: a failure shows as warn and blocks nothing.")
-    params: dict[str, Any]
     threshold: str | None = Field(description="When a reported number passes or warns.")
-    external: bool = Field(description="Its results are pushed to the API, not evaluated.")
-    max_age: str | None = Field(description="How long a pushed result counts.")
     track_page: str
 
 

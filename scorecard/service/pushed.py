@@ -57,6 +57,9 @@ class Pushed:
     run_id: int
     results: list[PushedResult]
     stats: WriteStats
+    # The levels the entities held on the tracks the push touched, before and after it.
+    levels_before: dict[tuple[str, str], str | None]
+    levels_after: dict[tuple[str, str], str | None]
 
 
 class PushDesk(LevelsDesk):
@@ -71,14 +74,21 @@ class PushDesk(LevelsDesk):
         now = datetime.now(UTC)
         tracks = self._tracks()
         results = resolve(items, tracks, self.find_entity, now, principal.name)
+        refs = sorted({result.entity_ref for result in results})
         with self._lock:
+            before = self._levels(refs)
             run_id, stats = self.store.push(results, tracks, actor=principal.name)
+            after = self._levels(refs)
         log.info(
             "%s pushed %d result(s) as run %d; %d level(s) written",
             principal.name, len(results), run_id, stats.certifications_changed,
         )  # fmt: skip
         self._changed()
-        return Pushed(run_id, results, stats)
+        return Pushed(run_id, results, stats, before, after)
+
+    def _levels(self, refs: list[str]) -> dict[tuple[str, str], str | None]:
+        held = self.store.certifications_for(refs)
+        return {(c.entity_ref, c.track_id): c.level for ref in refs for c in held[ref]}
 
     def age_out(self) -> int | None:
         """Act on pushed results whose `max_age` has passed (at its instant, and at start

@@ -62,7 +62,7 @@ def _latest_of_each(results: Sequence[PushedResult]) -> list[PushedResult]:
     for result in results:
         key = (result.entity_ref, result.track_id, result.check_id)
         held = latest.get(key)
-        if held is None or (result.at or datetime.min) >= (held.at or datetime.min):
+        if held is None or result.at >= held.at:
             latest[key] = result
     return list(latest.values())
 

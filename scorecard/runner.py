@@ -70,6 +70,7 @@ def evaluate(
     waivers: Waivers | None = None,
     pushed: PushedResults | None = None,
     recall: Recall | None = None,
+    catalog: CatalogView | None = None,
 ) -> RunReport:
     """Evaluate every track on every entity it applies to; certify each pair.
 
@@ -92,6 +93,8 @@ def evaluate(
     `recall` reads the stored results of pairs of graced tracks (`Store.recall_pairs`):
     with it, a check with a grace that could not be answered keeps its last known outcome
     for the level while the grace lasts (`scorecard.grace`); without it, nothing is graced.
+    `catalog` is what the `catalog` input looks entities up in (default: `entities`): a
+    shard of a run evaluated by a worker sees the whole catalog through it.
     """
     with gc_paused():
         return _evaluate(
@@ -111,6 +114,7 @@ def evaluate(
             waivers,
             pushed,
             recall,
+            catalog,
         )
 
 
@@ -131,8 +135,10 @@ def _evaluate(
     waivers: Waivers | None = None,
     pushed: PushedResults | None = None,
     recall: Recall | None = None,
+    catalog: CatalogView | None = None,
 ) -> RunReport:
     started = datetime.now(UTC)
+    catalog = CatalogView(entities) if catalog is None else catalog
     subjects = entities if only is None else [e for e in entities if e.ref in only]
     problems = list(problems)
     every_plan = plan(subjects, tracks, problems)
@@ -193,11 +199,11 @@ def _evaluate(
             meanwhile()
     elif processes > 1:
         per_plan = evaluate_forked(
-            executor, plans, CatalogView(entities), progress, _certified, processes, meanwhile,
+            executor, plans, catalog, progress, _certified, processes, meanwhile,
             settle,
         )  # fmt: skip
     else:
-        per_plan = executor.run(plans, CatalogView(entities), progress, _certified)
+        per_plan = executor.run(plans, catalog, progress, _certified)
         if meanwhile is not None:
             meanwhile()
         settle(plans, per_plan, forked=False)

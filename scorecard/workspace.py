@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -29,6 +29,7 @@ from scorecard.yamlfile import YamlDocument, load_yaml
 
 CONFIG_FILE = "scorecard.yaml"
 DATABASE_ENV = "SCORECARD_DATABASE_URL"
+BROKER_ENV = "SCORECARD_BROKER_URL"
 DEFAULT_DATABASE = "sqlite:///scorecard.db"
 DEMO_SOURCE = "the bundled demo workspace"
 _PACKAGE = Path(__file__).resolve().parent
@@ -234,6 +235,33 @@ class NotificationsConfig(BaseModel):
     backoff_seconds: float = Field(5.0, gt=0, le=3600, description="First retry's wait; doubles.")
 
 
+class ExecutorConfig(BaseModel):
+    """`executor:`: where runs are evaluated. `local` (the default) evaluates in the process
+    that starts the run; `celery` splits each run into shards that `scorecard worker`
+    processes evaluate, through a broker, into a shared PostgreSQL store."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "celery"] = Field("local", description="local or celery.")
+    broker: str | None = Field(
+        None, description=f"The Celery broker URL (amqp://… or redis://…); {BROKER_ENV} wins."
+    )
+    queue: str = Field(
+        "scorecard", min_length=1, max_length=200, description="The queue shards go through."
+    )
+    shard_size: int = Field(200, ge=1, le=100_000, description="Entities per shard.")
+    shard_attempts: int = Field(
+        3, ge=1, le=20, description="Deliveries of a shard before it is given up on."
+    )
+    stall_timeout: float = Field(
+        900.0, gt=0, description="Seconds without any shard finishing before a run fails."
+    )
+
+    @property
+    def distributed(self) -> bool:
+        return self.kind == "celery"
+
+
 class WorkspaceFile(BaseModel):
     """The schema of `scorecard.yaml`."""
 
@@ -277,6 +305,9 @@ class WorkspaceFile(BaseModel):
     github: GitHubConfig | None = Field(
         None, description="The GitHub API of the `github` checks; without it, the environment."
     )
+    executor: ExecutorConfig = Field(
+        ExecutorConfig(), description="local, or {kind: celery, broker:, shard_size:}."
+    )
 
 
 @dataclass(frozen=True)
@@ -302,6 +333,7 @@ class Workspace:
     campaign_files: tuple[Path, ...] = ()
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     public_url: str | None = None
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
     def api_tokens(self, environ: Mapping[str, str] | None = None) -> tuple[ApiToken, ...]:
         """The tokens the server accepts: `api_token` (or SCORECARD_API_TOKEN) as the
@@ -333,11 +365,19 @@ class Workspace:
         workspace = cls.from_file(path) if path is not None else cls.demo()
         url = os.environ.get(DATABASE_ENV)
         token = os.environ.get(TOKEN_ENV)
-        return replace(
+        broker = os.environ.get(BROKER_ENV, "").strip()
+        executor = workspace.executor
+        if broker:
+            # A broker named in the environment means the runs go to its workers.
+            executor = executor.model_copy(update={"kind": "celery", "broker": broker})
+        workspace = replace(
             workspace,
             database=url or workspace.database,
             api_token=token or workspace.api_token,
+            executor=executor,
         )
+        _check_executor(workspace)
+        return workspace
 
     @classmethod
     def from_file(cls, path: Path) -> Workspace:
@@ -378,6 +418,7 @@ class Workspace:
             campaign_files=tuple(Path(_relative(base, p)) for p in config.campaigns),
             notifications=config.notifications,
             public_url=config.public_url.rstrip("/") if config.public_url else None,
+            executor=config.executor,
         )
 
     @classmethod
@@ -389,6 +430,35 @@ class Workspace:
             campaign_files=(DEMO_DIR / "campaigns",),
             database=DEFAULT_DATABASE,
         )
+
+
+def _check_executor(workspace: Workspace) -> None:
+    """The celery executor needs a broker, and a database every worker can reach."""
+    executor = workspace.executor
+    if not executor.distributed:
+        return
+    problems = []
+    if not executor.broker:
+        problems.append(
+            Problem(
+                workspace.source,
+                key="executor.broker",
+                message=f"the celery executor needs a broker URL (amqp://… or redis://…): set "
+                f"executor.broker or {BROKER_ENV}",
+            )
+        )
+    if workspace.database.startswith("sqlite"):
+        problems.append(
+            Problem(
+                workspace.source,
+                key="database",
+                message="the celery executor needs a database every worker reaches: SQLite is a "
+                f"file on one machine; set database (or {DATABASE_ENV}) to a postgresql:// "
+                "URL, or use executor.kind local",
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
 
 
 def bundled_tracks() -> Path:

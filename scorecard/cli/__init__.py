@@ -1,10 +1,22 @@
 """The `scorecard` command line."""
 
-from scorecard.cli import browse, db, gate, mcp, preview, push, run, serve, validate
+from scorecard.cli import (
+    browse,
+    db,
+    gate,
+    mcp,
+    preview,
+    push,
+    run,
+    serve,
+    validate,
+    worker,
+)
 from scorecard.cli.app import app
 
 __all__ = [
     "app", "browse", "db", "gate", "main", "mcp", "preview", "push", "run", "serve", "validate",
+    "worker",
 ]  # fmt: skip
 
 

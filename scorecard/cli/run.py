@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scorecard.cli.app import (
+    EXIT_FAILED,
     EXIT_OK,
     State,
     app,
@@ -25,6 +26,10 @@ from scorecard.problems import ConfigError, Problem
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from scorecard.catalog import CatalogListing as Listing
+    from scorecard.runner import StoredRun
+    from scorecard.store import Store
+    from scorecard.store.shards import ShardProgress
     from scorecard.tracks import Track
     from scorecard.workspace import Workspace
 
@@ -67,8 +72,6 @@ def run_command(
     from scorecard.program.campaigns import load_campaigns
     from scorecard.program.exemptions import load_exemptions
     from scorecard.registry import build_registry
-    from scorecard.runner import run_and_store
-    from scorecard.sources.git import git_cache_from
     from scorecard.store import Store
     from scorecard.tracks import load_tracks
 
@@ -105,23 +108,16 @@ def run_command(
     with store:
         store.notify = bool(workspace.notifications.rules)
         store.sync_exemption_files(exemptions, every_track)
-        progress = _progress_bar(len(listing.entities))
-        with progress as bar:
-            task = bar.add_task("Evaluating", total=len(listing.entities)) if bar else None
-            stored = run_and_store(
+        if workspace.executor.distributed:
+            stored = _run_on_workers(
                 store,
-                listing.entities,
+                workspace,
+                listing,
                 loaded,
-                trigger="cli",
-                concurrency=workspace.concurrency,
-                timeout=workspace.check_timeout,
-                problems=listing.problems,
-                progress=(lambda n: bar.advance(task, n)) if bar else None,
-                git_cache=git_cache_from(workspace.repositories),
-                github=workspace.github,
-                # A --catalog subset says nothing about what left the workspace's catalog.
-                catalog_complete=listing.shows_removals and not catalog,
+                catalog_complete=(listing.shows_removals and not catalog),
             )
+        else:
+            stored = _run_here(store, workspace, listing, loaded, catalog)
         # The burn-up of every campaign, as a server would record it after a run (and the
         # events it calls for, sent below).
         store.record_progress(
@@ -147,6 +143,75 @@ def run_command(
     else:
         report_table(stdout, stored.run_id, stored.report, loaded, stored.stats)
     raise typer.Exit(EXIT_OK)
+
+
+def _run_here(
+    store: Store,
+    workspace: Workspace,
+    listing: Listing,
+    loaded: list[Track],
+    catalog: list[str] | None,
+) -> StoredRun:
+    """The run evaluated in this process (and the processes it forks)."""
+    from scorecard.runner import run_and_store
+    from scorecard.sources.git import git_cache_from
+
+    progress = _progress_bar(len(listing.entities))
+    with progress as bar:
+        task = bar.add_task("Evaluating", total=len(listing.entities)) if bar else None
+        stored = run_and_store(
+            store,
+            listing.entities,
+            loaded,
+            trigger="cli",
+            concurrency=workspace.concurrency,
+            timeout=workspace.check_timeout,
+            problems=listing.problems,
+            progress=(lambda n: bar.advance(task, n)) if bar else None,
+            git_cache=git_cache_from(workspace.repositories),
+            github=workspace.github,
+            # A --catalog subset says nothing about what left the workspace's catalog.
+            catalog_complete=listing.shows_removals and not catalog,
+        )
+    return stored
+
+
+def _run_on_workers(
+    store: Store,
+    workspace: Workspace,
+    listing: Listing,
+    loaded: list[Track],
+    *,
+    catalog_complete: bool,
+) -> StoredRun:
+    """The run evaluated in shards by the celery executor's workers; exits 1, naming the
+    shards, when it cannot complete."""
+    from scorecard.distributed.coordinator import ShardsFailed, complete_sharded_run
+    from scorecard.distributed.fingerprint import configuration_fingerprint
+
+    run_id = store.start_run("cli", {"tracks": [t.id for t in loaded], "entity": None})
+    with _progress_bar(len(listing.entities)) as bar:
+        task = bar.add_task("Shards", total=None) if bar else None
+
+        def shown(progress: ShardProgress) -> None:
+            if bar is not None and task is not None:
+                bar.update(task, total=progress.total, completed=progress.done + progress.failed)
+
+        try:
+            return complete_sharded_run(
+                store,
+                run_id,
+                listing.entities,
+                loaded,
+                executor=workspace.executor,
+                fingerprint=configuration_fingerprint(workspace),
+                problems=listing.problems,
+                catalog_complete=catalog_complete,
+                progress=shown,
+            )
+        except (ShardsFailed, RuntimeError) as error:
+            stderr.print(f"run {run_id} failed: {error}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
 
 
 def _override(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scorecard.distributed.fingerprint import configuration_fingerprint
 from scorecard.problems import ConfigError, Problem
 from scorecard.program.campaigns import Campaign, campaign_files, load_campaigns
 from scorecard.program.exemptions import ExemptionSpec, exemption_files, load_exemptions
@@ -33,6 +34,9 @@ class LoadedConfig:
     exemptions: tuple[ExemptionSpec, ...] = ()
     # The campaigns of the workspace's campaign files, over these tracks.
     campaigns: tuple[Campaign, ...] = ()
+    # Of the tracks and checks, for a run's shards to be evaluated with the very same
+    # (`scorecard.distributed.fingerprint`); made only for the celery executor.
+    fingerprint: str = ""
 
     def track(self, track_id: str) -> Track | None:
         return next((t for t in self.tracks if t.id == track_id), None)
@@ -65,6 +69,11 @@ class LiveConfig:
         self._fingerprint = self._files_fingerprint()
 
     def _load(self) -> LoadedConfig:
+        fingerprint = ""
+        if self.workspace.executor.distributed:
+            # Of the files as they are before they are read: a change meanwhile makes
+            # the next reload, and the fingerprint then describes it.
+            fingerprint = configuration_fingerprint(self.workspace)
         registry = build_registry(self.workspace.checks)
         tracks = load_tracks(self.workspace.tracks, registry)
         now = datetime.now(UTC)
@@ -88,7 +97,9 @@ class LiveConfig:
             problems.extend(error.problems)
         if problems:
             raise ConfigError(problems)
-        return LoadedConfig(registry, tuple(tracks), now, tuple(exemptions), tuple(campaigns))
+        return LoadedConfig(
+            registry, tuple(tracks), now, tuple(exemptions), tuple(campaigns), fingerprint
+        )
 
     def reload(self) -> ReloadOutcome:
         """Load tracks, checks, exemption and campaign files again; on problems keep the

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from scorecard.catalog import pushdown_filters, read_sources
+from scorecard.distributed.coordinator import complete_sharded_run
 from scorecard.metrics import Metrics
 from scorecard.runner import complete_run
 from scorecard.service.config import LiveConfig, select_tracks
@@ -100,7 +101,7 @@ class RunCoordinator:
                 self._busy[track_id] = run_id
             thread = threading.Thread(
                 target=self._execute,
-                args=(run_id, tracks, entity),
+                args=(run_id, tracks, entity, snapshot.fingerprint),
                 name=f"run-{run_id}",
                 daemon=True,
             )
@@ -111,7 +112,9 @@ class RunCoordinator:
             thread.join()
         return StartedRun(run_id, ids, entity)
 
-    def _execute(self, run_id: int, tracks: list[Track], entity: str | None) -> None:
+    def _execute(
+        self, run_id: int, tracks: list[Track], entity: str | None, fingerprint: str
+    ) -> None:
         workspace = self.config.workspace
         started = time.monotonic()
         try:
@@ -126,22 +129,36 @@ class RunCoordinator:
             except Exception as error:
                 self.store.fail_run(run_id, f"reading the catalog failed: {error}")
                 raise
-            stored = complete_run(
-                self.store,
-                run_id,
-                listing.entities,
-                tracks,
-                concurrency=workspace.concurrency,
-                timeout=workspace.check_timeout,
-                problems=listing.problems,
-                only=None if entity is None else {entity},
-                git_cache=git_cache_from(
-                    workspace.repositories, on_failure=self.metrics.source_failed
-                ),
-                github=workspace.github,
-                catalog_complete=listing.shows_removals,
-                on_source_failure=self.metrics.source_failed,
-            )
+            if workspace.executor.distributed:
+                stored = complete_sharded_run(
+                    self.store,
+                    run_id,
+                    listing.entities,
+                    tracks,
+                    executor=workspace.executor,
+                    fingerprint=fingerprint,
+                    problems=listing.problems,
+                    only=None if entity is None else {entity},
+                    catalog_complete=listing.shows_removals,
+                    read_back=False,  # the run's row has the counts a server shows
+                )
+            else:
+                stored = complete_run(
+                    self.store,
+                    run_id,
+                    listing.entities,
+                    tracks,
+                    concurrency=workspace.concurrency,
+                    timeout=workspace.check_timeout,
+                    problems=listing.problems,
+                    only=None if entity is None else {entity},
+                    git_cache=git_cache_from(
+                        workspace.repositories, on_failure=self.metrics.source_failed
+                    ),
+                    github=workspace.github,
+                    catalog_complete=listing.shows_removals,
+                    on_source_failure=self.metrics.source_failed,
+                )
             self.metrics.run_finished(stored.report, time.monotonic() - started)
             log.info(
                 "run %d finished: %d results, %d changes",

@@ -10,6 +10,11 @@ raises `FactUnavailable`, which the executor reports as `unknown` with its sente
 are read page by page, following the `Link: <...>; rel="next"` header (GitHub's cursor
 pagination) for at most `max_pages` pages, each page with its own ETag.
 
+Processes that share a store share the limit too: after `share_rate_limit(...)`, the
+clients `from_env` builds wait for a limit that any of them saw spent, and record the ones
+they see (per API URL and token, in the store's `rate_limit` table). Without it, each
+client knows only what it was told itself.
+
 `GitHubRepoFacts` is the input a check receives: one repository's facts, each fetched at
 most once per run. An entity's repository is its `github.com/project-slug` annotation
 (`org/repo`, Backstage's convention), else a `url:` source location on the GitHub host;
@@ -19,6 +24,8 @@ with neither, the input is unavailable and its checks report `unknown` (as for `
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +39,8 @@ from scorecard.inputs import SOURCE_LOCATION, InputUnavailable
 if TYPE_CHECKING:
     import httpx
 
+    from scorecard.store.ratelimits import SharedRateLimit
+
 # httpx is imported where a client is built and used: the workspace imports this module
 # for its settings' names, and a command that never asks GitHub should not pay for it.
 
@@ -44,6 +53,17 @@ _SECONDARY_WAIT = 60.0
 PER_PAGE = 100  # GitHub's largest page
 MAX_PAGES = 10
 SEVERITIES = ("low", "medium", "high", "critical")
+
+# The limit the clients `from_env` builds share with other processes: set once per process.
+_shared_limit: SharedRateLimit | None = None
+
+
+def share_rate_limit(shared: SharedRateLimit | None) -> None:
+    """Make the clients `GitHubClient.from_env` builds from now on, in this process, wait
+    for and record the rate limit in `shared` (e.g. `SharedRateLimit(store.engine)`), so
+    that workers sharing a store respect it together. None: each client on its own."""
+    global _shared_limit
+    _shared_limit = shared
 
 
 class FactUnavailable(InputUnavailable):
@@ -92,6 +112,7 @@ class GitHubClient:
         max_pages: int = MAX_PAGES,
         etags: dict[str, tuple[str, Any, str | None]] | None = None,
         on_failure: Callable[[str], None] | None = None,
+        shared_limit: SharedRateLimit | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {
@@ -121,6 +142,11 @@ class GitHubClient:
         self.requests = 0
         self._resume_at = 0.0  # the primary limit is spent until then
         self.on_failure = on_failure  # told "github" for each fact that could not be read
+        self.shared_limit = shared_limit  # the limit as other processes saw it, if shared
+        # GitHub counts per token (or per address without one): one key per API and token.
+        # Only a fingerprint is stored, never the token.
+        holder = hashlib.sha256(token.encode()).hexdigest()[:16] if token else "anonymous"
+        self.limit_key = f"github:{self.base_url}:{holder}"
 
     @classmethod
     def from_env(cls, environ: Any = None, settings: Any = None) -> GitHubClient:
@@ -135,8 +161,14 @@ class GitHubClient:
         api_url = env.get(API_URL_ENV) or getattr(settings, "api_url", None) or DEFAULT_API_URL
         token = env.get(getattr(settings, "token_env", None) or TOKEN_ENV) or None
         if settings is None:
-            return cls(api_url, token)
-        return cls(api_url, token, timeout=settings.timeout, max_wait=settings.max_wait)
+            return cls(api_url, token, shared_limit=_shared_limit)
+        return cls(
+            api_url,
+            token,
+            timeout=settings.timeout,
+            max_wait=settings.max_wait,
+            shared_limit=_shared_limit,
+        )
 
     @property
     def web_host(self) -> str:
@@ -155,6 +187,42 @@ class GitHubClient:
             )
         if seconds > 0:
             await self._sleep(seconds)
+
+    async def _wait_for_limit(self) -> None:
+        """Wait until a rate limit this client, or any process sharing it, saw spent has
+        reset."""
+        resume_at = self._resume_at
+        if self.shared_limit is not None:
+            shared = await asyncio.to_thread(self.shared_limit.wait_until, self.limit_key)
+            resume_at = max(resume_at, shared or 0.0)
+        if resume_at:
+            await self._wait(resume_at - self._clock(), "rate limit")
+
+    async def _share_spent(self, resume_at: float, response: httpx.Response) -> None:
+        """Tell the processes sharing the limit that it is spent until `resume_at`."""
+        if self.shared_limit is None or not math.isfinite(resume_at):
+            return
+        headers = response.headers
+        remaining = headers.get("x-ratelimit-remaining", "")
+        reset = _number(headers.get("x-ratelimit-reset"))
+        await asyncio.to_thread(
+            self.shared_limit.spent_until,
+            self.limit_key,
+            resume_at,
+            remaining=int(remaining) if remaining.isdigit() else None,
+            reset=reset if reset is not None and math.isfinite(reset) else None,
+        )
+
+    def _secondary_delay(self, response: httpx.Response, primary_spent: bool) -> float | None:
+        """Seconds a 403/429 asks to wait for a secondary limit (`Retry-After`, else a
+        minute when its message says so); None when it is not one."""
+        retry_after = response.headers.get("retry-after")
+        if retry_after is not None:
+            delay = _number(retry_after)
+            return _SECONDARY_WAIT if delay is None else delay
+        if not primary_spent and "rate limit" in _message(response).lower():
+            return _SECONDARY_WAIT
+        return None
 
     def _reset_delay(self, response: httpx.Response) -> float | None:
         """Seconds until the primary limit resets, when it is spent; else None."""
@@ -176,8 +244,7 @@ class GitHubClient:
 
         url = f"{self.base_url}{path}"
         for attempt in range(self.max_retries + 1):
-            if self._resume_at:
-                await self._wait(self._resume_at - self._clock(), "rate limit")
+            await self._wait_for_limit()
             cached = self.etags.get(url)
             headers = {"if-none-match": cached[0]} if cached else {}
             self.requests += 1
@@ -189,24 +256,22 @@ class GitHubClient:
                 ) from None
             reset = self._reset_delay(response)
             self._resume_at = self._clock() + reset if reset else 0.0
+            if reset:
+                await self._share_spent(self._resume_at, response)
             status = response.status_code
             if status == 304 and cached:
                 self.not_modified += 1
                 return Reply(200, cached[1], cached[2] if len(cached) > 2 else None)
-            if status in (403, 429) and attempt < self.max_retries:
-                retry_after = response.headers.get("retry-after")
-                if retry_after is not None:
-                    try:
-                        delay = float(retry_after)
-                    except ValueError:
-                        delay = _SECONDARY_WAIT
-                    await self._wait(delay, "secondary rate limit")
-                    continue
-                if reset is not None:
-                    continue  # the next pass waits until the reset
-                if "rate limit" in _message(response).lower():
-                    await self._wait(_SECONDARY_WAIT, "secondary rate limit")
-                    continue
+            if status in (403, 429):
+                delay = self._secondary_delay(response, primary_spent=reset is not None)
+                if delay is not None:
+                    await self._share_spent(self._clock() + delay, response)
+                if attempt < self.max_retries:
+                    if delay is not None:
+                        await self._wait(delay, "secondary rate limit")
+                        continue
+                    if reset is not None:
+                        continue  # the next pass waits until the reset
             if 200 <= status < 300 or status in accept:
                 try:
                     body = response.json() if response.content else None
@@ -275,6 +340,13 @@ class GitHubClient:
                 f"cannot read it ({detail})."
             )
         return f"GitHub could not give the {what} ({detail})."
+
+
+def _number(header: str | None) -> float | None:
+    try:
+        return None if header is None else float(header)
+    except ValueError:
+        return None
 
 
 def repository_slug(entity: Entity, web_host: str = "github.com") -> tuple[str, str]:

@@ -20,7 +20,9 @@ from scorecard.store.tables import (
     ResultChange,
     ResultRecord,
     RunRecord,
+    RunShardRecord,
     RunStatus,
+    ShardStatus,
 )
 from scorecard.store.writes import WriteStats
 
@@ -39,10 +41,12 @@ __all__ = [
     "ResultChange",
     "ResultRecord",
     "RunRecord",
+    "RunShardRecord",
     "RunStatus",
     "SchemaOutOfDateError",
     "SchemaUpgrade",
     "SchemaVersionError",
+    "ShardStatus",
     "Store",
     "TrackRollup",
     "WriteStats",

@@ -23,6 +23,7 @@ from scorecard.results import Outcome
 from scorecard.store import browse, exemptions, queries, recall
 from scorecard.store import campaigns as campaign_store
 from scorecard.store import pushed as pushed_store
+from scorecard.store import shards as shard_store
 from scorecard.store.browse import Blocker, SortKey, TrackEntity, TrackEntityFilter
 from scorecard.store.database import (
     SchemaUpgrade,
@@ -85,6 +86,8 @@ class Store:
         # Whether changes write events to the outbox: set where notification rules exist,
         # so that a store nobody is notified from keeps no outbox.
         self.notify = False
+        # Runs evaluated in shards by Celery workers (`scorecard.distributed`).
+        self.shards = shard_store.Shards(self._sessions, _StoredResults(self.engine))
         try:
             self.schema: SchemaUpgrade = prepare_schema(self.engine, upgrade=upgrade)
             self._abandon_stale_on_open()

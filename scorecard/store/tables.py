@@ -467,6 +467,37 @@ class PushedResultRecord(StoreModel, table=True):
     aged_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class ShardStatus(StrEnum):
+    PENDING = "pending"  # enqueued, or being evaluated
+    DONE = "done"  # its results are stored
+    FAILED = "failed"  # given up on after its attempts
+
+
+class RunShardRecord(StoreModel, table=True):
+    """One shard of a run evaluated by Celery workers (`scorecard.distributed`): a slice
+    of the run's entities, written by one worker in one transaction."""
+
+    __tablename__ = "run_shard"
+
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    shard: int = Field(primary_key=True)  # 0, 1, … in the order the run planned them
+    status: ShardStatus = Field(default=ShardStatus.PENDING, sa_type=_string_enum(ShardStatus))
+    entities: int  # entities evaluated in it
+    # Deliveries a worker started: one more than the last means a worker stopped in it.
+    attempts: int = 0
+    worker: str | None = None  # the Celery worker that last started it
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failure: str | None = None  # why it failed, or why its last attempt did
+    # What it wrote, summed into the run's counts when the run finishes.
+    results: int = 0
+    errors: int = 0
+    changed: int = 0
+    results_written: int = 0
+    history_rows: int = 0
+    certifications_changed: int = 0
+
+
 class RollupRecord(StoreModel, table=True):
     """A count kept for the roll-ups: entities at a level of a track, or results of a check
     with an outcome, over the whole catalog or over the entities of one owner.
@@ -496,6 +527,20 @@ class RollupRecord(StoreModel, table=True):
     level: str | None = None
     outcome: Outcome | None = Field(default=None, sa_type=_string_enum(Outcome))
     count: int
+
+
+class RateLimitRecord(StoreModel, table=True):
+    """An API's rate limit as the processes sharing this store last saw it spent, so that
+    every worker waits for it, not only the one that was told (`store.ratelimits`)."""
+
+    __tablename__ = "rate_limit"
+
+    key: str = Field(primary_key=True)  # github:<API URL>:<token fingerprint>
+    resume_at: datetime = Field(sa_type=UTCDateTime)  # no request before then
+    # As the last response that spent it said; what a person reads when runs stall.
+    remaining: int | None = None
+    reset_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 # The `result` view: one row per packed result, with the columns the result table of the

@@ -1,0 +1,255 @@
+"""Real Celery workers on this machine's RabbitMQ, for the celery executor's tests.
+
+Each test session gets a RabbitMQ virtual host of its own (removed afterwards), so that
+its queues, and the workers that answer `scorecard workers`, are its own. Workers are
+`scorecard worker` subprocesses in process groups of their own, so that a test can kill a
+worker with everything it forked, as a machine going down would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.catalog import generate
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RABBITMQ = ("127.0.0.1", 5672)
+
+
+def rabbitmq_listening() -> bool:
+    try:
+        socket.create_connection(RABBITMQ, 2).close()
+    except OSError:
+        return False
+    return True
+
+
+def need_rabbitmq() -> None:
+    """Skip without RabbitMQ on this machine, except under CI, where it must be there."""
+    if rabbitmq_listening() and shutil.which("rabbitmqctl"):
+        return
+    reason = "RabbitMQ (and rabbitmqctl) is not on 127.0.0.1:5672: the celery tests need it"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+
+
+@contextmanager
+def virtual_host() -> Iterator[str]:
+    """The URL of a new RabbitMQ virtual host, deleted (queues and all) afterwards."""
+    name = f"scorecard-test-{uuid.uuid4().hex[:10]}"
+    rabbitmqctl("add_vhost", name)
+    try:
+        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield f"amqp://guest:guest@{RABBITMQ[0]}:{RABBITMQ[1]}/{name}"
+    finally:
+        rabbitmqctl("delete_vhost", name)
+
+
+@contextmanager
+def broker_stopped(seconds: float) -> Iterator[None]:
+    """RabbitMQ's application stopped for `seconds`, then started again (a broker
+    restart: connections drop, durable queues and persistent messages stay)."""
+    rabbitmqctl("stop_app")
+    try:
+        time.sleep(seconds)
+        yield
+    finally:
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup")
+
+
+# A check module of the test workspace: slow checks to kill a worker in the middle of, and
+# one that kills its own process, as a check gone wrong in a native library could.
+CHAOS_CHECKS = '''
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from pydantic import BaseModel
+
+from scorecard import Entity, Result, check
+
+
+class Pause(BaseModel):
+    seconds: float = 0.0
+
+
+@check(id="takes_time", title="Takes its time", params=Pause, remediation="Wait.")
+def takes_time(entity: Entity, params: Pause) -> Result:
+    """Passes after a pause: a slow API, standing in."""
+    time.sleep(params.seconds)
+    return Result.passed(f"{entity.ref} waited {params.seconds} s.")
+
+
+@check(id="kills_its_process", title="Kills its process", remediation="Do not.")
+def kills_its_process(entity: Entity) -> Result:
+    """An entity annotated `test/poison: "true"` kills the process that evaluates it."""
+    annotations = entity.raw.get("metadata", {}).get("annotations") or {}
+    if annotations.get("test/poison") == "true":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return Result.passed(f"{entity.ref} is harmless.")
+'''
+
+CHAOS_TRACK = {
+    "apiVersion": "scorecard/v1",
+    "kind": "Track",
+    "id": "chaos",
+    "title": "Chaos",
+    "filter": {"kind": "Component"},
+    "levels": [
+        {
+            "id": "bronze",
+            "checks": [
+                {"check": "takes_time", "with": {"seconds": 0.0}},
+                "kills_its_process",
+            ],
+        }
+    ],
+}
+
+
+def write_workspace(
+    root: Path,
+    *,
+    database: str,
+    broker: str,
+    size: int,
+    queue: str = "scorecard",
+    shard_size: int = 200,
+    pause: float = 0.0,
+    poison: tuple[int, ...] = (),
+    stall_timeout: float = 120.0,
+    shard_attempts: int = 3,
+) -> Path:
+    """A workspace of `size` generated entities (and the groups that own some of them),
+    the bundled `basics` track and the `chaos` track; returns its scorecard.yaml.
+
+    `pause` is what `takes_time` waits per entity; entities numbered in `poison` kill the
+    process that evaluates them."""
+    documents = list(generate(size))
+    for index in poison:
+        annotations = documents[index]["metadata"].setdefault("annotations", {})
+        annotations["test/poison"] = "true"
+        documents[index]["kind"] = "Component"
+    groups = [
+        {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Group",
+            "metadata": {"name": f"team-{number:03d}"},
+            "spec": {"type": "team", "children": []},
+        }
+        for number in range(0, 300, 2)  # half the teams exist: owner_exists fails for others
+    ]
+    (root / "catalog").mkdir(parents=True, exist_ok=True)
+    with open(root / "catalog" / "catalog-info.yaml", "w") as file:
+        yaml.safe_dump_all(groups + documents, file, sort_keys=False)
+    (root / "tracks").mkdir(exist_ok=True)
+    shutil.copy(REPO_ROOT / "tracks" / "basics.yaml", root / "tracks" / "basics.yaml")
+    track = CHAOS_TRACK | {}
+    track["levels"] = [
+        {
+            "id": "bronze",
+            "checks": [{"check": "takes_time", "with": {"seconds": pause}}, "kills_its_process"],
+        }
+    ]
+    (root / "tracks" / "chaos.yaml").write_text(yaml.safe_dump(track, sort_keys=False))
+    (root / "checks").mkdir(exist_ok=True)
+    (root / "checks" / "chaos.py").write_text(CHAOS_CHECKS)
+    config = {
+        "catalog": ["catalog"],
+        "tracks": ["tracks"],
+        "checks": ["checks"],
+        "database": {"url": database},
+        "reload_interval": 0,
+        "executor": {
+            "kind": "celery",
+            "broker": broker,
+            "queue": queue,
+            "shard_size": shard_size,
+            "shard_attempts": shard_attempts,
+            "stall_timeout": stall_timeout,
+        },
+    }
+    path = root / "scorecard.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+class Worker:
+    """A `scorecard worker` subprocess, in a process group of its own."""
+
+    def __init__(self, config: Path, name: str, *, concurrency: int = 1) -> None:
+        self.name = f"{name}@{socket.gethostname()}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCORECARD_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "scorecard", "--config", str(config), "worker",
+                f"--concurrency={concurrency}", f"--name={self.name}", "--loglevel=info",
+            ],
+            cwd=config.parent,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if " ready." in line:
+                self._ready.set()
+
+    def wait_ready(self, timeout: float = 60.0) -> Worker:
+        if not self._ready.wait(timeout):
+            self.kill()
+            raise AssertionError(f"worker {self.name} did not start:\n{self.log()}")
+        return self
+
+    def log(self) -> str:
+        return "".join(self.lines[-60:])
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to the worker and every process it forked."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                pass
+        if sig == signal.SIGKILL:
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        """A warm shutdown (SIGTERM), then a kill if it takes too long."""
+        if self.process.poll() is None:
+            self.kill(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -15,6 +15,7 @@ from api.schemas import (
     LevelOut,
     Problem,
     RunOut,
+    ShardsOut,
     TrackOut,
     WaiverOut,
 )
@@ -24,6 +25,7 @@ from scorecard.results import Outcome
 from scorecard.sdk import Check
 from scorecard.store import AuditRecord, EntityRecord, ExemptionRecord, ExemptionStatus, RunRecord
 from scorecard.store.exemptions import LevelChange
+from scorecard.store.shards import ShardProgress
 from scorecard.tracks import ConfiguredCheck, Track, format_duration
 from scorecard.waivers import Waiver
 
@@ -104,7 +106,8 @@ def entity(record: EntityRecord, levels: dict[str, str | None]) -> EntitySummary
     )
 
 
-def run(record: RunRecord) -> RunOut:
+def run(record: RunRecord, shards: ShardProgress | None = None) -> RunOut:
+    """A run, with its shards' progress when it was evaluated by Celery workers."""
     scope = record.scope or {}
     return RunOut(
         id=record.id,
@@ -120,6 +123,7 @@ def run(record: RunRecord) -> RunOut:
         changed=record.changed,
         problems=list(record.problems or []),
         failure=record.failure,
+        shards=ShardsOut(**shards.as_dict()) if shards is not None else None,
     )
 
 

@@ -330,6 +330,12 @@ class EntityHistory(BaseModel):
     certifications: list[CertificationChangeOut]
 
 
+class ShardsOut(BaseModel):
+    total: int
+    done: int
+    failed: int
+
+
 class RunOut(BaseModel):
     id: int
     status: str
@@ -344,6 +350,9 @@ class RunOut(BaseModel):
     changed: int | None
     problems: list[str]
     failure: str | None
+    shards: ShardsOut | None = Field(
+        None, description="A run evaluated by Celery workers: its shards stored so far."
+    )
 
 
 class RunRequest(BaseModel):

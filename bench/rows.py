@@ -828,6 +828,20 @@ def row_14(ctx: Context) -> Row:
     )
 
 
+def row_d1(ctx: Context) -> Row:
+    """The same cold run on the local executor, then on 1 and 2 celery workers."""
+    from bench import sharded  # it builds on Row; imported when the row runs
+
+    return sharded.row_d1(ctx)
+
+
+def row_d2(ctx: Context) -> Row:
+    """I/O-bound checks (a GET of 50 ms each) on 1, 2 and 4 celery workers."""
+    from bench import sharded
+
+    return sharded.row_d2(ctx)
+
+
 def row_floor_loop(ctx: Context) -> Row:
     """Floor: the ten predicates as a plain Python loop."""
     documents = ctx.documents
@@ -889,6 +903,8 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "11": row_11,
     "12": row_12,
     "14": row_14,
+    "D1": row_d1,  # the celery executor: needs RabbitMQ and PostgreSQL
+    "D2": row_d2,
     "F1": row_floor_loop,
     "F2": row_floor_sqlite,
 }

@@ -661,7 +661,14 @@ def _moves(blockers: list[Blocker], tracks: dict[str, Track]) -> dict[str, list[
 def runs_page(request: Request, service: ServiceDep, page: PageNumber = 1) -> Response:
     require_reader(request, service)
     found = service.store.find_runs(limit=PER_PAGE, offset=_offset(page))
-    return render(request, "runs.html", runs=found.items, pager=Pager(page, found.total, request))
+    shards = service.store.shards.progress_of_runs(r.id for r in found.items if r.id is not None)
+    return render(
+        request,
+        "runs.html",
+        runs=found.items,
+        shards=shards,
+        pager=Pager(page, found.total, request),
+    )
 
 
 # --- campaigns --------------------------------------------------------------------------

@@ -38,7 +38,8 @@ MAX_RUN_ID = 2**31 - 1
 def list_runs(service: ServiceDep, limit: Limit = 50, offset: Offset = 0) -> Page[RunOut]:
     """Runs, newest first."""
     page = service.store.find_runs(limit=limit, offset=offset)
-    items = [convert.run(r) for r in page.items]
+    shards = service.store.shards.progress_of_runs(r.id for r in page.items if r.id is not None)
+    items = [convert.run(r, shards.get(r.id or 0)) for r in page.items]
     return Page[RunOut](items=items, total=page.total, limit=limit, offset=offset)
 
 
@@ -47,7 +48,7 @@ def get_run(run_id: Annotated[int, Path(ge=1, le=MAX_RUN_ID)], service: ServiceD
     record = service.store.run(run_id)
     if record is None:
         raise HTTPException(404, f"no run {run_id}")
-    return convert.run(record)
+    return convert.run(record, service.store.shards.progress_of_runs([run_id]).get(run_id))
 
 
 @router.post(

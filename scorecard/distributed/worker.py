@@ -208,9 +208,9 @@ def _hostname() -> str:
 
 
 def _share_github_limit(store: Store) -> None:
-    """Every worker process reads GitHub under one rate limit, kept in the store."""
-    try:
-        from scorecard.sources.github import share_rate_limit
-    except ImportError:
-        return
-    share_rate_limit(store)
+    """Every worker process reads GitHub under one rate limit, kept in the store: a limit
+    that one worker is told is spent holds back every worker."""
+    from scorecard.sources.github import share_rate_limit
+    from scorecard.store.ratelimits import SharedRateLimit
+
+    share_rate_limit(SharedRateLimit(store.engine))

@@ -17,8 +17,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -141,13 +141,18 @@ def write_workspace(
     poison: tuple[int, ...] = (),
     stall_timeout: float = 120.0,
     shard_attempts: int = 3,
+    variant: int = 0,
 ) -> Path:
     """A workspace of `size` generated entities (and the groups that own some of them),
     the bundled `basics` track and the `chaos` track; returns its scorecard.yaml.
 
     `pause` is what `takes_time` waits per entity; entities numbered in `poison` kill the
-    process that evaluates them."""
+    process that evaluates them. `variant` 1 is the same catalog a week later: every third
+    entity has lost its description."""
     documents = list(generate(size))
+    if variant == 1:
+        for document in documents[::3]:
+            document["metadata"].pop("description", None)
     for index in poison:
         annotations = documents[index]["metadata"].setdefault("annotations", {})
         annotations["test/poison"] = "true"
@@ -238,10 +243,8 @@ class Worker:
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to the worker and every process it forked."""
         if self.process.poll() is None:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                pass
         if sig == signal.SIGKILL:
             self.process.wait(30)
 
@@ -253,3 +256,42 @@ class Worker:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def start_run(config: Path) -> subprocess.Popen[str]:
+    """`scorecard run` as a process of its own: the coordinator of a sharded run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCORECARD_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "scorecard", "--config", str(config), "run", "--format", "json"],
+        cwd=config.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def query(url: str, sql: str) -> list[tuple[object, ...]]:
+    """Rows of `sql` on the test's PostgreSQL schema."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def wait_for(what: str, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait until `condition()` holds; one that raises (a table not made yet) does not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if condition():
+                return
+        except Exception:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

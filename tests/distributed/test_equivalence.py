@@ -47,13 +47,17 @@ def test_workers_store_what_the_local_executor_stores(
     tmp_path: Path, broker_url: str, postgres_url: str, workers: list[Worker], request
 ) -> None:
     size = 3000
-    sharded = write_workspace(tmp_path / "sharded", database=postgres_url, broker=broker_url, size=size)
+    sharded = write_workspace(
+        tmp_path / "sharded", database=postgres_url, broker=broker_url, size=size
+    )
     workers.append(Worker(sharded, "eq-1"))
     workers.append(Worker(sharded, "eq-2"))
     from tests.databases import database
 
     with database("postgres", tmp_path / "local-data") as local_url:
-        local = write_workspace(tmp_path / "local", database=local_url, broker=broker_url, size=size)
+        local = write_workspace(
+            tmp_path / "local", database=local_url, broker=broker_url, size=size
+        )
         config = yaml.safe_load(local.read_text())
         config["executor"] = {"kind": "local"}
         local.write_text(yaml.safe_dump(config))

@@ -1,0 +1,428 @@
+"""Rows D1 and D2: runs on the celery executor, timed against the local executor and
+against fewer workers.
+
+Each run goes into a new, empty PostgreSQL schema (created beforehand, dropped after) on
+the server that `SCORECARD_BENCH_POSTGRES_URL` names, through a RabbitMQ virtual host of
+the rows' own. The workers are `scorecard worker` processes over a workspace written for
+the run, each started with `--concurrency 1` and ready before the clock starts; what is
+timed is what `scorecard run` does with the celery executor: the run started, then
+`complete_sharded_run` (plan, record and send the shards, wait for the workers to store
+them, finish the run). The run is then read back from the store, untimed, and must hold
+every result.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import text
+
+from bench import catalog, cluster, load
+from bench.context import POSTGRES_URL_VARIABLE, TRACK_FILE, Context, postgres_schema
+from bench.peer import Unavailable
+from bench.rows import Row
+from scorecard.entity import Entity
+from scorecard.planner import plan
+from scorecard.report import RunReport
+from scorecard.results import Outcome
+from scorecard.store import Store, WriteStats
+from scorecard.tracks import Track
+from scorecard.workspace import Workspace
+
+# A run that stops making progress fails after this long instead of the default 15 min.
+STALL_SECONDS = 120.0
+
+# Row D1: the default shard size, as a workspace gets it without saying.
+D1_SHARD_SIZE = 200
+D1_WORKERS = (1, 2)
+# 2 workers on 2 cores, against 1: see bench/README.md for why not 2×.
+D1_TARGET = 1.3
+
+# Row D2: each entity's check is one GET of a server that answers in 50 ms and serves 64
+# requests at once; each worker evaluates 8 entities at once, so 4 workers stay within it.
+IO_ENTITIES = 3_200
+SMOKE_IO_ENTITIES = 320
+IO_SHARDS = 20  # shard size = entities / 20: every worker count here divides the shards
+IO_DELAY_MS = 50.0
+IO_SERVER_LIMIT = 64
+IO_CONCURRENCY = 8
+D2_WORKERS = (1, 2, 4)
+LINEAR_SHARE = 0.8  # k workers must reach 0.8 k times one worker's rate
+
+# The check of row D2, written into its workspace's check folder: the run's shared
+# httpx.AsyncClient (`http`), one GET per entity, as a check reading an API would.
+IO_CHECKS = '''
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from scorecard import Entity, Result, check
+
+
+class Directory(BaseModel):
+    url: str
+
+
+@check(
+    id="registered",
+    title="Registered in the service directory",
+    params=Directory,
+    remediation="Register the service at {url}.",
+)
+async def registered(entity: Entity, params: Directory, http: Any) -> Result:
+    """Passes when the service directory answers for the entity: one GET over the network,
+    standing in for a GitHub API call."""
+    response = await http.get(params.url, params={"ref": entity.ref})
+    if response.status_code == 200:
+        return Result.passed(f"{entity.ref} is registered.")
+    return Result.failed(f"The directory answered {response.status_code} for {entity.ref}.")
+'''
+
+
+def _io_track(url: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "scorecard/v1",
+        "kind": "Track",
+        "id": "bench-io",
+        "title": "Benchmark I/O",
+        "levels": [
+            {"id": "bronze", "checks": [{"check": "registered", "with": {"url": url}}]},
+        ],
+    }
+
+
+def _unavailable(ctx: Context) -> str | None:
+    """Why the rows cannot run here, or None; raises under `--require-tools` for a missing
+    broker or Celery. Without a PostgreSQL server they are skipped as row 13 is (CI leaves
+    the variable empty only when no server listens)."""
+    lacking = cluster.missing()
+    if lacking is not None:
+        if ctx.require_tools:
+            raise Unavailable(lacking)
+        return f"skipped: {lacking}"
+    if not os.environ.get(POSTGRES_URL_VARIABLE):
+        return (
+            f"skipped: set {POSTGRES_URL_VARIABLE} to a PostgreSQL server "
+            "(postgresql://user@host/database); each run works in a schema of its own and "
+            "drops it"
+        )
+    return None
+
+
+def write_workspace(
+    folder: Path,
+    *,
+    database: str,
+    broker: str,
+    queue: str,
+    tracks: list[Path],
+    shard_size: int,
+    concurrency: int = 16,
+    checks: dict[str, str] | None = None,
+) -> Path:
+    """A workspace for the coordinator and its workers alike; returns its scorecard.yaml.
+    `checks` are check modules (file name → source) for its check folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "checks").mkdir(exist_ok=True)
+    for name, source in (checks or {}).items():
+        (folder / "checks" / name).write_text(source)
+    config = {
+        # Never read: the run is given its entities, and workers get theirs in the shards.
+        "catalog": ["catalog"],
+        "tracks": [str(path) for path in tracks],
+        "checks": ["checks"],
+        "database": database,
+        "concurrency": concurrency,
+        "reload_interval": 0,
+        "executor": {
+            "kind": "celery",
+            "broker": broker,
+            "queue": queue,
+            "shard_size": shard_size,
+            "stall_timeout": STALL_SECONDS,
+        },
+    }
+    path = folder / "scorecard.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@dataclass
+class ShardedRun:
+    workers: int
+    entities: int
+    seconds: float
+    # Seconds from the start until the shards were all sent (the coordinator's first look
+    # at them), and until it saw the last one stored; the rest is finishing the run.
+    sent: float
+    last_seen: float
+    shards: int
+    # Per worker: (shards stored, seconds spent in them from first delivery to stored).
+    per_worker: dict[str, tuple[int, float]]
+    deliveries: int  # deliveries of the shards, summed: one each unless one was redone
+    stats: WriteStats
+    report: RunReport = field(repr=False)
+
+    @property
+    def rate(self) -> float:
+        return self.entities / self.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k not in ("report", "stats")}
+        return data | {"entities_per_second": self.rate, "stats": asdict(self.stats)}
+
+    def spread(self) -> str:
+        """How the shards went: when the coordinator had sent them, and which worker
+        evaluated how many."""
+        workers = ", ".join(
+            f"{name.split('@')[0]} {count} ({busy:.2f} s)"
+            for name, (count, busy) in sorted(self.per_worker.items())
+        )
+        return (
+            f"{self.shards} shards sent by {self.sent:.2f} s, the last seen stored at "
+            f"{self.last_seen:.2f} s; shards (busy) per worker: {workers}"
+        )
+
+
+def sharded_run(store: Store, config: Path, entities: Sequence[Entity], workers: int) -> ShardedRun:
+    """Run `entities` on the workers of the workspace `config` into `store` (empty), as
+    `scorecard run` would; then read the run back and check that it is whole."""
+    from scorecard.distributed.app import celery_app
+    from scorecard.distributed.coordinator import complete_sharded_run
+    from scorecard.distributed.fingerprint import configuration_fingerprint
+    from scorecard.registry import build_registry
+    from scorecard.tracks import load_tracks
+
+    workspace = Workspace.from_file(config)
+    tracks = load_tracks(workspace.tracks, build_registry(workspace.checks))
+    fingerprint = configuration_fingerprint(workspace)
+    # Celery, kombu and the AMQP client are imported and the broker reached before the
+    # clock starts: a coordinator that has run before has them.
+    with celery_app(workspace.executor).connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1)
+    looks: list[tuple[float, int]] = []
+    gc.collect()
+    start = time.perf_counter()
+    run_id = store.start_run("bench", {"tracks": [t.id for t in tracks], "entity": None})
+    stored = complete_sharded_run(
+        store,
+        run_id,
+        entities,
+        tracks,
+        executor=workspace.executor,
+        fingerprint=fingerprint,
+        progress=lambda now: looks.append((time.perf_counter() - start, now.done)),
+        read_back=False,  # read below, untimed: a server's runs read nothing back
+    )
+    seconds = time.perf_counter() - start
+    report = _read_back(store, entities, tracks)
+    per_worker, deliveries = _shards_by_worker(store, run_id)
+    return ShardedRun(
+        workers=workers,
+        entities=len(entities),
+        seconds=seconds,
+        sent=looks[0][0],
+        last_seen=looks[-1][0],
+        shards=sum(count for count, _ in per_worker.values()),
+        per_worker=per_worker,
+        deliveries=deliveries,
+        stats=stored.stats,
+        report=report,
+    )
+
+
+def _read_back(store: Store, entities: Sequence[Entity], tracks: Sequence[Track]) -> RunReport:
+    wanted = [(item.entity.ref, track) for item in plan(entities, tracks) for track in item.tracks]
+    pairs = store.shards.stored_pairs(wanted)
+    if len(pairs) != len(wanted):
+        raise RuntimeError(f"the run stored {len(pairs):,} of its {len(wanted):,} pairs")
+    now = datetime.now(UTC)
+    return RunReport(started_at=now, finished_at=now, entities=list(entities), pairs=pairs)
+
+
+def _shards_by_worker(store: Store, run_id: int) -> tuple[dict[str, tuple[int, float]], int]:
+    query = text(
+        "SELECT worker, count(*), sum(extract(epoch FROM finished_at - started_at)),"
+        " sum(attempts) FROM run_shard WHERE run_id = :run AND status = 'done' GROUP BY worker"
+    )
+    with store.engine.connect() as connection:
+        rows = connection.execute(query, {"run": run_id}).all()
+    per_worker = {str(worker): (int(count), float(busy or 0)) for worker, count, busy, _ in rows}
+    return per_worker, sum(int(attempts) for *_, attempts in rows)
+
+
+@contextmanager
+def _empty_store(server: str) -> Iterator[tuple[str, Store]]:
+    """A store in a new schema (its tables created, not part of a run), dropped after."""
+    with postgres_schema(server) as database:
+        store = Store(database)
+        try:
+            yield database, store
+        finally:
+            store.close()
+
+
+def _server_version(store: Store) -> str:
+    return ".".join(map(str, store.engine.dialect.server_version_info or ()))
+
+
+def row_d1(ctx: Context) -> Row:
+    """The same cold run on the local executor, then on 1 and 2 celery workers."""
+    what = (
+        f"cold run of {ctx.size:,} entities into PostgreSQL: local executor, 1 and 2 celery workers"
+    )
+    target = f"2 workers ≥ {D1_TARGET}× 1 worker"
+    skipped = _unavailable(ctx)
+    if skipped is not None:
+        return Row("D1", what, "—", target, None, skipped)
+    server = os.environ[POSTGRES_URL_VARIABLE]
+    with _empty_store(server) as (_, store):
+        version = _server_version(store)
+        _, local_seconds, _, _ = ctx.cold_run(store, "PostgreSQL, local executor")
+    runs: list[ShardedRun] = []
+    with cluster.virtual_host() as broker:
+        for count in D1_WORKERS:
+            with _empty_store(server) as (database, store):
+                config = write_workspace(
+                    ctx.workdir / f"d1-{count}-workers",
+                    database=database,
+                    broker=broker,
+                    queue=f"bench-d1-{count}",
+                    tracks=[TRACK_FILE],
+                    shard_size=D1_SHARD_SIZE,
+                )
+                with cluster.workers(config, count, f"d1-{count}"):
+                    entities = ctx.fresh_entities()
+                    ctx.log(f"cold run of {ctx.size:,} entities on {count} celery worker(s)")
+                    run = sharded_run(store, config, entities, count)
+                ctx.check_complete(run.report, ctx.size)
+                # The workers must count the passes the local run counted.
+                ctx.record_passes(run.report)
+            runs.append(run)
+    local_rate = ctx.size / local_seconds
+    one, two = runs
+    over_local, scaling = one.rate / local_rate, two.rate / one.rate
+    measured = (
+        f"local {local_rate:,.0f}/s, 1 worker {one.rate:,.0f}/s = {over_local:.2f}× local, "
+        f"2 workers {two.rate:,.0f}/s = {scaling:.2f}× 1 worker"
+    )
+    detail = (
+        f"entities/s over the whole run; PostgreSQL {version}, shards of {D1_SHARD_SIZE}; "
+        f"local {local_seconds:.2f} s (its processes: one per core when the run is large); "
+        + "; ".join(
+            f"{run.workers} worker{'s' if run.workers > 1 else ''} (--concurrency 1 each) "
+            f"{run.seconds:.2f} s: {run.spread()}"
+            for run in runs
+        )
+    )
+    redelivered = [run.workers for run in runs if run.deliveries != run.shards]
+    if redelivered:
+        detail += f"; shards delivered more than once in the runs of {redelivered} workers"
+    data = {
+        "local_seconds": local_seconds,
+        "local_entities_per_second": local_rate,
+        "one_worker_over_local": over_local,
+        "two_workers_over_one": scaling,
+        "runs": [run.as_dict() for run in runs],
+        "postgresql": version,
+    }
+    return Row("D1", what, measured, target, scaling >= D1_TARGET, detail, data)
+
+
+def _server_stats(url: str) -> dict[str, int]:
+    status, body = load.get(f"{url}/stats")
+    if status != 200:
+        raise RuntimeError(f"GET /stats answered {status}")
+    return json.loads(body)
+
+
+def row_d2(ctx: Context) -> Row:
+    """I/O-bound checks (a GET of 50 ms each) on 1, 2 and 4 celery workers."""
+    size = SMOKE_IO_ENTITIES if ctx.smoke else IO_ENTITIES
+    what = (
+        f"{size:,} entities, one {IO_DELAY_MS:g} ms GET each (a server serving "
+        f"{IO_SERVER_LIMIT} at once), on {', '.join(map(str, D2_WORKERS))} celery workers"
+    )
+    target = (
+        f"k workers ≥ {LINEAR_SHARE:g}k × 1 worker while k × {IO_CONCURRENCY} ≤ {IO_SERVER_LIMIT}"
+    )
+    skipped = _unavailable(ctx)
+    if skipped is not None:
+        return Row("D2", what, "—", target, None, skipped)
+    server = os.environ[POSTGRES_URL_VARIABLE]
+    slow = ["slow", "--delay-ms", f"{IO_DELAY_MS:g}", "--limit", str(IO_SERVER_LIMIT)]
+    runs: list[tuple[ShardedRun, dict[str, int]]] = []
+    with load.server(slow) as url, cluster.virtual_host() as broker:
+        track = ctx.workdir / "d2-track.yaml"
+        track.write_text(yaml.safe_dump(_io_track(f"{url}/services"), sort_keys=False))
+        for count in D2_WORKERS:
+            with _empty_store(server) as (database, store):
+                config = write_workspace(
+                    ctx.workdir / f"d2-{count}-workers",
+                    database=database,
+                    broker=broker,
+                    queue=f"bench-d2-{count}",
+                    tracks=[track],
+                    shard_size=size // IO_SHARDS,
+                    concurrency=IO_CONCURRENCY,
+                    checks={"directory.py": IO_CHECKS},
+                )
+                with cluster.workers(config, count, f"d2-{count}"):
+                    entities = [Entity(d, source="bench") for d in catalog.generate(size)]
+                    _server_stats(url)  # from zero
+                    ctx.log(f"{size:,} entities, a GET each, on {count} celery worker(s)")
+                    run = sharded_run(store, config, entities, count)
+                    answered = _server_stats(url)
+            _check_io_run(run, answered, size)
+            runs.append((run, answered))
+    base = runs[0][0].rate
+    speedups = {run.workers: run.rate / base for run, _ in runs}
+    within = [k for k in speedups if k * IO_CONCURRENCY <= IO_SERVER_LIMIT]
+    passed = all(speedups[k] >= LINEAR_SHARE * k for k in within)
+    measured = f"1 worker {base:,.0f} entities/s; " + ", ".join(
+        f"{k} workers {speedups[k]:.2f}×" for k in speedups if k > 1
+    )
+    detail = (
+        f"each worker evaluates {IO_CONCURRENCY} entities at once (workspace concurrency), "
+        f"so k workers hold at most {IO_CONCURRENCY}k requests open, and at most "
+        f"{IO_CONCURRENCY / IO_DELAY_MS * 1000:,.0f} entities/s each; shards of "
+        f"{size // IO_SHARDS}; "
+        + "; ".join(
+            f"{run.workers} worker{'s' if run.workers > 1 else ''} {run.seconds:.2f} s, "
+            f"{run.rate:,.0f}/s, at most {answered['peak_open']} requests open at once: "
+            f"{run.spread()}"
+            for run, answered in runs
+        )
+    )
+    data = {
+        "entities": size,
+        "delay_ms": IO_DELAY_MS,
+        "server_limit": IO_SERVER_LIMIT,
+        "concurrency_per_worker": IO_CONCURRENCY,
+        "speedups": speedups,
+        "runs": [run.as_dict() | {"server": answered} for run, answered in runs],
+    }
+    return Row("D2", what, measured, target, passed, detail, data)
+
+
+def _check_io_run(run: ShardedRun, answered: dict[str, int], size: int) -> None:
+    """Every entity passed, on one request each: a shard evaluated twice would show as
+    more requests than entities."""
+    passes = run.report.outcome_count(Outcome.PASS)
+    if passes != size or answered["requests"] != size:
+        raise RuntimeError(
+            f"{run.workers} worker(s): {passes:,} of {size:,} entities passed, the server "
+            f"answered {answered['requests']:,} requests"
+        )

@@ -17,7 +17,7 @@ import gc
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -35,12 +35,15 @@ from scorecard.entity import Entity
 from scorecard.planner import plan
 from scorecard.report import RunReport
 from scorecard.results import Outcome
+from scorecard.runner import run_and_store
 from scorecard.store import Store, WriteStats
 from scorecard.tracks import Track
 from scorecard.workspace import Workspace
 
 # A run that stops making progress fails after this long instead of the default 15 min.
 STALL_SECONDS = 120.0
+# Shards of one entity per worker in the warm-up run before each timed run.
+WARM_UP_SHARDS = 4
 
 # Row D1: the default shard size, as a workspace gets it without saying.
 D1_SHARD_SIZE = 200
@@ -50,9 +53,10 @@ D1_TARGET = 1.3
 
 # Row D2: each entity's check is one GET of a server that answers in 50 ms and serves 64
 # requests at once; each worker evaluates 8 entities at once, so 4 workers stay within it.
-IO_ENTITIES = 3_200
-SMOKE_IO_ENTITIES = 320
-IO_SHARDS = 20  # shard size = entities / 20: every worker count here divides the shards
+# Shards of 160 take 1 s of waiting on the server each; 40 of them divide among 1, 2 or 4
+# workers alike, and the coordinator's last look (once a second at most) is a small share.
+IO_ENTITIES, IO_SHARD_SIZE = 6_400, 160
+SMOKE_IO_ENTITIES, SMOKE_IO_SHARD_SIZE = 320, 40
 IO_DELAY_MS = 50.0
 IO_SERVER_LIMIT = 64
 IO_CONCURRENCY = 8
@@ -159,19 +163,52 @@ def write_workspace(
     return path
 
 
+@dataclass(frozen=True)
+class Shards:
+    """What a run's `run_shard` rows say: who evaluated what, and when."""
+
+    # Per worker: shards stored, and seconds in them (from delivery to stored).
+    per_worker: dict[str, tuple[int, float]]
+    deliveries: int  # summed over the shards: one each unless one was delivered again
+    first_started: float  # Unix time
+    last_finished: float
+
+    @property
+    def count(self) -> int:
+        return sum(count for count, _ in self.per_worker.values())
+
+
+def _shards_of(store: Store, run_id: int) -> Shards:
+    query = text(
+        "SELECT worker, count(*), sum(extract(epoch FROM finished_at - started_at)),"
+        " sum(attempts), min(extract(epoch FROM started_at)),"
+        " max(extract(epoch FROM finished_at))"
+        " FROM run_shard WHERE run_id = :run AND status = 'done' GROUP BY worker"
+    )
+    with store.engine.connect() as connection:
+        rows = connection.execute(query, {"run": run_id}).all()
+    return Shards(
+        per_worker={str(row[0]): (int(row[1]), float(row[2] or 0)) for row in rows},
+        deliveries=sum(int(row[3]) for row in rows),
+        first_started=min(float(row[4]) for row in rows),
+        last_finished=max(float(row[5]) for row in rows),
+    )
+
+
 @dataclass
 class ShardedRun:
     workers: int
     entities: int
     seconds: float
-    # Seconds from the start until the shards were all sent (the coordinator's first look
-    # at them), and until it saw the last one stored; the rest is finishing the run.
+    # Seconds from the start: the shards all sent (the coordinator's first look at
+    # them), the first taken by a worker, the last stored, and the last seen stored by
+    # the coordinator (which looks every second at most); the rest is finishing the run.
     sent: float
+    first_taken: float
+    last_stored: float
     last_seen: float
-    shards: int
-    # Per worker: (shards stored, seconds spent in them from first delivery to stored).
-    per_worker: dict[str, tuple[int, float]]
-    deliveries: int  # deliveries of the shards, summed: one each unless one was redone
+    shards: Shards
+    warmed: int  # workers that evaluated a shard of the warm-up run
     stats: WriteStats
     report: RunReport = field(repr=False)
 
@@ -180,25 +217,44 @@ class ShardedRun:
         return self.entities / self.seconds
 
     def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if k not in ("report", "stats")}
-        return data | {"entities_per_second": self.rate, "stats": asdict(self.stats)}
+        # Not asdict(self): it would copy the report's every pair.
+        kept = ("workers", "entities", "seconds", "sent", "first_taken", "last_stored")
+        return {name: getattr(self, name) for name in (*kept, "last_seen", "warmed")} | {
+            "shards": self.shards.count,
+            "deliveries": self.shards.deliveries,
+            "per_worker": {name: list(shards) for name, shards in self.shards.per_worker.items()},
+            "entities_per_second": self.rate,
+            "stats": asdict(self.stats),
+        }
 
     def spread(self) -> str:
-        """How the shards went: when the coordinator had sent them, and which worker
-        evaluated how many."""
+        """How the shards went: when, and which worker evaluated how many."""
         workers = ", ".join(
             f"{name.split('@')[0]} {count} ({busy:.2f} s)"
-            for name, (count, busy) in sorted(self.per_worker.items())
+            for name, (count, busy) in sorted(self.shards.per_worker.items())
         )
-        return (
-            f"{self.shards} shards sent by {self.sent:.2f} s, the last seen stored at "
-            f"{self.last_seen:.2f} s; shards (busy) per worker: {workers}"
+        said = (
+            f"{self.shards.count} shards sent by {self.sent:.2f} s, the first taken at "
+            f"{self.first_taken:.2f} s, the last stored at {self.last_stored:.2f} s and seen "
+            f"at {self.last_seen:.2f} s; per worker, shards (seconds in them): {workers}"
         )
+        if self.shards.deliveries != self.shards.count:
+            said += f"; {self.shards.deliveries - self.shards.count} shards delivered again"
+        if self.warmed < self.workers:
+            said += f"; the warm-up reached {self.warmed} of the {self.workers} workers"
+        return said
 
 
-def sharded_run(store: Store, config: Path, entities: Sequence[Entity], workers: int) -> ShardedRun:
-    """Run `entities` on the workers of the workspace `config` into `store` (empty), as
-    `scorecard run` would; then read the run back and check that it is whole."""
+def sharded_run(
+    store: Store,
+    config: Path,
+    entities: Sequence[Entity],
+    workers: int,
+    before: Callable[[], object] = lambda: None,
+) -> ShardedRun:
+    """Run `entities` on the `workers` ready workers of the workspace `config` into
+    `store`, as `scorecard run` would, after a warm-up run; then read the run back and
+    check that it is whole. `before` is called just before the clock starts."""
     from scorecard.distributed.app import celery_app
     from scorecard.distributed.coordinator import complete_sharded_run
     from scorecard.distributed.fingerprint import configuration_fingerprint
@@ -212,9 +268,11 @@ def sharded_run(store: Store, config: Path, entities: Sequence[Entity], workers:
     # clock starts: a coordinator that has run before has them.
     with celery_app(workspace.executor).connection_for_write() as connection:
         connection.ensure_connection(max_retries=1)
-    looks: list[tuple[float, int]] = []
+    warmed = _warm_up(store, workspace, tracks, fingerprint, workers)
+    looks: list[float] = []
+    before()
     gc.collect()
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     run_id = store.start_run("bench", {"tracks": [t.id for t in tracks], "entity": None})
     stored = complete_sharded_run(
         store,
@@ -223,24 +281,58 @@ def sharded_run(store: Store, config: Path, entities: Sequence[Entity], workers:
         tracks,
         executor=workspace.executor,
         fingerprint=fingerprint,
-        progress=lambda now: looks.append((time.perf_counter() - start, now.done)),
+        progress=lambda _: looks.append(time.perf_counter() - start),
         read_back=False,  # read below, untimed: a server's runs read nothing back
     )
     seconds = time.perf_counter() - start
     report = _read_back(store, entities, tracks)
-    per_worker, deliveries = _shards_by_worker(store, run_id)
+    shards = _shards_of(store, run_id)
     return ShardedRun(
         workers=workers,
         entities=len(entities),
         seconds=seconds,
-        sent=looks[0][0],
-        last_seen=looks[-1][0],
-        shards=sum(count for count, _ in per_worker.values()),
-        per_worker=per_worker,
-        deliveries=deliveries,
+        sent=looks[0],
+        first_taken=shards.first_started - started_at,
+        last_stored=shards.last_finished - started_at,
+        last_seen=looks[-1],
+        shards=shards,
+        warmed=warmed,
         stats=stored.stats,
         report=report,
     )
+
+
+def _warm_up(
+    store: Store, workspace: Workspace, tracks: Sequence[Track], fingerprint: str, workers: int
+) -> int:
+    """A run of a few entities of their own, in shards of one, before the timed run; the
+    number of workers that took one of its shards.
+
+    A worker process opens its database connection and loads what a check needs on its
+    first shard, half a second or more; one in service has done that long before a run
+    comes. The entities' names are not the catalog's, so the timed run finds nothing of
+    theirs stored and still evaluates and writes every entity."""
+    from scorecard.distributed.coordinator import complete_sharded_run
+
+    run_id = store.start_run("bench warm-up", {"tracks": [t.id for t in tracks], "entity": None})
+    complete_sharded_run(
+        store,
+        run_id,
+        warm_up_entities(WARM_UP_SHARDS * workers),
+        tracks,
+        executor=workspace.executor.model_copy(update={"shard_size": 1}),
+        fingerprint=fingerprint,
+        read_back=False,
+    )
+    return len(_shards_of(store, run_id).per_worker)
+
+
+def warm_up_entities(count: int) -> list[Entity]:
+    """`count` entities whose names are not the catalog's."""
+    documents = list(catalog.generate(count))
+    for document in documents:
+        document["metadata"]["name"] = f"warm-up-{document['metadata']['name']}"
+    return [Entity(document, source="bench warm-up") for document in documents]
 
 
 def _read_back(store: Store, entities: Sequence[Entity], tracks: Sequence[Track]) -> RunReport:
@@ -250,17 +342,6 @@ def _read_back(store: Store, entities: Sequence[Entity], tracks: Sequence[Track]
         raise RuntimeError(f"the run stored {len(pairs):,} of its {len(wanted):,} pairs")
     now = datetime.now(UTC)
     return RunReport(started_at=now, finished_at=now, entities=list(entities), pairs=pairs)
-
-
-def _shards_by_worker(store: Store, run_id: int) -> tuple[dict[str, tuple[int, float]], int]:
-    query = text(
-        "SELECT worker, count(*), sum(extract(epoch FROM finished_at - started_at)),"
-        " sum(attempts) FROM run_shard WHERE run_id = :run AND status = 'done' GROUP BY worker"
-    )
-    with store.engine.connect() as connection:
-        rows = connection.execute(query, {"run": run_id}).all()
-    per_worker = {str(worker): (int(count), float(busy or 0)) for worker, count, busy, _ in rows}
-    return per_worker, sum(int(attempts) for *_, attempts in rows)
 
 
 @contextmanager
@@ -290,6 +371,8 @@ def row_d1(ctx: Context) -> Row:
     server = os.environ[POSTGRES_URL_VARIABLE]
     with _empty_store(server) as (_, store):
         version = _server_version(store)
+        # Warmed up as the workers are (`_warm_up`), in case no row has run before.
+        run_and_store(store, warm_up_entities(WARM_UP_SHARDS), ctx.tracks, trigger="bench")
         _, local_seconds, _, _ = ctx.cold_run(store, "PostgreSQL, local executor")
     runs: list[ShardedRun] = []
     with cluster.virtual_host() as broker:
@@ -327,9 +410,6 @@ def row_d1(ctx: Context) -> Row:
             for run in runs
         )
     )
-    redelivered = [run.workers for run in runs if run.deliveries != run.shards]
-    if redelivered:
-        detail += f"; shards delivered more than once in the runs of {redelivered} workers"
     data = {
         "local_seconds": local_seconds,
         "local_entities_per_second": local_rate,
@@ -350,7 +430,9 @@ def _server_stats(url: str) -> dict[str, int]:
 
 def row_d2(ctx: Context) -> Row:
     """I/O-bound checks (a GET of 50 ms each) on 1, 2 and 4 celery workers."""
-    size = SMOKE_IO_ENTITIES if ctx.smoke else IO_ENTITIES
+    size, shard_size = (
+        (SMOKE_IO_ENTITIES, SMOKE_IO_SHARD_SIZE) if ctx.smoke else (IO_ENTITIES, IO_SHARD_SIZE)
+    )
     what = (
         f"{size:,} entities, one {IO_DELAY_MS:g} ms GET each (a server serving "
         f"{IO_SERVER_LIMIT} at once), on {', '.join(map(str, D2_WORKERS))} celery workers"
@@ -375,15 +457,15 @@ def row_d2(ctx: Context) -> Row:
                     broker=broker,
                     queue=f"bench-d2-{count}",
                     tracks=[track],
-                    shard_size=size // IO_SHARDS,
+                    shard_size=shard_size,
                     concurrency=IO_CONCURRENCY,
                     checks={"directory.py": IO_CHECKS},
                 )
                 with cluster.workers(config, count, f"d2-{count}"):
                     entities = [Entity(d, source="bench") for d in catalog.generate(size)]
-                    _server_stats(url)  # from zero
                     ctx.log(f"{size:,} entities, a GET each, on {count} celery worker(s)")
-                    run = sharded_run(store, config, entities, count)
+                    # The server's counts start from zero after the warm-up.
+                    run = sharded_run(store, config, entities, count, lambda: _server_stats(url))
                     answered = _server_stats(url)
             _check_io_run(run, answered, size)
             runs.append((run, answered))
@@ -398,7 +480,7 @@ def row_d2(ctx: Context) -> Row:
         f"each worker evaluates {IO_CONCURRENCY} entities at once (workspace concurrency), "
         f"so k workers hold at most {IO_CONCURRENCY}k requests open, and at most "
         f"{IO_CONCURRENCY / IO_DELAY_MS * 1000:,.0f} entities/s each; shards of "
-        f"{size // IO_SHARDS}; "
+        f"{shard_size}; "
         + "; ".join(
             f"{run.workers} worker{'s' if run.workers > 1 else ''} {run.seconds:.2f} s, "
             f"{run.rate:,.0f}/s, at most {answered['peak_open']} requests open at once: "

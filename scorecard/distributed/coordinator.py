@@ -20,7 +20,7 @@ from scorecard.distributed.shards import message_for, split
 from scorecard.entity import Entity
 from scorecard.planner import EntityPlan, plan
 from scorecard.problems import Problem
-from scorecard.report import OUTCOME_CODES, RunReport
+from scorecard.report import OUTCOME_CODES, PairResults, RunReport
 from scorecard.results import Outcome
 from scorecard.runner import StoredRun, gc_paused
 from scorecard.store import Store
@@ -133,7 +133,7 @@ def complete_sharded_run(
 
 
 def _without_kept(
-    plans: list[EntityPlan], kept: dict[str, dict[str, object]]
+    plans: list[EntityPlan], kept: dict[str, dict[str, PairResults]]
 ) -> tuple[list[EntityPlan], Kept]:
     """The plans less the pairs a run keeps as stored, and what those count."""
     if not kept:
@@ -148,8 +148,8 @@ def _without_kept(
             if pair is None:
                 tracks.append(track)
             else:
-                results += len(pair.layout)  # type: ignore[attr-defined]
-                errors += pair.codes.count(error)  # type: ignore[attr-defined]
+                results += len(pair.layout)
+                errors += pair.codes.count(error)
         if tracks:
             left.append(
                 item if len(tracks) == len(item.tracks) else EntityPlan(item.entity, tuple(tracks))

@@ -9,8 +9,10 @@ that the same files checked out elsewhere, on another worker's machine, match.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from scorecard.tracks import track_files
 from scorecard.workspace import Workspace
@@ -29,8 +31,9 @@ def configuration_fingerprint(workspace: Workspace) -> str:
     return digest.hexdigest()[:16]
 
 
-def _add_files(digest: hashlib._Hash, base: Path, files: object) -> None:
-    for path in sorted(files):  # type: ignore[call-overload]
+def _add_files(digest: Any, base: Path, files: Iterable[Path]) -> None:
+    """Each file's name (relative to its configured folder) and a hash of its content."""
+    for path in sorted(files):
         try:
             content = path.read_bytes()
         except OSError:

@@ -159,11 +159,13 @@ class RunCoordinator:
                     catalog_complete=listing.shows_removals,
                     on_source_failure=self.metrics.source_failed,
                 )
+            # A sharded run's report holds no pairs (its workers stored them): its check
+            # errors are not counted here, only its duration.
             self.metrics.run_finished(stored.report, time.monotonic() - started)
             log.info(
                 "run %d finished: %d results, %d changes",
                 run_id,
-                stored.report.result_count,
+                stored.report.result_count or getattr(self.store.run(run_id), "results", 0),
                 stored.stats.history_rows,
             )
         except Exception:

@@ -248,6 +248,11 @@ class Worker:
         if sig == signal.SIGKILL:
             self.process.wait(30)
 
+    def terminate(self) -> None:
+        """SIGTERM to the worker's main process alone, as `kill PID` or Kubernetes sends
+        it: a warm shutdown."""
+        self.process.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
         """A warm shutdown (SIGTERM), then a kill if it takes too long."""
         if self.process.poll() is None:
@@ -295,3 +300,9 @@ def wait_for(what: str, condition: Callable[[], bool], timeout: float = 60.0) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def finished_run(process: subprocess.Popen[str], timeout: float = 180.0) -> tuple[int, str, str]:
+    """The exit code, output and errors of a `start_run` process."""
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err

@@ -20,6 +20,9 @@ from tests.distributed.cluster import (
     wait_for,
     write_workspace,
 )
+from tests.distributed.cluster import (
+    finished_run as finished,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -33,11 +36,6 @@ STATE = {
     "certification_change": "SELECT entity_ref, track_id, level, previous_level "
     "FROM certification_change ORDER BY 1, 2, 3, 4",
 }
-
-
-def finished(process, timeout: float = 180.0) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out, err
 
 
 def run_locally(root: Path, **options) -> dict[str, list[tuple[object, ...]]]:
@@ -180,6 +178,24 @@ def test_a_worker_with_other_tracks_refuses_the_shard(
     assert query(postgres_url, "SELECT count(*) FROM certification") == [(0,)]
 
 
+def test_a_worker_notices_changed_tracks_before_evaluating(
+    tmp_path: Path, broker_url: str, postgres_url: str, workers: list[Worker]
+) -> None:
+    options = {"database": postgres_url, "broker": broker_url, "size": 50}
+    config = write_workspace(tmp_path / "ws", **options)
+    worker = Worker(config, "reloading")
+    workers.append(worker)
+    worker.wait_ready()
+    # The platform team moves a check; the worker, started before, has not been restarted.
+    track = tmp_path / "ws" / "tracks" / "basics.yaml"
+    track.write_text(track.read_text().replace("      - has_lifecycle\n", "", 1))
+    code, _, err = finished(start_run(config))
+    assert code == 0, err + worker.log()
+    assert "tracks and checks reloaded" in worker.log()
+    checks = query(postgres_url, "SELECT checks FROM track_layout WHERE track_id = 'basics'")
+    assert "has_lifecycle" not in str(checks)
+
+
 def test_a_run_with_no_worker_fails_once_nothing_moves(
     tmp_path: Path, broker_url: str, postgres_url: str
 ) -> None:
@@ -191,3 +207,41 @@ def test_a_run_with_no_worker_fails_once_nothing_moves(
     assert code == 1
     assert "no shard finished in 2 s: 1 of 1 shards never finished (0)" in err
     assert shards(postgres_url, 1)[0][2] == "failed"  # a late worker evaluates nothing
+
+
+def test_a_broker_that_cannot_be_reached_fails_the_run_with_a_clear_reason(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from tests.serving import free_port
+
+    broker = f"amqp://guest:guest@127.0.0.1:{free_port()}//"  # nothing listens there
+    config = write_workspace(tmp_path / "ws", database=postgres_url, broker=broker, size=20)
+    code, _, err = finished(start_run(config), timeout=90)
+    assert code == 1
+    assert "the broker could not take the run's shards" in err
+    assert query(postgres_url, "SELECT status FROM run") == [("failed",)]
+    assert shards(postgres_url, 1)[0][2] == "failed"
+
+
+def test_a_worker_stopped_with_sigterm_stores_the_shard_in_hand_first(
+    tmp_path: Path, broker_url: str, postgres_url: str, workers: list[Worker]
+) -> None:
+    config = write_workspace(
+        tmp_path / "ws", database=postgres_url, broker=broker_url, size=300, shard_size=100,
+        pause=0.02, queue="graceful",
+    )  # fmt: skip
+    leaving = Worker(config, "leaving")
+    workers.append(leaving)
+    leaving.wait_ready()
+    run = start_run(config)
+    wait_for("a shard in the worker's hands", lambda: shards(postgres_url, 1)[0][3] == 1)
+    leaving.terminate()  # a warm shutdown: what it holds is finished first
+    assert leaving.process.wait(60) == 0, leaving.log()
+    held = [r for r in shards(postgres_url, 1) if r[3] == 1]
+    assert held and all(r[2] == "done" for r in held), held
+    staying = Worker(config, "staying")
+    workers.append(staying)
+    code, _, err = finished(run)
+    assert code == 0, err
+    # Nothing was delivered twice: the shard in hand was stored before the worker left.
+    assert {(r[2], r[3]) for r in shards(postgres_url, 1)} == {("done", 1)}

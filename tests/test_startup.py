@@ -98,6 +98,13 @@ def test_a_local_gate_imports_neither_the_api_nor_the_database(tmp_path: Path, r
     assert (code, loaded) == (1, [])  # no CI configuration: below bronze
 
 
+def test_a_local_run_never_imports_celery(tmp_path: Path) -> None:
+    # The celery executor is an optional extra: the local executor must not need it.
+    names = ("celery", "kombu")
+    code, loaded = imported(tmp_path, names, "run", "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert (code, loaded) == (0, [])
+
+
 def test_the_check_sdk_is_exported_from_the_package() -> None:
     namespace: dict[str, object] = {}
     exec("from scorecard import *", namespace)

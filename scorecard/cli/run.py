@@ -210,7 +210,7 @@ def _run_on_workers(
                 progress=shown,
             )
         except (ShardsFailed, RuntimeError) as error:
-            stderr.print(f"run {run_id} failed: {error}", highlight=False)
+            stderr.print(f"run {run_id} failed: {error}", highlight=False, markup=False)
             raise typer.Exit(EXIT_FAILED) from None
 
 

@@ -56,7 +56,7 @@ def worker_command(
     try:
         worker_app = celery_app(workspace.executor)
     except RuntimeError as error:
-        stderr.print(str(error), highlight=False)
+        stderr.print(str(error), highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     register(worker_app)
     use_context(context)
@@ -106,7 +106,7 @@ def workers_command(
     try:
         status = executor_status(workspace.executor, timeout=timeout)
     except RuntimeError as error:
-        stderr.print(str(error), highlight=False)
+        stderr.print(str(error), highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     if output_format.lower() == "json":
         sys.stdout.write(json.dumps(status.as_dict(), indent=2) + "\n")

@@ -66,6 +66,7 @@ def complete_sharded_run(
     problems = list(problems)
     with store.heartbeat(run_id):
         try:
+            app = celery_app(executor)  # without Celery installed, before anything is planned
             store.expire_due(by_id)
             decided_since = datetime.now(UTC)
             subjects = list(entities) if only is None else [e for e in entities if e.ref in only]
@@ -75,7 +76,6 @@ def complete_sharded_run(
                 plans, kept = _without_kept(plans, kept_pairs)
             shards = split(plans, executor.shard_size)
             store.shards.plan(run_id, list(entities), tracks, [len(s) for s in shards])
-            app = celery_app(executor)
             try:
                 with app.producer_or_acquire() as producer:
                     for number, part in enumerate(shards):

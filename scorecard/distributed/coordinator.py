@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Container, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from scorecard.distributed.shards import message_for, split
 from scorecard.entity import Entity
@@ -28,6 +29,9 @@ from scorecard.store.shards import Kept, ShardProgress
 from scorecard.store.writes import WriteStats
 from scorecard.tracks import Track
 from scorecard.workspace import ExecutorConfig
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger("scorecard.distributed")
 
@@ -59,7 +63,7 @@ def complete_sharded_run(
     `progress` is told where the shards stand each time more are in. With `read_back`
     the returned report holds the run's pairs as stored (for a command's output); without,
     none (a server needs only the counts, which the run's row has)."""
-    from scorecard.distributed.app import EVALUATE_SHARD, celery_app
+    from scorecard.distributed.app import celery_app
 
     started_at = datetime.now(UTC)
     by_id = {track.id: track for track in tracks}
@@ -76,19 +80,8 @@ def complete_sharded_run(
                 plans, kept = _without_kept(plans, kept_pairs)
             shards = split(plans, executor.shard_size)
             store.shards.plan(run_id, list(entities), tracks, [len(s) for s in shards])
-            try:
-                with app.producer_or_acquire() as producer:
-                    for number, part in enumerate(shards):
-                        body = message_for(run_id, number, fingerprint, part).encode()
-                        app.send_task(
-                            EVALUATE_SHARD, kwargs={"body": body}, queue=executor.queue,
-                            producer=producer,
-                        )  # fmt: skip
-            except Exception as error:
-                raise ShardsFailed(
-                    f"the broker could not take the run's shards ({type(error).__name__}: "
-                    f"{error}); is it running at {_redacted(executor.broker)}?"
-                ) from None
+            if shards:  # none when every pair is kept as stored
+                _enqueue(app, executor, run_id, fingerprint, shards)
             log.info("run %d: %d shards enqueued on %s", run_id, len(shards), executor.queue)
             settled = _wait(store, run_id, executor.stall_timeout, progress)
             shown = [str(problem) for problem in problems]
@@ -130,6 +123,31 @@ def complete_sharded_run(
         problems=problems,
     )
     return StoredRun(run_id, report, store.shards.stats(run_id))
+
+
+def _enqueue(
+    app: Celery,
+    executor: ExecutorConfig,
+    run_id: int,
+    fingerprint: str,
+    shards: list[list[EntityPlan]],
+) -> None:
+    """Put each shard on the queue, through one producer; ShardsFailed when the broker
+    cannot take them (after the publishing retries of `celery_app`)."""
+    from scorecard.distributed.app import EVALUATE_SHARD
+
+    try:
+        with app.producer_or_acquire() as producer:
+            for number, part in enumerate(shards):
+                body = message_for(run_id, number, fingerprint, part).encode()
+                app.send_task(
+                    EVALUATE_SHARD, kwargs={"body": body}, queue=executor.queue, producer=producer
+                )
+    except Exception as error:
+        raise ShardsFailed(
+            f"the broker could not take the run's shards ({type(error).__name__}: "
+            f"{error}); is it running at {_redacted(executor.broker)}?"
+        ) from None
 
 
 def _without_kept(

@@ -11,8 +11,6 @@ import pytest
 from tests.databases import database
 from tests.distributed.cluster import Worker, need_rabbitmq, virtual_host
 
-pytestmark = pytest.mark.postgres
-
 
 @pytest.fixture(scope="session")
 def broker_url() -> Iterator[str]:

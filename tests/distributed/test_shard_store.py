@@ -11,7 +11,7 @@ from sqlalchemy import text
 from scorecard.catalog import read_sources
 from scorecard.distributed.shards import ShardMessage, message_for, split
 from scorecard.inputs import CatalogView
-from scorecard.planner import plan
+from scorecard.planner import EntityPlan, plan
 from scorecard.registry import build_registry
 from scorecard.runner import evaluate, run_and_store
 from scorecard.store import Store
@@ -92,3 +92,59 @@ def test_a_failed_run_leaves_no_shard_to_evaluate(store_url: str) -> None:
         assert progress.failures == [(0, "killed its worker"), (1, f"run {run_id} failed")]
         assert store.shards.start_attempt(run_id, 1, "late").status == "failed"
         assert store.shards.start_attempt(run_id, 7, "late") is None
+
+
+def _planned(names_and_locations: list[tuple[str, str | None]]) -> list[EntityPlan]:
+    from scorecard.entity import Entity
+    from tests.builders import component
+
+    plans = []
+    for name, location in names_and_locations:
+        annotations = {"backstage.io/source-location": location} if location else None
+        plans.append(EntityPlan(Entity(component(name, annotations=annotations)), ()))
+    return plans
+
+
+def test_entities_of_one_repository_share_a_shard_so_it_is_fetched_once() -> None:
+    repo = "url:https://github.com/acme/monorepo/tree/main/services/{}"
+    plans = _planned(
+        [("a", None), ("b", None), ("c", repo.format("c")), ("d", None), ("e", repo.format("e"))]
+        + [(f"m{i}", repo.format(f"m{i}")) for i in range(4)]
+        + [("z", "url:https://github.com/acme/other")]
+    )
+    shards = [[item.entity.name for item in shard] for shard in split(plans, 3)]
+    # The monorepo's six entities stay together (a group larger than a shard stays whole);
+    # the others fill shards of three in catalog order.
+    assert shards == [["a", "b"], ["c", "e", "m0", "m1", "m2", "m3"], ["d", "z"]]
+    every = sorted(name for shard in shards for name in shard)
+    assert every == sorted(item.entity.name for item in plans)
+
+
+def test_a_rerun_that_keeps_every_pair_needs_no_worker_and_counts_what_it_kept(
+    store_url: str,
+) -> None:
+    """The bench track's checks are pure: a second run of an unchanged catalog keeps every
+    stored pair, so the coordinator sends no shard (the broker here answers nothing)."""
+    from bench.catalog import generate
+    from scorecard.distributed.coordinator import complete_sharded_run
+    from scorecard.entity import Entity
+    from scorecard.workspace import ExecutorConfig
+    from tests.serving import free_port
+
+    registry = build_registry(plugins=False)
+    tracks = load_tracks([Path(__file__).parents[2] / "bench" / "track.yaml"], registry)
+    entities = [Entity(document) for document in generate(300)]
+    executor = ExecutorConfig(kind="celery", broker=f"amqp://guest:guest@127.0.0.1:{free_port()}//")
+    with Store(store_url) as store:
+        first = run_and_store(store, entities, tracks, trigger="cli", catalog_complete=True)
+        run_id = store.start_run("cli", {"tracks": [t.id for t in tracks], "entity": None})
+        again = complete_sharded_run(
+            store, run_id, [Entity(document) for document in generate(300)], tracks,
+            executor=executor, fingerprint="f", catalog_complete=True,
+        )  # fmt: skip
+        run = store.run(run_id)
+        assert run is not None and run.status == "finished"
+        assert store.shards.progress(run_id).total == 0
+        assert (run.results, run.errors) == (first.report.result_count, first.report.error_count)
+        assert again.stats.history_rows == 0
+        assert len(again.report.pairs) == len(first.report.pairs)

@@ -17,8 +17,9 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 RABBITMQ = ("127.0.0.1", 5672)
@@ -38,20 +39,20 @@ def missing() -> str | None:
     return None
 
 
-def _rabbitmqctl(*args: str) -> None:
+def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
 
 
 @contextmanager
-def virtual_host() -> Iterator[str]:
+def virtual_host(prefix: str = "scorecard-bench") -> Iterator[str]:
     """The broker URL of a new RabbitMQ virtual host, deleted (queues and all) afterwards."""
-    name = f"scorecard-bench-{uuid.uuid4().hex[:10]}"
-    _rabbitmqctl("add_vhost", name)
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    rabbitmqctl("add_vhost", name)
     try:
-        _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
         yield f"amqp://guest:guest@{RABBITMQ[0]}:{RABBITMQ[1]}/{name}"
     finally:
-        _rabbitmqctl("delete_vhost", name)
+        rabbitmqctl("delete_vhost", name)
 
 
 class Worker:
@@ -91,9 +92,16 @@ class Worker:
 
     def wait_ready(self, timeout: float = READY_SECONDS) -> None:
         if not self._ready.wait(timeout):
-            raise RuntimeError(
-                f"worker {self.name} was not ready in {timeout:g} s:\n{''.join(self._lines)}"
-            )
+            raise RuntimeError(f"worker {self.name} was not ready in {timeout:g} s:\n{self.log()}")
+
+    def log(self) -> str:
+        """The last lines it wrote."""
+        return "".join(self._lines)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the worker and the pool processes it forked (Linux;
+        0 elsewhere)."""
+        return _tree_cpu(self.process.pid)
 
     def stop(self) -> None:
         """A warm shutdown (SIGTERM to the group), then SIGKILL if it takes too long."""
@@ -107,6 +115,47 @@ class Worker:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(20)
+
+
+@dataclass(frozen=True)
+class _Process:
+    pid: int
+    parent: int
+    command: str
+    cpu: float  # seconds, its own and those of the children it has reaped
+
+
+def _processes() -> list[_Process]:
+    """Every process /proc shows (none off Linux)."""
+    found = []
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            command, _, rest = entry.read_text().partition(" (")[2].rpartition(")")
+        except OSError:
+            continue  # ended meanwhile
+        fields = rest.split()
+        # proc_pid_stat(5) counts from 1: ppid is field 4, utime to cstime fields 14–17.
+        cpu = sum(int(value) for value in fields[11:15]) / tick
+        found.append(_Process(int(entry.parent.name), int(fields[1]), command, cpu))
+    return found
+
+
+def cpu_of_commands(commands: Collection[str]) -> float:
+    """CPU seconds used so far by the processes running `commands` (`postgres`,
+    `beam.smp`): PostgreSQL's ended backends count in its postmaster's reaped children."""
+    return sum(process.cpu for process in _processes() if process.command in commands)
+
+
+def _tree_cpu(root: int) -> float:
+    processes = _processes()
+    below: dict[int, list[_Process]] = {}
+    for process in processes:
+        below.setdefault(process.parent, []).append(process)
+    found = [p for p in processes if p.pid == root]
+    for process in found:  # grows as it goes: children, then theirs
+        found.extend(below.get(process.pid, []))
+    return sum(process.cpu for process in found)
 
 
 @contextmanager

@@ -836,7 +836,7 @@ def row_d1(ctx: Context) -> Row:
 
 
 def row_d2(ctx: Context) -> Row:
-    """I/O-bound checks (a GET of 50 ms each) on 1, 2 and 4 celery workers."""
+    """I/O-bound checks (a GET of 50 ms each) on 1 to 8 celery workers."""
     from bench import sharded
 
     return sharded.row_d2(ctx)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("scorecard.distributed")
 
 # Seconds between looks at the shards: short at first, so that a small run ends soon.
-_FIRST_POLL, _LONGEST_POLL = 0.1, 1.0
+_FIRST_POLL, _LONGEST_POLL = 0.05, 0.25
 
 
 class ShardsFailed(RuntimeError):

@@ -11,57 +11,37 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bench.catalog import generate
+from bench.cluster import Worker as BenchWorker
+from bench.cluster import missing, rabbitmqctl
+from bench.cluster import virtual_host as bench_virtual_host
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RABBITMQ = ("127.0.0.1", 5672)
-
-
-def rabbitmq_listening() -> bool:
-    try:
-        socket.create_connection(RABBITMQ, 2).close()
-    except OSError:
-        return False
-    return True
 
 
 def need_rabbitmq() -> None:
     """Skip without RabbitMQ on this machine, except under CI, where it must be there."""
-    if rabbitmq_listening() and shutil.which("rabbitmqctl"):
+    reason = missing()
+    if reason is None:
         return
-    reason = "RabbitMQ (and rabbitmqctl) is not on 127.0.0.1:5672: the celery tests need it"
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
 
 
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
-
-
-@contextmanager
-def virtual_host() -> Iterator[str]:
+def virtual_host() -> AbstractContextManager[str]:
     """The URL of a new RabbitMQ virtual host, deleted (queues and all) afterwards."""
-    name = f"scorecard-test-{uuid.uuid4().hex[:10]}"
-    rabbitmqctl("add_vhost", name)
-    try:
-        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@{RABBITMQ[0]}:{RABBITMQ[1]}/{name}"
-    finally:
-        rabbitmqctl("delete_vhost", name)
+    return bench_virtual_host("scorecard-test")
 
 
 @contextmanager
@@ -201,44 +181,17 @@ def write_workspace(
     return path
 
 
-class Worker:
-    """A `scorecard worker` subprocess, in a process group of its own."""
+class Worker(BenchWorker):
+    """A `scorecard worker` subprocess (bench.cluster's), started at once; a test may kill
+    it as a machine going down would, or stop it as an operator does."""
 
-    def __init__(self, config: Path, name: str, *, concurrency: int = 1) -> None:
-        self.name = f"{name}@{socket.gethostname()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SCORECARD_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "scorecard", "--config", str(config), "worker",
-                f"--concurrency={concurrency}", f"--name={self.name}", "--loglevel=info",
-            ],
-            cwd=config.parent,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )  # fmt: skip
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-            if " ready." in line:
-                self._ready.set()
-
-    def wait_ready(self, timeout: float = 60.0) -> Worker:
-        if not self._ready.wait(timeout):
+    def wait_ready(self, timeout: float = 60.0) -> Worker:  # type: ignore[override]
+        try:
+            super().wait_ready(timeout)
+        except RuntimeError as error:
             self.kill()
-            raise AssertionError(f"worker {self.name} did not start:\n{self.log()}")
+            raise AssertionError(str(error)) from None
         return self
-
-    def log(self) -> str:
-        return "".join(self.lines[-60:])
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to the worker and every process it forked."""
@@ -252,15 +205,6 @@ class Worker:
         """SIGTERM to the worker's main process alone, as `kill PID` or Kubernetes sends
         it: a warm shutdown."""
         self.process.send_signal(signal.SIGTERM)
-
-    def stop(self) -> None:
-        """A warm shutdown (SIGTERM), then a kill if it takes too long."""
-        if self.process.poll() is None:
-            self.kill(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def start_run(config: Path) -> subprocess.Popen[str]:

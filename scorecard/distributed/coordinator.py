@@ -79,7 +79,7 @@ def complete_sharded_run(
                 kept_pairs = store.kept_pairs(subjects, tracks)
                 plans, kept = _without_kept(plans, kept_pairs)
             shards = split(plans, executor.shard_size)
-            store.shards.plan(run_id, list(entities), tracks, [len(s) for s in shards])
+            planned = store.shards.plan(run_id, list(entities), tracks, [len(s) for s in shards])
             if shards:  # none when every pair is kept as stored
                 _enqueue(app, executor, run_id, fingerprint, shards)
             log.info("run %d: %d shards enqueued on %s", run_id, len(shards), executor.queue)
@@ -88,12 +88,12 @@ def complete_sharded_run(
             if settled.failed:
                 store.shards.finish(
                     run_id, list(entities), list(by_id), problems=shown, kept=kept,
-                    catalog_complete=False, succeeded=False,
+                    catalog_complete=False, planned=planned, succeeded=False,
                 )  # fmt: skip
                 raise ShardsFailed(_failed_shards(settled))
             store.shards.finish(
                 run_id, list(entities), list(by_id), problems=shown, kept=kept,
-                catalog_complete=catalog_complete,
+                catalog_complete=catalog_complete, planned=planned,
             )  # fmt: skip
         except BaseException as error:
             reason = str(error) if isinstance(error, ShardsFailed) else _described(error)

@@ -39,10 +39,13 @@ from scorecard.store.tables import (
 )
 from scorecard.store.writes import (
     WriteStats,
+    _EntityWrites,
     _insert_new_pairs,
     _layout_ids,
     _new_and_changed,
     _stored_states,
+    _touched_owners,
+    _touched_tracks,
     _write_changed_pairs,
     _write_entities,
     storable,
@@ -62,15 +65,16 @@ def plan_shards(
     entities: list[Entity],
     tracks: Sequence[Track],
     shard_sizes: Sequence[int],
-) -> None:
+) -> _EntityWrites:
     """The planning transaction: the entities (none marked gone yet), the tracks' layouts
-    (so that shards written at once never race to add the same one), and the shards."""
+    (so that shards written at once never race to add the same one), and the shards.
+    Returns what writing the entities did, for the finishing transaction's roll-ups."""
     touched = session.execute(
         update(_run).where(_run.c.id == run_id).values(heartbeat_at=datetime.now(UTC))
     )
     if touched.rowcount != 1:
         raise LookupError(f"there is no run {run_id}")
-    _write_entities(session, run_id, entities, catalog_complete=False)
+    written = _write_entities(session, run_id, entities, catalog_complete=False)
     _layout_ids(session, [_LayoutOf(track) for track in tracks])
     if shard_sizes:
         session.execute(
@@ -84,6 +88,7 @@ def plan_shards(
                 for number, size in enumerate(shard_sizes)
             ],
         )  # fmt: skip
+    return written
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ def write_shard(
     changes = _write_changed_pairs(session, run_id, changed, at, layouts, notify=notify)
     appeared = sum(len(pair.layout) for pair in new)
     results = sum(len(pair.layout) for pair in pairs)
+    touched = sorted({pair.entity_ref for pair in (*new, *changed)})
     session.execute(
         update(_shard)
         .where(s.run_id == run_id, s.shard == shard)
@@ -195,6 +201,7 @@ def write_shard(
             results_written=appeared + changes.results_written,
             history_rows=changes.history_rows,
             certifications_changed=len(new) + changes.certifications_written,
+            touched=touched or None,
         )
     )
     return ShardWrite(written=True, results=results, history_rows=changes.history_rows)
@@ -278,16 +285,19 @@ def finish(
     problems: Sequence[str],
     kept: Kept,
     catalog_complete: bool,
+    planned: _EntityWrites | None = None,
     succeeded: bool = True,
 ) -> None:
-    """The finishing transaction: gone-marking (of a complete listing), the roll-ups of
-    the run's tracks counted anew, and the run's counts; a run that `succeeded` is marked
+    """The finishing transaction: gone-marking (of a complete listing), the roll-ups the
+    run changed counted anew, and the run's counts; a run that `succeeded` is marked
     finished. One that did not is left for `Store.fail_run`: what its finished shards
-    wrote stays (it was observed) and the roll-ups count it, but nothing is marked gone."""
+    wrote stays (it was observed) and the roll-ups count it, but nothing is marked gone.
+    `planned` is what the planning transaction's entity writes did."""
     s = _shard.c
+    writes = [planned] if planned is not None else []
     if catalog_complete and succeeded:
-        _write_entities(session, run_id, entities, catalog_complete=True)
-    recount_rollups(session, tracks, None)
+        writes.append(_write_entities(session, run_id, entities, catalog_complete=True))
+    _recount_touched(session, run_id, tracks, writes)
     sums = session.execute(
         select(
             func.coalesce(func.sum(s.results), 0),
@@ -305,6 +315,35 @@ def finish(
     if succeeded:
         values.update(status=RunStatus.FINISHED, finished_at=datetime.now(UTC))
     session.execute(update(_run).where(_run.c.id == run_id).values(**values))
+
+
+def _recount_touched(
+    session: Session, run_id: int, tracks: Sequence[str], writes: Sequence[_EntityWrites]
+) -> None:
+    """Count anew the roll-ups of the owners whose entities the run changed: those whose
+    pairs a shard wrote (new or changed), and those written, back or marked gone, as a
+    local run does (`RunWriter.finish`); every owner when many changed, none when
+    nothing did (a re-run of an unchanged catalog recounts nothing)."""
+    s = _shard.c
+    refs: set[str] = set()
+    for (touched,) in session.execute(
+        select(s.touched).where(s.run_id == run_id, s.status == ShardStatus.DONE)
+    ):
+        refs.update(touched or ())
+    moved: set[str] = set()
+    written: set[str] = set()
+    before: dict[str, str | None] = {}
+    for entity_writes in reversed(writes):  # the planning's owners are the ones before
+        moved |= entity_writes.moved
+        written |= entity_writes.touched
+        before.update(entity_writes.owners_before)
+    if not refs and not written:
+        return
+    combined = _EntityWrites(written=0, touched=written, moved=moved, owners_before=before)
+    pairs = [(ref, "") for ref in refs]
+    touched_tracks = set(tracks) | _touched_tracks(session, run_id, [], combined)
+    owners = _touched_owners(session, pairs, combined, before)
+    recount_rollups(session, touched_tracks, owners)
 
 
 def stats(session: Session, run_id: int) -> dict[str, int]:
@@ -367,9 +406,9 @@ class Shards:
 
     def plan(
         self, run_id: int, entities: list[Entity], tracks: Sequence[Track], sizes: Sequence[int]
-    ) -> None:
+    ) -> _EntityWrites:
         with self._sessions.begin() as session:
-            plan_shards(session, run_id, entities, tracks, sizes)
+            return plan_shards(session, run_id, entities, tracks, sizes)
 
     def start_attempt(self, run_id: int, shard: int, worker: str) -> Attempt | None:
         with self._sessions.begin() as session:
@@ -406,12 +445,13 @@ class Shards:
         problems: Sequence[str],
         kept: Kept,
         catalog_complete: bool,
+        planned: _EntityWrites | None = None,
         succeeded: bool = True,
     ) -> None:
         with self._sessions.begin() as session:
             finish(
                 session, run_id, entities, tracks, problems=problems, kept=kept,
-                catalog_complete=catalog_complete, succeeded=succeeded,
+                catalog_complete=catalog_complete, planned=planned, succeeded=succeeded,
             )  # fmt: skip
 
     def abandon_pending(self, run_id: int, reason: str) -> None:

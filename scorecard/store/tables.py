@@ -496,6 +496,8 @@ class RunShardRecord(StoreModel, table=True):
     results_written: int = 0
     history_rows: int = 0
     certifications_changed: int = 0
+    # The entities whose pairs it wrote: the owners whose roll-ups the run recounts.
+    touched: list[str] | None = Field(default=None, sa_type=_JSON_OR_NULL)
 
 
 class RollupRecord(StoreModel, table=True):

@@ -128,11 +128,13 @@ def write_workspace(
 
     `pause` is what `takes_time` waits per entity; entities numbered in `poison` kill the
     process that evaluates them. `variant` 1 is the same catalog a week later: every third
-    entity has lost its description."""
+    entity has lost its description, one has changed hands, five are gone."""
     documents = list(generate(size))
     if variant == 1:
         for document in documents[::3]:
             document["metadata"].pop("description", None)
+        documents[1]["spec"]["owner"] = "group:default/team-002"  # handed to another team
+        del documents[-5:]  # retired
     for index in poison:
         annotations = documents[index]["metadata"].setdefault("annotations", {})
         annotations["test/poison"] = "true"

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0010_run_shards"
 down_revision = "0009_pushed_results"
 branch_labels = None
 depends_on = None
+
+_JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -36,6 +39,7 @@ def upgrade() -> None:
         sa.Column("results_written", sa.Integer(), nullable=False),
         sa.Column("history_rows", sa.Integer(), nullable=False),
         sa.Column("certifications_changed", sa.Integer(), nullable=False),
+        sa.Column("touched", _JSON, nullable=True),
         sa.ForeignKeyConstraint(["run_id"], ["run.id"]),
         sa.PrimaryKeyConstraint("run_id", "shard"),
     )

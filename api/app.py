@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import contract, errors, metrics, pages
+from api import contract, docs, errors, metrics, pages
 from api.deps import require_reader
 from api.pages.templating import compile_templates
 from api.request_guard import RequestGuard
@@ -58,7 +58,9 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
         summary="Tech-standards scorecards for a software catalog.",
         version="1",
         lifespan=lifespan,
-        docs_url="/docs",
+        # Served by `docs` with their assets from this server, not a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.service = service
@@ -93,6 +95,7 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     # The pages check readers themselves: a person who is not signed in is sent to the
     # sign-in form rather than answered 401.
     pages.install(app)
+    docs.install(app)
     # The MCP server (`/mcp`), behind the API's tokens; a route rather than a mount, so
     # that `/mcp` itself is its address, with no redirect to `/mcp/`. Imported here: its
     # tools answer through the API's modules, which import this one through `api`.

@@ -75,9 +75,9 @@ def complete_sharded_run(
             decided_since = datetime.now(UTC)
             subjects = list(entities) if only is None else [e for e in entities if e.ref in only]
             with gc_paused():
-                plans = plan(subjects, tracks, problems)
+                every_plan = plan(subjects, tracks, problems)
                 kept_pairs = store.kept_pairs(subjects, tracks)
-                plans, kept = _without_kept(plans, kept_pairs)
+                plans, kept = _without_kept(every_plan, kept_pairs)
             shards = split(plans, executor.shard_size)
             planned = store.shards.plan(run_id, list(entities), tracks, [len(s) for s in shards])
             if shards:  # none when every pair is kept as stored
@@ -111,9 +111,8 @@ def complete_sharded_run(
             store.recompute_pushed_since(decided_since, by_id)
     pairs = []
     if read_back:
-        wanted = [
-            (item.entity.ref, track) for item in plan(subjects, tracks) for track in item.tracks
-        ]
+        # In catalog and track order, kept and evaluated pairs alike.
+        wanted = [(item.entity.ref, track) for item in every_plan for track in item.tracks]
         pairs = store.shards.stored_pairs(wanted)
     report = RunReport(
         started_at=started_at,

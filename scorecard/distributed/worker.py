@@ -178,10 +178,13 @@ def _evaluate(
     if missing:
         raise ConfigurationMismatch(f"no track {', '.join(sorted(missing))} in this worker")
     workspace = context.workspace
-    waivers = store.waivers(datetime.now(UTC))
+    # What the store holds for the shard's entities only: each shard reads its own.
+    refs = [entity.ref for entity, _ in message.items]
+    waivers = store.waivers(datetime.now(UTC), refs)
     every = [tracks[t] for ids in groups for t in ids]
-    pushed = store.pushed_results() if any(t.external_checks for t in every) else {}
+    pushed = store.pushed_results(refs) if any(t.external_checks for t in every) else {}
     catalog = context.catalog(message.run_id, store)
+    git_cache = git_cache_from(workspace.repositories)
     pairs: list[PairResults] = []
     for track_ids, entities in groups.items():
         report = evaluate(
@@ -189,7 +192,7 @@ def _evaluate(
             [tracks[t] for t in track_ids],
             concurrency=workspace.concurrency,
             timeout=workspace.check_timeout,
-            git_cache=git_cache_from(workspace.repositories),
+            git_cache=git_cache,
             github=workspace.github,
             kept={},  # so that pure tracks' pairs get the digest a later run keeps them by
             waivers=waivers,

@@ -156,6 +156,23 @@ class EntityRecord(StoreModel, table=True):
     gone_run: int | None = None
 
 
+# Search terms compare byte for byte on either backend, so that a prefix is a range of
+# the index (`scorecard.store.search.prefix_range`) whatever the database's locale.
+_TERM = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+class SearchTermRecord(StoreModel, table=True):
+    """A lower-case word an entity is found by in the pages' search
+    (`scorecard.store.search.terms_of`); rewritten with the entity's document."""
+
+    __tablename__ = "search_term"
+    # Rewriting an entity's terms deletes them by entity.
+    __table_args__ = (Index("ix_search_term_entity", "entity_ref"),)
+
+    term: str = Field(primary_key=True, sa_type=_TERM)
+    entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
+
+
 class ViewModel(SQLModel, registry=registry()):
     """Base of the store's views: on a metadata of its own, so that `create_all` makes no
     table of them (`RESULT_VIEW` makes the view)."""
@@ -183,7 +200,10 @@ class ResultChange(StoreModel, table=True):
     """A result that changed (or appeared) in a run; never updated or deleted."""
 
     __tablename__ = "result_change"
-    __table_args__ = (Index("ix_result_change_entity_at", "entity_ref", "at"),)
+    __table_args__ = (
+        Index("ix_result_change_entity_at", "entity_ref", "at"),
+        Index("ix_result_change_run", "run_id"),  # a run's page lists what it changed
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     entity_ref: str = Field(foreign_key="entity.ref")
@@ -276,7 +296,11 @@ class CertificationChange(StoreModel, table=True):
     approved, revoked or expired; never updated or deleted."""
 
     __tablename__ = "certification_change"
-    __table_args__ = (Index("ix_certification_change_entity_at", "entity_ref", "at"),)
+    __table_args__ = (
+        Index("ix_certification_change_entity_at", "entity_ref", "at"),
+        Index("ix_certification_change_run", "run_id"),  # a run's page: levels it moved
+        Index("ix_certification_change_track_at", "track_id", "at"),  # trends per track
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     entity_ref: str = Field(foreign_key="entity.ref")

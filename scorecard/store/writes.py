@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Row, Select, Table, insert, or_, select, update
+from sqlalchemy import Column, Row, Select, Table, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from scorecard.report import OUTCOME_BY_CODE, Layout, PairResults, RunReport, sh
 from scorecard.results import Outcome
 from scorecard.store.bulk import fast_insert
 from scorecard.store.queries import RollupCounts, recount_rollups, write_rollups
+from scorecard.store.search import terms_of
 from scorecard.store.tables import (
     CertificationChange,
     CertificationRecord,
@@ -33,6 +34,7 @@ from scorecard.store.tables import (
     ResultRecord,
     RunRecord,
     RunStatus,
+    SearchTermRecord,
     TrackLayoutRecord,
 )
 
@@ -46,6 +48,7 @@ _result_change = ResultChange.__table__
 _certification = CertificationRecord.__table__
 _certification_change = CertificationChange.__table__
 _pair_result = PairResultsRecord.__table__
+_search_term = SearchTermRecord.__table__
 _track_layout = TrackLayoutRecord.__table__
 
 
@@ -364,6 +367,7 @@ def _write_entities(
     new: list[tuple[Any, ...]] = []
     inserted: list[str] = []
     changed: list[dict[str, Any]] = []
+    terms: list[tuple[str, str]] = []  # the search terms of the new and changed ones
     for ref, entity in by_ref.items():
         if len(new) == _ENTITIES_PER_INSERT:
             # In chunks: the documents of a whole large catalog as JSON text at once
@@ -377,6 +381,8 @@ def _write_entities(
         # An unchanged entity costs no write, unless it comes back after being gone.
         if before == (row.digest, None):
             continue
+        stored_ref, _, _, name, title = row.values[:5]  # NUL already replaced
+        terms.extend((term, stored_ref) for term in terms_of(stored_ref, name, title))
         if before is None:
             new.append((*row.values, row.digest, run_id, run_id, None))
             inserted.append(ref)
@@ -387,6 +393,7 @@ def _write_entities(
             changed.append(values | back)
     fast_insert(session, _entity, _ENTITY_COLUMNS, new)
     _upsert(session, _entity, changed, keep=("first_seen_run",))
+    _write_search_terms(session, [row["ref"] for row in changed], terms)
     moved = {row["ref"] for row in changed}
     moved.update(vanished)
     return _EntityWrites(
@@ -398,6 +405,20 @@ def _write_entities(
 
 
 _ENTITIES_PER_INSERT = 10_000
+
+
+def _write_search_terms(session: Session, changed: list[str], terms: list[tuple[str, str]]) -> None:
+    """Replace the search terms of the changed entities and add those of the new ones."""
+    for chunk in range(0, len(changed), 500):
+        refs = changed[chunk : chunk + 500]
+        session.execute(delete(_search_term).where(_search_term.c.entity_ref.in_(refs)))
+    for chunk in range(0, len(terms), _TERMS_PER_INSERT):
+        fast_insert(
+            session, _search_term, ("term", "entity_ref"), terms[chunk : chunk + _TERMS_PER_INSERT]
+        )
+
+
+_TERMS_PER_INSERT = 50_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,8 +166,9 @@ class SearchTermRecord(StoreModel, table=True):
     (`scorecard.store.search.terms_of`); rewritten with the entity's document."""
 
     __tablename__ = "search_term"
-    # Rewriting an entity's terms deletes them by entity.
-    __table_args__ = (Index("ix_search_term_entity", "entity_ref"),)
+    # The primary key is the only index, and on SQLite the table itself (no rowid): each
+    # term written costs one B-tree insert. Terms are deleted by their key too.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     term: str = Field(primary_key=True, sa_type=_TERM)
     entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")

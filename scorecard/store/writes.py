@@ -13,7 +13,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Row, Select, Table, delete, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -367,13 +378,17 @@ def _write_entities(
     new: list[tuple[Any, ...]] = []
     inserted: list[str] = []
     changed: list[dict[str, Any]] = []
-    terms: list[tuple[str, str]] = []  # the search terms of the new and changed ones
+    # The search terms (`scorecard.store.search`) of the new entities, written after
+    # them, and of the changed ones, which replace what their old name and title gave.
+    new_terms: list[tuple[str, str]] = []
+    changed_terms: list[tuple[str, str]] = []
     for ref, entity in by_ref.items():
         if len(new) == _ENTITIES_PER_INSERT:
             # In chunks: the documents of a whole large catalog as JSON text at once
             # would add a tenth of a gigabyte to the run's peak.
             fast_insert(session, _entity, _ENTITY_COLUMNS, new)
-            new = []
+            _insert_search_terms(session, new_terms)
+            new, new_terms = [], []
         before = stored.get(ref)
         if before is not None and before[1] is None and before[0] == entity.digest():
             continue  # unchanged, and listed: the common case of a re-run
@@ -381,19 +396,23 @@ def _write_entities(
         # An unchanged entity costs no write, unless it comes back after being gone.
         if before == (row.digest, None):
             continue
-        stored_ref, _, _, name, title = row.values[:5]  # NUL already replaced
-        terms.extend((term, stored_ref) for term in terms_of(stored_ref, name, title))
+        stored_ref, _, _, name, title = row.values[:5]  # with NUL replaced, as stored
+        terms = [(term, stored_ref) for term in terms_of(stored_ref, name, title)]
         if before is None:
             new.append((*row.values, row.digest, run_id, run_id, None))
+            new_terms.extend(terms)
             inserted.append(ref)
         else:
             values = dict(zip(_ENTITY_COLUMNS, (*row.values, row.digest), strict=False))
             values["raw"] = orjson.loads(values["raw"])  # the JSON column takes the document
             back = {"first_seen_run": run_id, "updated_run": run_id, "gone_run": None}
             changed.append(values | back)
+            changed_terms.extend(terms)
     fast_insert(session, _entity, _ENTITY_COLUMNS, new)
+    _insert_search_terms(session, new_terms)
+    _delete_search_terms(session, [row["ref"] for row in changed])
     _upsert(session, _entity, changed, keep=("first_seen_run",))
-    _write_search_terms(session, [row["ref"] for row in changed], terms)
+    _insert_search_terms(session, changed_terms)
     moved = {row["ref"] for row in changed}
     moved.update(vanished)
     return _EntityWrites(
@@ -407,18 +426,30 @@ def _write_entities(
 _ENTITIES_PER_INSERT = 10_000
 
 
-def _write_search_terms(session: Session, changed: list[str], terms: list[tuple[str, str]]) -> None:
-    """Replace the search terms of the changed entities and add those of the new ones."""
-    for chunk in range(0, len(changed), 500):
-        refs = changed[chunk : chunk + 500]
-        session.execute(delete(_search_term).where(_search_term.c.entity_ref.in_(refs)))
-    for chunk in range(0, len(terms), _TERMS_PER_INSERT):
-        fast_insert(
-            session, _search_term, ("term", "entity_ref"), terms[chunk : chunk + _TERMS_PER_INSERT]
+def _insert_search_terms(session: Session, terms: list[tuple[str, str]]) -> None:
+    # In the index's order: appending to a B-tree costs far less than inserting at random.
+    terms.sort()
+    fast_insert(session, _search_term, ("term", "entity_ref"), terms)
+
+
+def _delete_search_terms(session: Session, refs: list[str]) -> None:
+    """Delete the terms the stored name and title of these entities gave. The table has
+    no index by entity (a second index would cost every cold run as much again), so the
+    terms are found by the primary key, from what they were made of."""
+    e = _entity.c
+    old: list[dict[str, str]] = []
+    for chunk in range(0, len(refs), _CHUNK):
+        rows = session.execute(
+            select(e.ref, e.name, e.title).where(e.ref.in_(refs[chunk : chunk + _CHUNK]))
         )
-
-
-_TERMS_PER_INSERT = 50_000
+        for ref, name, title in rows:
+            old.extend({"t": term, "r": ref} for term in terms_of(ref, name, title))
+    if old:
+        t = _search_term.c
+        session.execute(
+            delete(_search_term).where(t.term == bindparam("t"), t.entity_ref == bindparam("r")),
+            old,
+        )
 
 
 @dataclass(frozen=True, slots=True)

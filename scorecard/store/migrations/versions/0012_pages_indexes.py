@@ -32,8 +32,8 @@ def upgrade() -> None:
         sa.Column("entity_ref", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(["entity_ref"], ["entity.ref"]),
         sa.PrimaryKeyConstraint("term", "entity_ref"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_search_term_entity", "search_term", ["entity_ref"])
     op.create_index("ix_result_change_run", "result_change", ["run_id"])
     op.create_index("ix_certification_change_run", "certification_change", ["run_id"])
     op.create_index("ix_certification_change_track_at", "certification_change", ["track_id", "at"])
@@ -58,5 +58,4 @@ def downgrade() -> None:
     op.drop_index("ix_certification_change_track_at", table_name="certification_change")
     op.drop_index("ix_certification_change_run", table_name="certification_change")
     op.drop_index("ix_result_change_run", table_name="result_change")
-    op.drop_index("ix_search_term_entity", table_name="search_term")
     op.drop_table("search_term")

@@ -24,6 +24,7 @@ from api.routes import (
     registry,
     rollups,
     runs,
+    search,
 )
 from api.schemas import AUTH_RESPONSES
 from scorecard.service.service import Service
@@ -77,6 +78,7 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
         rollups.router,
         exemptions.router,
         campaigns.router,
+        search.router,
     ):
         app.include_router(
             router,

@@ -43,6 +43,13 @@ def free_port() -> int:
 def server(args: Sequence[str], timeout: float = 60.0) -> Iterator[str]:
     """`python -m bench.serve ARGS --port P` in its own process (so that the server and
     the load generator never share a GIL); yields its base URL, stops it on exit."""
+    with server_process(args, timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(args: Sequence[str], timeout: float = 60.0) -> Iterator[tuple[str, int]]:
+    """`server`, yielding the server process's id beside its URL (to read its memory)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.serve", *args, "--port", str(port)],
@@ -65,7 +72,7 @@ def server(args: Sequence[str], timeout: float = 60.0) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not listen within {timeout:g} s") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
         try:

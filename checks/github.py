@@ -128,7 +128,7 @@ async def required_reviews(github: GitHubRepoFacts, params: ReviewParams) -> Res
         f"Pull requests to {branch} in {github.slug} need {required} approving {noun} "
         f"(at least {params.min_reviews} required).",
         f"Pull requests to {branch} in {github.slug} need {required} approving {noun}; "
-        f"at least {params.min_reviews} are required.",
+        f"at least {params.min_reviews} required.",
         repository=github.slug,
         branch=branch,
         required_reviews=required,
@@ -210,7 +210,7 @@ async def no_critical_dependabot_alerts(github: GitHubRepoFacts, params: AlertPa
     count = f"{len(found)}{'' if complete else ' or more'}"
     names = ", ".join(f"{a['package']} ({a['advisory']})" for a in found[:5])
     more = ", ..." if len(found) > 5 else ""
-    noun = "alert" if len(found) == 1 else "alerts"
+    noun = "alert" if len(found) == 1 and complete else "alerts"
     return Result.failed(
         f"{github.slug} has {count} open {params.severity} Dependabot {noun}: {names}{more}.",
         **evidence,

@@ -43,7 +43,7 @@ class AllowedLifecycles(BaseModel):
     id="has_description",
     title="Has a description",
     remediation="Describe what the entity does in `metadata.description` in catalog-info.yaml, "
-    "in at least {min_length} characters:\n\n"
+    "in at least {min_length:character|characters}:\n\n"
     "    metadata:\n"
     "      description: Takes card payments for the web shop and the mobile apps.",
     params=MinLength,
@@ -58,14 +58,10 @@ def has_description(entity: Entity, params: MinLength) -> Result:
         return Result(_FAIL, f"{entity.ref} has no description.", {"min_length": min_length})
     length = len(description)
     evidence = {"length": length, "min_length": min_length}
+    described = f"{entity.ref} has a description of {_count(length, 'character')}"
     if length >= min_length:
-        return Result(_PASS, f"{entity.ref} has a description of {length} characters.", evidence)
-    return Result(
-        _FAIL,
-        f"{entity.ref} has a description of {length} characters; "
-        f"at least {min_length} are required.",
-        evidence,
-    )
+        return Result(_PASS, f"{described}.", evidence)
+    return Result(_FAIL, f"{described}; at least {min_length} required.", evidence)
 
 
 @check(
@@ -87,7 +83,7 @@ def has_title(entity: Entity) -> Result:
 @check(
     id="has_tags",
     title="Has tags",
-    remediation="Add at least {min_count} tag(s) to `metadata.tags` in catalog-info.yaml "
+    remediation="Add at least {min_count:tag|tags} to `metadata.tags` in catalog-info.yaml "
     "(lowercase letters, digits and dashes):\n\n"
     "    metadata:\n"
     "      tags:\n"
@@ -196,7 +192,7 @@ def has_system(entity: Entity) -> Result:
 @check(
     id="has_links",
     title="Has links",
-    remediation="Add at least {min_count} link(s) (dashboards, runbooks, docs) to "
+    remediation="Add at least {min_count:link|links} (dashboards, runbooks, docs) to "
     "`metadata.links` in catalog-info.yaml:\n\n"
     "    metadata:\n"
     "      links:\n"

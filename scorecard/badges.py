@@ -96,9 +96,21 @@ def _render(label: str, message: str, colour: str) -> str:
     import badgepy  # loads font metrics; only a server drawing badges needs it
 
     label, message = _clean(label), _clean(message)
-    return badgepy.badge(
+    svg = badgepy.badge(
         left_text=label,
         right_text=message,
         right_color=colour,
         whole_title=f"{label}: {message}",
     )
+    return _GEOMETRY.sub(_rounded, svg)
+
+
+# badgepy writes its sums as Python prints floats (width="166.39999999999998"): each
+# length and position is rounded to a tenth, and a whole number written without ".0".
+_GEOMETRY = re.compile(r'\b(width|height|x|y|textLength)="(-?\d+(?:\.\d+)?(?:e-?\d+)?)"')
+
+
+def _rounded(match: re.Match[str]) -> str:
+    value = round(float(match.group(2)), 1)
+    text = f"{value:.1f}".removesuffix(".0")
+    return f'{match.group(1)}="{text}"'

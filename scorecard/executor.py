@@ -335,7 +335,8 @@ class Executor:
                 value = await asyncio.wait_for(future, timeout)
         except TimeoutError:
             return Result.error(
-                f"Check {configured.id} did not finish within {timeout:g} seconds.",
+                f"Check {configured.id} did not finish within {timeout:g} "
+                f"second{'' if timeout == 1 else 's'}.",
                 timeout_seconds=timeout,
             )
         except Exception as error:

@@ -38,6 +38,7 @@ class CheckMeta(BaseModel):
     title: str = Field(min_length=3, max_length=100)
     description: str = Field(min_length=1)
     # May name parameters as `{path}`; they are filled in from the configured params.
+    # A number takes its noun as `{min_count:tag|tags}`: "1 tag", "3 tags".
     remediation: str = Field(min_length=1)
     docs_url: str | None = None
 
@@ -87,8 +88,30 @@ class Check:
     def remediation_for(self, params: BaseModel | None) -> str:
         """The remediation text with `{param}` placeholders filled in."""
         values = params.model_dump() if params is not None else {}
-        shown = {k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in values.items()}
-        return string.Formatter().vformat(self.meta.remediation, (), _Defaulting(shown))
+        shown = {k: _shown(v) for k, v in values.items()}
+        return _RemediationFormatter().vformat(self.meta.remediation, (), _Defaulting(shown))
+
+
+class _RemediationFormatter(string.Formatter):
+    """str.format, and `{n:noun|nouns}` for a number with its noun in the right form."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" not in format_spec:
+            return super().format_field(value, format_spec)
+        one, many = format_spec.split("|", 1)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value} {one if value == 1 else many}"
+        return str(value)  # a placeholder left as written, or a value that is no count
+
+
+def _shown(value: Any) -> Any:
+    """A param as a remediation says it: a list as `a, b`, an unset one as `not set`
+    (never Python's `None`)."""
+    if value is None:
+        return "not set"
+    if isinstance(value, list):
+        return ", ".join("not set" if v is None else str(v) for v in value)
+    return value
 
 
 class _Defaulting(dict[str, Any]):

@@ -12,8 +12,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import errors
+from api.pages.exports import router as exports_router
+from api.pages.finding import router as finding_router
 from api.pages.memo import PageMemo
 from api.pages.routes import PageNotFound, router
+from api.pages.run_page import router as run_router
 from api.pages.signin import SignInRequired
 from api.pages.templating import render
 
@@ -25,6 +28,9 @@ _MACHINE_PREFIXES = ("/api/", "/badges/", "/static/")
 def install(app: FastAPI) -> None:
     app.state.page_memo = PageMemo()
     app.include_router(router)
+    app.include_router(exports_router)
+    app.include_router(finding_router)
+    app.include_router(run_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageNotFound, _not_found)
     app.add_exception_handler(SignInRequired, _sign_in)

@@ -91,6 +91,17 @@ def evidence_value(value: object) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 entity`, `2 entities`, `1,204 results`: a number with its noun in the right form
+    (`plural` for a noun that does not just take an s; `entity` and `-y` nouns know theirs)."""
+    if number == 1:
+        return f"1 {noun}"
+    if plural is None:
+        consonant_y = noun.endswith("y") and noun[-2:-1] not in "aeiou"
+        plural = noun[:-1] + "ies" if consonant_y else noun + "s"
+    return f"{number:,} {plural}"
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -22,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import convert
 from api.deps import ServiceDep
 from api.pages import present
+from api.pages import trends as trend_views
 from api.pages.memo import PageMemo
 from api.pages.signin import (
     end_session,
@@ -38,7 +40,7 @@ from api.pages.signin import (
 from api.pages.templating import entity_path, render
 from api.routes.campaigns import campaign_detail, list_campaigns
 from api.routes.entities import build_scorecard
-from api.schemas import ExemptionOut
+from api.schemas import ExemptionOut, TrackScorecard
 from scorecard.auth import Principal, Role
 from scorecard.entity import parse_ref
 from scorecard.program.exemptions import MIN_JUSTIFICATION_CHARS, MIN_JUSTIFICATION_WORDS
@@ -119,7 +121,9 @@ def _track_or_404(service: ServiceDep, track_id: str) -> Track:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, service: ServiceDep) -> Response:
+def overview(
+    request: Request, service: ServiceDep, days: trend_views.TrendDays = trend_views.DEFAULT_DAYS
+) -> Response:
     require_reader(request, service)
     tracks = service.config.current.tracks
     all_rollups = _memo(request).get(service, "rollups", service.store.track_rollups)
@@ -148,6 +152,7 @@ def overview(request: Request, service: ServiceDep) -> Response:
     failing.sort(key=lambda pair: (-pair[1].counts[Outcome.FAIL], pair[0].id, pair[1].check_id))
     unchecked.sort(key=lambda pair: (-_unchecked(pair[1]), pair[0].id, pair[1].check_id))
     titles = {(t.id, c.id): c.title for t in tracks for c in t.checks}
+    published = tuple(t.id for t in tracks if not t.draft)
     return render(
         request,
         "overview.html",
@@ -168,6 +173,17 @@ def overview(request: Request, service: ServiceDep) -> Response:
         # Counting the catalog is a roll-up like the others: at 100,000 entities it costs
         # more than the rest of the page, and it changes only when a run finishes.
         entities=_memo(request).get(service, "entities", lambda: _count_entities(service)),
+        # The entities the published tracks apply to, as `scorecard run` counts them; the
+        # catalog's other entities (groups, users, ...) are in no track's totals.
+        with_a_track=_memo(request).get(
+            service,
+            ("with a track", published),
+            lambda: service.store.count_entities_with_a_track(published),
+        ),
+        # Trends and the leaderboard over the last `days` days (api/pages/trends.py).
+        **trend_views.overview_trends(
+            _memo(request), service, tracks, days, datetime.now(UTC).date()
+        ),
     )
 
 
@@ -368,6 +384,7 @@ def _entity_view(
         "campaigns": _entity_campaigns(service, record.ref, now),
         "entity": record,
         "card": card,
+        "fixes": _fix_places(t["card"] for t in tracks),
         "tracks": tracks,
         "owner_link": _owner_path(record.owner),
         "api_link": f"/api/v1/entities/{kind}/{namespace}/{name}",
@@ -385,6 +402,44 @@ def _entity_view(
         "track_titles": {t.id: t.title for t in config.tracks},
         "exemptions_link": f"/exemptions?entity={quote(record.ref, safe='')}",
     }
+
+
+@dataclass(frozen=True, slots=True)
+class FixPlace:
+    """Where the entity page shows a check's fix: in full (`here`, with the element id
+    `anchor`), or as a link to `anchor`, the place above that shows the same text."""
+
+    anchor: str
+    here: bool
+
+
+# Outcomes whose fix a page shows: a failure's, and an optional check's that warns.
+FIXABLE = frozenset({Outcome.FAIL, Outcome.WARN})
+
+
+def _fix_places(cards: Iterable[TrackScorecard]) -> dict[tuple[str, str, str], FixPlace]:
+    """Each fix once on the entity page. A failing check of the next level is listed
+    under "To reach ..." and again in its level's table, and one check (one text) can be
+    on several tracks: the first place in page order shows the text, every later one
+    links to it. Keyed by (track, check, "next" for the list or "row" for the table)."""
+    first: dict[tuple[str, str | None], str] = {}
+    places: dict[tuple[str, str, str], FixPlace] = {}
+    for card in cards:
+        needing = [("next", c) for c in card.blocking if c.outcome == Outcome.FAIL]
+        needing += [
+            ("row", c) for level in card.levels for c in level.checks if c.outcome in FIXABLE
+        ]
+        for where, check in needing:
+            if not check.remediation:
+                continue
+            text = (check.remediation, check.docs_url)
+            shown = first.get(text)
+            if shown is None:
+                shown = first[text] = f"fix-{card.track}-{check.id}"
+                places[card.track, check.id, where] = FixPlace(shown, here=True)
+            else:
+                places[card.track, check.id, where] = FixPlace(shown, here=False)
+    return places
 
 
 def _entity_campaigns(service: ServiceDep, entity_ref: str, now: datetime) -> list[dict[str, Any]]:
@@ -532,7 +587,13 @@ def _forbidden(request: Request, visitor: Principal, action: str, who: str) -> R
 
 
 @router.get("/owners/{ref:path}", response_class=HTMLResponse)
-def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber = 1) -> Response:
+def owner_page(
+    request: Request,
+    service: ServiceDep,
+    ref: str,
+    page: PageNumber = 1,
+    days: trend_views.TrendDays = trend_views.DEFAULT_DAYS,
+) -> Response:
     require_reader(request, service)
     try:
         owner = str(parse_ref(ref, default_kind="group"))
@@ -569,7 +630,7 @@ def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber
         "owner.html",
         campaigns=_owner_campaigns(service, owner),
         owner=owner,
-        entity_owner=found.items[0].owner or owner,
+        owner_title=_owner_title(service, owner, found.items[0].owner or owner),
         rows=[
             {"entity": e, "levels": {c.track_id: c.level for c in certifications.get(e.ref, [])}}
             for e in found.items
@@ -580,7 +641,25 @@ def owner_page(request: Request, service: ServiceDep, ref: str, page: PageNumber
         draft_rollups=[r for r in rollups if r["track"].draft],
         **_moves(blockers, published),
         draft_moves=_moves(blockers, drafts)["moves"] if drafts else [],
+        # The owner's own trends, and where it stands on the leaderboard.
+        **trend_views.owner_trends(
+            _memo(request), service, owner, config.tracks, days, datetime.now(UTC).date()
+        ),
     )
+
+
+def _owner_title(service: ServiceDep, owner: str, spelling: str) -> str:
+    """What the catalog calls an owner: the `metadata.title` of its own entity (a Group,
+    a User), else its profile's `displayName`, else the ref as its entities spell it."""
+    record = service.store.entity(owner)
+    if record is None:
+        return spelling
+    if record.title and record.title.strip():
+        return record.title.strip()
+    spec = record.raw.get("spec")
+    profile = spec.get("profile") if isinstance(spec, dict) else None
+    name = profile.get("displayName") if isinstance(profile, dict) else None
+    return name.strip() if isinstance(name, str) and name.strip() else spelling
 
 
 def _owner_campaigns(service: ServiceDep, owner: str) -> list[dict[str, Any]]:

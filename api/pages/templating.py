@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.pages import present
+from api.pages.markdown import render_markdown, safe_href
 from api.pages.signin import signed_in
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -26,6 +27,9 @@ templates.env.filters.update(
     day=present.day,
     campaign_icon=present.campaign_status_icon,
     campaign_class=present.campaign_status_class,
+    markdown=render_markdown,
+    href=safe_href,
+    count=present.count,
 )
 templates.env.globals.update(
     level_colour=present.level_colour,

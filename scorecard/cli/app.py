@@ -6,6 +6,7 @@ error (one `FILE:LINE:COL: key: message` line per problem on stderr).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from scorecard.problems import ConfigError
 
@@ -37,8 +38,29 @@ app.add_typer(checks_app, name="checks")
 app.add_typer(tracks_app, name="tracks")
 app.add_typer(db_app, name="db")
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+# Where no terminal says how wide a line may be (a CI log, a pipe, a file), nothing cuts
+# one: a table there takes the columns it needs, up to this, rather than rich's 80.
+UNBOUNDED_WIDTH = 1000
+
+
+class CliConsole(Console):
+    """rich's Console, as wide as its tables need when it writes to no terminal and
+    COLUMNS does not say otherwise (decided at each print: tests swap the streams)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+            return size
+        return ConsoleDimensions(max(size.width, UNBOUNDED_WIDTH), size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+stdout = CliConsole(soft_wrap=True)
+stderr = CliConsole(stderr=True, soft_wrap=True)
 
 
 @dataclass

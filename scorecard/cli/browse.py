@@ -21,8 +21,12 @@ from scorecard.cli.app import (
 )
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from scorecard.registry import CheckRegistry
+    from scorecard.store import ResultRecord
     from scorecard.tracks import Track
+    from scorecard.waivers import Waivers
 
 # What the commands show with (rich's tables and markdown, the registry, the tracks) is
 # imported inside them: importing this module is part of every command's start-up.
@@ -80,7 +84,10 @@ def checks_show(ctx: typer.Context, check_id: Annotated[str, typer.Argument(meta
         raise fail(f"unknown check {check_id!r}; `scorecard checks list` shows them all")
     stdout.print(Text(f"{check.id} — {check.meta.title}", style="bold"))
     stdout.print(check.meta.description)
-    stdout.print(Panel(Markdown(check.meta.remediation), title="remediation", expand=False))
+    # Markdown fills the width it is given: bounded, so that no log gets a panel as wide
+    # as a line may be there, and wrapped inside it rather than cut at its border.
+    panel = Panel(Markdown(check.meta.remediation), title="remediation", expand=False)
+    stdout.print(panel, width=min(stdout.width, 100), soft_wrap=False)
     if check.meta.docs_url:
         stdout.print(f"docs: {check.meta.docs_url}")
     stdout.print(f"inputs: {', '.join(check.inputs)}; from {registry.origin(check.id)}")
@@ -150,13 +157,12 @@ def entity(
     ref: Annotated[str, typer.Argument(help="Entity ref: kind:namespace/name, or kind:name.")],
     db: Annotated[str | None, typer.Option("--db", help="Database URL.")] = None,
 ) -> None:
-    """Show an entity's certification per track and what fails, with how to fix it."""
+    """Show an entity's certification per track and what fails, level by level, with how
+    to fix it."""
     from rich.text import Text
 
-    from scorecard.cli.render import level_text, outcome_text
+    from scorecard.cli.render import level_text
     from scorecard.entity import parse_ref
-    from scorecard.grace import stale
-    from scorecard.results import NON_BLOCKING, Outcome
     from scorecard.store import Store
 
     state: State = ctx.obj
@@ -186,49 +192,83 @@ def entity(
         if track is not None and track.draft:
             header.append("  (draft: a preview, not enforced)", style="yellow")
         stdout.print(header)
-        for result in results:
-            outcome = result.outcome
-            if result.track_id != cert.track_id:
-                continue
-            # Graced: could not be checked, its last known outcome counts meanwhile.
-            grace = stale(outcome, result.evidence)
-            message = grace.sentence(outcome, result.message) if grace else result.message
-            waiver = waivers.for_result(wanted, result.track_id, result.check_id)
-            if waiver is not None:
-                # Exempted: shown whatever its outcome, never as a plain pass.
-                needed = outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE)
-                stdout.print(
-                    Text.assemble(
-                        "  ",
-                        ("⊘ exempted" if needed else "⊘ exemption not needed", "blue"),
-                        " (",
-                        outcome_text(outcome),
-                        f")  {result.check_id}: ",
-                        message,
-                    )
-                )
-                stdout.print(Text(f"      {waiver.describe()}", style="blue"))
-                continue
-            if grace is not None:
-                stdout.print(
-                    Text.assemble("  ", outcome_text(outcome), f"  {result.check_id}: ", message)
-                )
-                stdout.print(
-                    Text(
-                        f"      counts as {grace.outcome} for the level until "
-                        f"{grace.until:%Y-%m-%d %H:%M:%S} UTC (the check's grace)",
-                        style="dim",
-                    )
-                )
-                continue
-            if outcome in NON_BLOCKING - {Outcome.WARN}:
-                continue
-            configured = (
-                next((c for c in track.checks if c.id == result.check_id), None) if track else None
-            )
-            stdout.print(
-                Text.assemble("  ", outcome_text(outcome), f"  {result.check_id}: ", result.message)
-            )
-            if configured is not None and outcome in (Outcome.FAIL, Outcome.WARN):
-                fix = configured.remediation.replace("\n", "\n" + " " * 11)
-                stdout.print(Text(f"      fix: {fix}", style="cyan"))
+        own = {r.check_id: r for r in results if r.track_id == cert.track_id}
+        # What needs a look, level by level ("bronze:", "silver:"), in the track's order;
+        # results of checks the track no longer has come last.
+        for label, check_ids in _levels_of(track, own):
+            lines = [
+                line
+                for check_id in check_ids
+                for line in _result_lines(own[check_id], track, waivers, wanted)
+            ]
+            if lines:
+                stdout.print(Text(f"  {label}:", style="bold"))
+                for line in lines:
+                    stdout.print(line)
+
+
+def _levels_of(track: Track | None, own: dict[str, ResultRecord]) -> list[tuple[str, list[str]]]:
+    """The checks of `own` (results by check id) grouped by the level of `track` that has
+    them, lowest first, and those of no level of it (or of a track gone from the
+    configuration) last."""
+    groups: list[tuple[str, list[str]]] = []
+    placed: set[str] = set()
+    for level in track.levels if track is not None else ():
+        ids = [c.id for c in level.checks if c.id in own]
+        placed.update(ids)
+        groups.append((level.id, ids))
+    rest = [check_id for check_id in own if check_id not in placed]
+    if rest:
+        groups.append(("other checks" if track is not None else "checks", rest))
+    return groups
+
+
+def _result_lines(
+    result: ResultRecord, track: Track | None, waivers: Waivers, entity_ref: str
+) -> list[Text]:
+    """What `scorecard entity` says of one result: nothing for a pass or n/a; the outcome
+    and message, then an exemption, a grace or a fix when there is one."""
+    from rich.text import Text
+
+    from scorecard.cli.render import outcome_text
+    from scorecard.grace import stale
+    from scorecard.results import NON_BLOCKING, Outcome
+
+    outcome = result.outcome
+    # Graced: could not be checked, its last known outcome counts meanwhile.
+    grace = stale(outcome, result.evidence)
+    message = grace.sentence(outcome, result.message) if grace else result.message
+    waiver = waivers.for_result(entity_ref, result.track_id, result.check_id)
+    if waiver is not None:
+        # Exempted: shown whatever its outcome, never as a plain pass.
+        needed = outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE)
+        return [
+            Text.assemble(
+                "    ",
+                ("⊘ exempted" if needed else "⊘ exemption not needed", "blue"),
+                " (",
+                outcome_text(outcome),
+                f")  {result.check_id}: ",
+                message,
+            ),
+            Text(f"        {waiver.describe()}", style="blue"),
+        ]
+    if grace is not None:
+        return [
+            Text.assemble("    ", outcome_text(outcome), f"  {result.check_id}: ", message),
+            Text(
+                f"        counts as {grace.outcome} for the level until "
+                f"{grace.until:%Y-%m-%d %H:%M:%S} UTC (the check's grace)",
+                style="dim",
+            ),
+        ]
+    if outcome in NON_BLOCKING - {Outcome.WARN}:
+        return []
+    lines = [Text.assemble("    ", outcome_text(outcome), f"  {result.check_id}: ", message)]
+    configured = next((c for c in track.checks if c.id == result.check_id), None) if track else None
+    if configured is not None and outcome in (Outcome.FAIL, Outcome.WARN):
+        # Under "fix: ", its snippets indented as written; a blank line stays blank.
+        first, *rest = configured.remediation.split("\n")
+        fix = "\n".join([first, *(" " * 13 + line if line.strip() else "" for line in rest)])
+        lines.append(Text(f"        fix: {fix}", style="cyan"))
+    return lines

@@ -83,8 +83,10 @@ def report_json(run_id: int, report: RunReport, waivers: Waivers | None = None) 
 
 
 def report_table(
-    console: Console, run_id: int, report: RunReport, tracks: Sequence[Track], stats: Any
+    console: Console, run_id: int, report: RunReport, tracks: Sequence[Track], changed: int
 ) -> None:
+    """A run for people: each entity's level per track (the first rows), then the counts
+    in the words of the overview page and the runs page, then what gave no answer."""
     levels: dict[str, dict[str, str | None]] = defaultdict(dict)
     for cert in report.certifications:
         levels[cert.entity_ref][cert.track_id] = cert.level
@@ -100,7 +102,8 @@ def report_table(
     console.print(table)
     if len(levels) > TABLE_ROWS:
         console.print(
-            f"… and {len(levels) - TABLE_ROWS} more entities (--format json lists them all).",
+            f"… and {plural(len(levels) - TABLE_ROWS, 'more entity', 'more entities')} "
+            "(--format json lists them all).",
             style="dim",
         )
 
@@ -108,8 +111,9 @@ def report_table(
     summary = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome if counts[o.value])
     seconds = (report.finished_at - report.started_at).total_seconds() if report.finished_at else 0
     console.print(
-        f"{len(levels)} entities, {report.result_count} results ({summary or 'none'}) "
-        f"in {seconds:.2f}s; {stats.history_rows} changes recorded.",
+        f"{entity_count(report, tracks)}, {plural(report.result_count, 'result')} "
+        f"({summary or 'none'}) in {seconds:.2f}s; "
+        f"{plural(changed, 'result')} new or changed.",
         highlight=False,
     )
     # Group by entity and message: one unreadable repository is one line, not ten.
@@ -134,6 +138,27 @@ def report_table(
             style="dim",
             highlight=False,
         )
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 result`, `2 results`, `0 entities` (`many` for a noun that is not just + s)."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
+def entity_count(report: RunReport, tracks: Sequence[Track]) -> str:
+    """The run's entities as the overview page counts them: those a published track
+    applies to, then those a draft track alone applies to, out of the catalog entities
+    read (groups, users and the others no track applies to among them)."""
+    drafts = {track.id for track in tracks if track.draft}
+    published = {c.entity_ref for c in report.certifications if c.track_id not in drafts}
+    every = {c.entity_ref for c in report.certifications}
+    words = f"{plural(len(published), 'entity', 'entities')} with a "
+    words += "published track" if drafts else "track"
+    if len(every) > len(published):
+        words += f", {len(every) - len(published):,} more with a draft track only"
+    if report.entities:
+        words += f" (of {plural(len(report.entities), 'catalog entity', 'catalog entities')} read)"
+    return words
 
 
 def humanize(ref: str) -> str:

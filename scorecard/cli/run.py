@@ -138,10 +138,13 @@ def run_command(
                 public_url=workspace.public_url,
                 campaign_titles=lambda: {c.id: c.title for c in campaigns},
             ).tick()
+        # As the runs page counts them: results that appeared or changed.
+        record = store.run(stored.run_id)
+        changed = record.changed if record is not None else stored.stats.results_written
     if output_format == "json":
         sys.stdout.write(report_json(stored.run_id, stored.report, stored.waivers) + "\n")
     else:
-        report_table(stdout, stored.run_id, stored.report, loaded, stored.stats)
+        report_table(stdout, stored.run_id, stored.report, loaded, changed)
     raise typer.Exit(EXIT_OK)
 
 

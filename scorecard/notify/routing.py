@@ -202,7 +202,8 @@ def _failing(
     event: Routed, context: Context, track: Track | None, title: str | None
 ) -> tuple[str, list[str]]:
     data = event.data
-    lines = [f"{data.get('message')}"]
+    message = data.get("message")
+    lines = [str(message)] if message else []
     fix = _remediation(track, data.get("check", ""))
     if fix:
         lines.append(f"How to fix: {fix}")
@@ -260,11 +261,13 @@ def digest(run_id: int | None, events: Iterable[Routed], context: Context) -> tu
     events = list(events)
     lost = sum(1 for e in events if e.kind == kinds.CERTIFICATION_LOST)
     gained = sum(1 for e in events if e.kind == kinds.CERTIFICATION_GAINED)
-    counts = [f"{lost} level(s) lost"] if lost else []
+    counts = [f"{lost} level{'' if lost == 1 else 's'} lost"] if lost else []
     counts += [f"{gained} gained"] if gained else []
     others = len(events) - lost - gained
-    counts += [f"{others} other change(s)"] if others else []
-    title = f"Run {run_id}: {', '.join(counts)}"
+    counts += [f"{others} other change{'' if others == 1 else 's'}"] if others else []
+    # Changes made outside a run (an exemption that expired) have no run to name.
+    where = f"Run {run_id}" if run_id is not None else "Scorecard"
+    title = f"{where}: {', '.join(counts)}"
     lines = []
     for event in events:
         heading, _ = describe(event, context)

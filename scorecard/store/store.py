@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,8 +22,13 @@ from scorecard.report import PairResults, RunReport
 from scorecard.results import Outcome
 from scorecard.store import browse, exemptions, queries, recall
 from scorecard.store import campaigns as campaign_store
+from scorecard.store import directory as directory_store
+from scorecard.store import exports as export_store
 from scorecard.store import pushed as pushed_store
+from scorecard.store import run_changes as run_store
+from scorecard.store import search as search_store
 from scorecard.store import shards as shard_store
+from scorecard.store import trends as trend_store
 from scorecard.store.browse import Blocker, SortKey, TrackEntity, TrackEntityFilter
 from scorecard.store.database import (
     SchemaUpgrade,
@@ -571,6 +576,12 @@ class Store:
                 offset=offset,
             )
 
+    def count_entities_with_a_track(self, track_ids: Collection[str]) -> int:
+        """How many listed (not gone) entities are certified on at least one of
+        `track_ids`, at a level or none: the entities those tracks apply to."""
+        with self._sessions() as session:
+            return queries.count_entities_with_a_track(session, track_ids)
+
     def kept_pairs(
         self, entities: Sequence[Entity], tracks: Sequence[Track]
     ) -> dict[str, dict[str, PairResults]]:
@@ -667,6 +678,50 @@ class Store:
         with self._sessions() as session:
             return queries.owners_rollup(session, track_id)
 
+    def search(self, words: Sequence[str]) -> search_store.Found:
+        """The listed entities each of whose `words` (`search.query_words`) starts one of
+        their search terms, in the index's order: at most `search.MAX_CANDIDATES`, and
+        whether that is all of them."""
+        with self._sessions() as session:
+            return search_store.find(session, words)
+
+    def entities_by_ref(self, refs: Sequence[str]) -> list[EntityRecord]:
+        """The stored entities of `refs` (stored refs, e.g. what `search` found), in that
+        order; a ref with none is left out."""
+        with self._sessions() as session:
+            return search_store.entities(session, refs)
+
+    def kinds(self) -> list[str]:
+        """The kinds of the listed entities, lower-case, in order."""
+        with self._sessions() as session:
+            return directory_store.kinds(session)
+
+    def titles(self, refs: Iterable[str]) -> dict[str, str]:
+        """The catalog titles of the listed entities among `refs`, by lower-case ref."""
+        with self._sessions() as session:
+            return directory_store.titles(session, refs)
+
+    def level_trends(
+        self,
+        track_ids: Sequence[str],
+        first_day: date,
+        today: date,
+        owner: str | None = None,
+    ) -> dict[str, trend_store.LevelTrend]:
+        """Entities per level of each track at the end of each day from `first_day` to
+        `today` (UTC), over every listed entity or those of `owner`; by track id
+        (`scorecard.store.trends` says what a day's count is)."""
+        with self._sessions() as session:
+            return trend_store.level_trends(session, track_ids, first_day, today, owner)
+
+    def most_improved(
+        self, track_id: str, ladder: Sequence[str], since: datetime, limit: int = 10
+    ) -> list[trend_store.OwnerGain]:
+        """The owners whose entities gained the most level steps on a track since
+        `since` (`ladder`: its level ids, lowest first), most first."""
+        with self._sessions() as session:
+            return trend_store.most_improved(session, track_id, ladder, since, limit)
+
     def find_results(
         self,
         *,
@@ -720,6 +775,37 @@ class Store:
         with self._sessions() as session:
             return browse.track_menus(session, track_id)
 
+    def catalog_chunks(
+        self, where: export_store.CatalogFilter, *, chunk: int = export_store.CHUNK
+    ) -> Iterator[list[export_store.ExportedEntity]]:
+        """Every listed entity matching `where` (`find_entities`' filters), by ref, with
+        its level on each track, `chunk` at a time: each chunk read in a session of its
+        own, found past the last ref of the one before (`scorecard.store.exports`)."""
+        return export_store.catalog_chunks(self._sessions, where, chunk=chunk)
+
+    def track_chunks(
+        self,
+        track_id: str,
+        level_ids: list[str],
+        where: TrackEntityFilter | None = None,
+        *,
+        sort: SortKey = SortKey.NAME,
+        descending: bool = False,
+        chunk: int = export_store.CHUNK,
+    ) -> Iterator[list[export_store.ExportedPair]]:
+        """Every entity `track_entities` would page through, in its order, with its
+        levels and each check's stored outcome, `chunk` at a time, each chunk read in a
+        session of its own (`scorecard.store.exports`)."""
+        return export_store.track_chunks(
+            self._sessions,
+            track_id,
+            level_ids,
+            where or TrackEntityFilter(),
+            sort=sort,
+            descending=descending,
+            chunk=chunk,
+        )
+
     def owner_blockers(self, owner_ref: str) -> list[Blocker]:
         """The required checks failing at the next level of each of an owner's entities."""
         with self._sessions() as session:
@@ -729,6 +815,39 @@ class Store:
         """A page of runs, newest first."""
         with self._sessions() as session:
             return queries.find_runs(session, limit=limit, offset=offset)
+
+    def run_counts(self, run_id: int) -> run_store.RunCounts:
+        """What run `run_id` changed, counted from its history rows
+        (`scorecard.store.run_changes`): results per outcome, level changes per move."""
+        with self._sessions() as session:
+            return run_store.run_counts(session, run_id)
+
+    def run_unanswered_changes(
+        self, run_id: int, *, limit: int = 50, offset: int = 0
+    ) -> list[ResultChange]:
+        """A page of the results that became error or unknown in run `run_id` (or were
+        first seen so in it), in the order they were written."""
+        with self._sessions() as session:
+            return run_store.unanswered_changes(session, run_id, limit=limit, offset=offset)
+
+    def run_level_changes(
+        self, run_id: int, *, limit: int = 50, offset: int = 0
+    ) -> list[run_store.LevelChangeRow]:
+        """A page of the levels run `run_id` changed (or first recorded), in the order
+        they were written."""
+        with self._sessions() as session:
+            return run_store.level_changes(session, run_id, limit=limit, offset=offset)
+
+    def latest_finished_run_id(self) -> int | None:
+        """The id of the newest finished run, or None."""
+        with self._sessions() as session:
+            return run_store.latest_finished_run(session)
+
+    def unanswered_results(self, track_ids: Iterable[str], *, limit: int) -> list[ResultRecord]:
+        """The first `limit` latest results of these tracks that gave no answer (error,
+        unknown), of listed entities, by entity, track and check."""
+        with self._sessions() as session:
+            return run_store.unanswered_results(session, set(track_ids), limit=limit)
 
     def exemption(self, exemption_id: int) -> ExemptionRecord | None:
         with self._sessions() as session:
@@ -893,8 +1012,13 @@ class Store:
         never changed: no history row is written for it (see `write_run`), its latest
         state is that observation, as old as the run it was stored in."""
         given = _given(entity_ref=entity_ref, track_id=track_id)
+        # One entity's rows, by the index by entity: `track_id || ''` keeps SQLite from
+        # reading the whole track's history through the index by track and time instead.
+        matching = [change.entity_ref == entity_ref]  # type: ignore[arg-type]
+        if track_id is not None:
+            matching.append(change.track_id + "" == track_id)  # type: ignore[arg-type, operator]
         with self._sessions() as session:
-            stored = list(session.scalars(select(change).filter_by(**given)))
+            stored = list(session.scalars(select(change).where(*matching)))
             if change is ResultChange:
                 seen = {(c.track_id, c.check_id) for c in stored}  # type: ignore[union-attr]
                 latest = session.scalars(select(ResultRecord).filter_by(**given))

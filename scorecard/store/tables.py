@@ -203,7 +203,8 @@ class ResultChange(StoreModel, table=True):
     __tablename__ = "result_change"
     __table_args__ = (
         Index("ix_result_change_entity_at", "entity_ref", "at"),
-        Index("ix_result_change_run", "run_id"),  # a run's page lists what it changed
+        # A run's page counts what it changed from this index alone.
+        Index("ix_result_change_run", "run_id", "outcome", "previous_outcome"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -223,7 +224,12 @@ class CertificationRecord(StoreModel, table=True):
 
     __tablename__ = "certification"
     # Roll-ups count a track's levels from this index alone, and filter by level.
-    __table_args__ = (Index("ix_certification_track_level", "track_id", "level"),)
+    __table_args__ = (
+        Index("ix_certification_track_level", "track_id", "level"),
+        # Trends count the pairs first evaluated in their period from this index alone
+        # (`scorecard.store.trends`).
+        Index("ix_certification_track_changed", "track_id", "changed_at", "level"),
+    )
 
     entity_ref: str = Field(primary_key=True, foreign_key="entity.ref")
     track_id: str = Field(primary_key=True)
@@ -299,7 +305,8 @@ class CertificationChange(StoreModel, table=True):
     __tablename__ = "certification_change"
     __table_args__ = (
         Index("ix_certification_change_entity_at", "entity_ref", "at"),
-        Index("ix_certification_change_run", "run_id"),  # a run's page: levels it moved
+        # A run's page counts the levels it moved from this index alone.
+        Index("ix_certification_change_run", "run_id", "track_id", "previous_level", "level"),
         Index("ix_certification_change_track_at", "track_id", "at"),  # trends per track
     )
 

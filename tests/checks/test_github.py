@@ -253,7 +253,7 @@ def test_review_counts_in_evidence() -> None:
     )
     assert result.evidence["required_reviews"] == 2
     assert result.message == (
-        "Pull requests to main in acme/payments need 2 approving reviews; at least 3 are required."
+        "Pull requests to main in acme/payments need 2 approving reviews; at least 3 required."
     )
 
 

@@ -96,7 +96,7 @@ MESSAGES = [
         has_description,
         meta(description="Payments"),
         {"min_length": 20},
-        "component:default/example has a description of 8 characters; at least 20 are required.",
+        "component:default/example has a description of 8 characters; at least 20 required.",
     ),
     pytest.param(
         has_tags,

@@ -213,8 +213,10 @@ def test_a_server_started_after_the_expiry_recomputes_at_start(
     tmp_path: Path, tokens: Tokens
 ) -> None:
     config = write_workspace(tmp_path, f"sqlite:///{tmp_path / 'scorecard.db'}")
-    soon = datetime.now(UTC) + timedelta(seconds=2)
     with ServedApp(load(config)) as app:  # no scheduler: nothing acts on the expiry
+        # From now, not from before the server started: a slow start must not make the
+        # expiry a past one.
+        soon = datetime.now(UTC) + timedelta(seconds=2)
         with client(app.url, tokens.admin) as admin:
             made = admin.post(
                 "/api/v1/exemptions",

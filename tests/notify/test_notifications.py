@@ -107,7 +107,7 @@ def test_a_level_drop_reaches_each_target_once_and_a_digest_once(
     )
     assert "has_oncall" in mail_text and "nightly-report" in mail_text
     # The digest: one message for the run, every entity's change in it.
-    assert digest.body["title"].startswith(f"Run {run_id}: 3 level(s) lost")
+    assert digest.body["title"].startswith(f"Run {run_id}: 3 levels lost")
     for name in ("nightly-report", "payments", "ledger"):
         assert f"component:default/{name} dropped from silver to bronze" in digest.body["message"]
         assert f"has_oncall now fails for component:default/{name}" in digest.body["message"]

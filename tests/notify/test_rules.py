@@ -149,7 +149,7 @@ def test_a_digest_is_one_message_per_target_and_run_and_keys_are_stable() -> Non
     again = route(batch, config, CONTEXT)
     assert sorted(m.key for m in again) == sorted(m.key for m in found)
     digest = next(m for m in found if m.events == (1, 2, 3, 4, 5))
-    assert digest.title == "Run 7: 5 level(s) lost" and digest.body.count("\n") == 4
+    assert digest.title == "Run 7: 5 levels lost" and digest.body.count("\n") == 4
 
 
 def test_events_are_written_once_per_key(tmp_path: Path) -> None:

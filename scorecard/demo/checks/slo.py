@@ -40,8 +40,8 @@ class SloParams(BaseModel):
 @check(
     id="slo_defined",
     title="Has service level objectives",
-    remediation="Add `{path}` to the repository with at least {min_objectives} objective(s), "
-    "each with a target percentage:\n\n"
+    remediation="Add `{path}` to the repository with at least "
+    "{min_objectives:objective|objectives}, each with a target percentage:\n\n"
     "    objectives:\n"
     "      - name: availability\n"
     "        target: 99.9\n"
@@ -78,7 +78,7 @@ def slo_defined(entity: Entity, repo: Repo, params: SloParams) -> Result:
             f"{params.path} in {repo.label} has no `objectives` list.", path=params.path
         )
     with_target = [
-        str(objective.get("name", f"#{index}"))
+        _name(objective, index)
         for index, objective in enumerate(objectives, 1)
         if isinstance(objective, dict) and _is_number(objective.get("target"))
     ]
@@ -96,6 +96,12 @@ def slo_defined(entity: Entity, repo: Repo, params: SloParams) -> Result:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _name(objective: dict[str, object], index: int) -> str:
+    """An objective's `name`, or its place in the list when it has none (`#2`)."""
+    name = objective.get("name")
+    return f"#{index}" if name is None or name == "" else str(name)
 
 
 def _count(n: int) -> str:

@@ -1,9 +1,10 @@
 """What the pages find things by: search terms, and the changes of a run or a track.
 
 `search_term`: the words each entity is found by (`scorecard.store.search`), filled here
-from the stored entities. Indexes on `result_change.run_id` and
-`certification_change.run_id` (a run's page) and `certification_change (track_id, at)`
-(the trends of a track).
+from the stored entities. Indexes on `result_change` and `certification_change` by run
+(a run's page counts from them alone); `certification_change (track_id, at)` and
+`certification (track_id, changed_at, level)` (the trends of a track: its level changes
+and the pairs first evaluated in a period).
 
 Revision ID: 0012_pages_indexes
 Revises: 0011_rate_limits
@@ -34,9 +35,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("term", "entity_ref"),
         sqlite_with_rowid=False,
     )
-    op.create_index("ix_result_change_run", "result_change", ["run_id"])
-    op.create_index("ix_certification_change_run", "certification_change", ["run_id"])
+    op.create_index(
+        "ix_result_change_run", "result_change", ["run_id", "outcome", "previous_outcome"]
+    )
+    op.create_index(
+        "ix_certification_change_run",
+        "certification_change",
+        ["run_id", "track_id", "previous_level", "level"],
+    )
     op.create_index("ix_certification_change_track_at", "certification_change", ["track_id", "at"])
+    op.create_index(
+        "ix_certification_track_changed", "certification", ["track_id", "changed_at", "level"]
+    )
     _fill_search_terms()
 
 
@@ -55,6 +65,7 @@ def _fill_search_terms() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_certification_track_changed", table_name="certification")
     op.drop_index("ix_certification_change_track_at", table_name="certification_change")
     op.drop_index("ix_certification_change_run", table_name="certification_change")
     op.drop_index("ix_result_change_run", table_name="result_change")

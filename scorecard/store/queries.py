@@ -159,10 +159,11 @@ def count_entities_with_a_track(session: Session, track_ids: Collection[str]) ->
     c, e = _certification.c, _entity.c
     on_a_track = c.track_id.in_(list(track_ids))
     certified = select(func.count(func.distinct(c.entity_ref))).where(on_a_track)
-    gone = (
-        select(func.count(func.distinct(c.entity_ref)))
-        .join_from(_certification, _entity, e.ref == c.entity_ref)
-        .where(on_a_track, e.gone_run.is_not(None))
+    # From the gone entities' own index, each looked up in the certifications' key: a
+    # join from the certifications would look up every certified entity instead.
+    gone = select(func.count()).where(
+        e.gone_run.is_not(None),
+        exists().where(c.entity_ref == e.ref, on_a_track),
     )
     return (session.scalar(certified) or 0) - (session.scalar(gone) or 0)
 

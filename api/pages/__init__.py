@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -15,7 +16,7 @@ from api import errors
 from api.pages.exports import router as exports_router
 from api.pages.finding import router as finding_router
 from api.pages.memo import PageMemo
-from api.pages.routes import PageNotFound, router
+from api.pages.routes import PageNotFound, router, warm_overview
 from api.pages.run_page import router as run_router
 from api.pages.signin import SignInRequired
 from api.pages.templating import render
@@ -26,7 +27,10 @@ _MACHINE_PREFIXES = ("/api/", "/badges/", "/static/")
 
 
 def install(app: FastAPI) -> None:
-    app.state.page_memo = PageMemo()
+    memo = app.state.page_memo = PageMemo()
+    service = app.state.service
+    # After each run of this server, the overview is counted again before anyone asks.
+    service.runs.on_finished.append(partial(warm_overview, memo, service))
     app.include_router(router)
     app.include_router(exports_router)
     app.include_router(finding_router)
@@ -36,6 +40,11 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+
+
+def warm(app: FastAPI) -> None:
+    """Count the overview as the server starts, before it listens (`warm_overview`)."""
+    warm_overview(app.state.page_memo, app.state.service)
 
 
 async def _not_found(request: Request, error: Exception) -> Response:

@@ -7,6 +7,7 @@ counted in the database) and renders one template; nothing ships the whole catal
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -52,6 +53,8 @@ from scorecard.store.browse import Blocker, SortKey, TrackEntityFilter
 from scorecard.store.exemptions import ExemptionError
 from scorecard.store.queries import NO_LEVEL
 from scorecard.tracks import Track
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
@@ -126,8 +129,8 @@ def overview(
 ) -> Response:
     require_reader(request, service)
     tracks = service.config.current.tracks
-    all_rollups = _memo(request).get(service, "rollups", service.store.track_rollups)
-    rollups = {r.track_id: r for r in all_rollups}
+    counted = overview_counts(_memo(request), service, days)
+    rollups = {r.track_id: r for r in counted.rollups}
     rows = []
     drafts = []
     failing: list[tuple[Track, CheckRollup]] = []
@@ -152,7 +155,6 @@ def overview(
     failing.sort(key=lambda pair: (-pair[1].counts[Outcome.FAIL], pair[0].id, pair[1].check_id))
     unchecked.sort(key=lambda pair: (-_unchecked(pair[1]), pair[0].id, pair[1].check_id))
     titles = {(t.id, c.id): c.title for t in tracks for c in t.checks}
-    published = tuple(t.id for t in tracks if not t.draft)
     return render(
         request,
         "overview.html",
@@ -170,21 +172,51 @@ def overview(
             for t, c in unchecked[:10]
         ],
         last_run=service.store.latest_run(),
+        entities=counted.entities,
+        with_a_track=counted.with_a_track,
+        **counted.trends,
+    )
+
+
+@dataclass(frozen=True)
+class OverviewCounts:
+    """What the overview counts rather than reads: kept in the page memo until a run
+    finishes, and counted ahead of the first visitor (`warm_overview`)."""
+
+    rollups: list[Any]  # every track's `TrackRollup`
+    entities: int  # every listed entity of the catalog
+    # The entities the published tracks apply to, as `scorecard run` counts them; the
+    # catalog's other entities (groups, users, ...) are in no track's totals.
+    with_a_track: int
+    trends: dict[str, Any]  # trends and the leaderboard (api/pages/trends.py)
+
+
+def overview_counts(memo: PageMemo, service: ServiceDep, days: int) -> OverviewCounts:
+    tracks = service.config.current.tracks
+    published = tuple(t.id for t in tracks if not t.draft)
+    return OverviewCounts(
+        rollups=memo.get(service, "rollups", service.store.track_rollups),
         # Counting the catalog is a roll-up like the others: at 100,000 entities it costs
         # more than the rest of the page, and it changes only when a run finishes.
-        entities=_memo(request).get(service, "entities", lambda: _count_entities(service)),
-        # The entities the published tracks apply to, as `scorecard run` counts them; the
-        # catalog's other entities (groups, users, ...) are in no track's totals.
-        with_a_track=_memo(request).get(
+        entities=memo.get(service, "entities", lambda: _count_entities(service)),
+        with_a_track=memo.get(
             service,
             ("with a track", published),
             lambda: service.store.count_entities_with_a_track(published),
         ),
-        # Trends and the leaderboard over the last `days` days (api/pages/trends.py).
-        **trend_views.overview_trends(
-            _memo(request), service, tracks, days, datetime.now(UTC).date()
-        ),
+        trends=trend_views.overview_trends(memo, service, tracks, days, datetime.now(UTC).date()),
     )
+
+
+def warm_overview(memo: PageMemo, service: ServiceDep) -> None:
+    """Count the overview's default view now, so that its first visitor after the server
+    starts or a run finishes reads kept counts (at 100,000 entities the trends and the
+    leaderboard take a few tenths of a second to count). A failure is the next
+    visitor's to meet, as it would have been."""
+    try:
+        overview_counts(memo, service, trend_views.DEFAULT_DAYS)
+    except Exception:
+        log.warning("counting the overview ahead of its visitors failed", exc_info=True)
 
 
 def _unchecked(check: CheckRollup) -> int:

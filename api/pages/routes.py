@@ -391,7 +391,11 @@ def _entity_view(
             {
                 "card": track_card,
                 "track": track,
-                "chart": present.history_chart(track, history[track.id][-200:], now),
+                # One point is no history: the page says so rather than draw a flat line.
+                "chart": present.history_chart(track, history[track.id][-200:], now)
+                if len(history[track.id]) > 1
+                else None,
+                "first_point": history[track.id][0] if history[track.id] else None,
                 "badge": track_card.badge,
                 "holding": present.holding_back(c.outcome for c in track_card.blocking),
                 "markdown": f"[![{track.title}]({badge})]({page_url})",

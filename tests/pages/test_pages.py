@@ -165,6 +165,9 @@ def test_the_entity_page_shows_levels_what_fails_and_how_to_fix_it(site, page: P
     chart = section.locator("svg.chart")
     expect(chart.locator("circle")).to_have_count(2)
     expect(chart.locator("circle title").nth(1)).to_have_text(re.compile(f"^{change.after} since"))
+    # The tracks whose level never changed have one point of history: said, not drawn.
+    single = page.locator(f"section:not(#track-{change.track}) p.single-point")
+    expect(single.first).to_contain_text("no change yet, so there is no history to draw")
     badge = section.locator(".summary img")
     expect(badge).to_have_attribute("src", re.compile(rf"/badges/.*/{change.track}\.svg$"))
     assert page.evaluate("img => img.naturalWidth", badge.element_handle()) > 0

@@ -50,6 +50,7 @@ from scorecard.results import Outcome
 from scorecard.service.runs import RunConflict
 from scorecard.store import CheckRollup, EntityRecord, ExemptionRecord, ExemptionStatus
 from scorecard.store.browse import Blocker, SortKey, TrackEntityFilter
+from scorecard.store.directory import catalog_name
 from scorecard.store.exemptions import ExemptionError
 from scorecard.store.queries import NO_LEVEL
 from scorecard.tracks import Track
@@ -685,17 +686,11 @@ def owner_page(
 
 
 def _owner_title(service: ServiceDep, owner: str, spelling: str) -> str:
-    """What the catalog calls an owner: the `metadata.title` of its own entity (a Group,
-    a User), else its profile's `displayName`, else the ref as its entities spell it."""
+    """What the catalog calls an owner (`catalog_name` of its own entity, a Group or a
+    User), else the ref as its entities spell it."""
     record = service.store.entity(owner)
-    if record is None:
-        return spelling
-    if record.title and record.title.strip():
-        return record.title.strip()
-    spec = record.raw.get("spec")
-    profile = spec.get("profile") if isinstance(spec, dict) else None
-    name = profile.get("displayName") if isinstance(profile, dict) else None
-    return name.strip() if isinstance(name, str) and name.strip() else spelling
+    called = catalog_name(record.title, record.raw) if record is not None else None
+    return called or spelling
 
 
 def _owner_campaigns(service: ServiceDep, owner: str) -> list[dict[str, Any]]:

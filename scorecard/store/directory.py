@@ -55,13 +55,15 @@ def titles(session: Session, refs: Iterable[str]) -> dict[str, str]:
             )
         )
         for ref, title, raw in rows:
-            called = _called(title, raw)
+            called = catalog_name(title, raw)
             if called:
                 found[ref.lower()] = called
     return found
 
 
-def _called(title: str | None, document: Any) -> str | None:
+def catalog_name(title: str | None, document: Any) -> str | None:
+    """What the catalog calls an entity: its title, else (a group's or user's) profile's
+    display name; None when it gives neither."""
     if title and title.strip():
         return title.strip()
     spec = document.get("spec") if isinstance(document, dict) else None

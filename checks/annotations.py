@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.fields import Regex
 from scorecard.entity import Entity
+from scorecard.fixes.model import CatalogEdit, Fix, NewFile
 from scorecard.results import Outcome, Result
 from scorecard.sdk import check
 
@@ -43,6 +44,24 @@ def _annotation(entity: Entity, key: str) -> str | None:
     return None
 
 
+# The value is the workspace's: the same for every entity, unless a track entry's own `fix:`
+# makes it per entity with a template (`acme_{{ name }}`).
+ANNOTATION_FIX = Fix(
+    title="Add the annotation the track asks for",
+    catalog=CatalogEdit(
+        annotations={
+            "{{ params.key }}": """\
+{% set given = values.get("annotations") %}
+{% if given is not mapping or given.get(params.key) is none %}
+{{ fail("no value for the " ~ params.key ~ " annotation: give it in fixes.values.annotations "
+        ~ "in scorecard.yaml, or give the track entry of " ~ check.id ~ " its own `fix:`") }}
+{% endif %}
+{{ given.get(params.key) }}"""
+        }
+    ),
+)
+
+
 @check(
     id="has_annotation",
     title="Has an annotation",
@@ -52,6 +71,7 @@ def _annotation(entity: Entity, key: str) -> str | None:
     "        {key}: <value>",
     params=AnnotationParams,
     pure=True,
+    fix=ANNOTATION_FIX,
 )
 def has_annotation(entity: Entity, params: AnnotationParams) -> Result:
     """The entity has the annotation `key` with a non-blank value. With `pattern`, the value
@@ -79,6 +99,44 @@ def has_annotation(entity: Entity, params: AnnotationParams) -> Result:
     )
 
 
+# `dir:.` is the folder of catalog-info.yaml, where mkdocs.yml goes; an annotation without
+# an mkdocs.yml would pass the check and leave an empty TechDocs page, so both are added.
+TECHDOCS_FIX = Fix(
+    title="Publish TechDocs from docs/",
+    files=[
+        NewFile(
+            path="mkdocs.yml",
+            template="""\
+{% set description = entity.metadata.get("description") %}
+site_name: {{ title | tojson }}
+{% if description is string and description.strip() %}
+site_description: {{ description.strip() | tojson }}
+{% endif %}
+nav:
+  - Home: index.md
+plugins:
+  - techdocs-core
+""",
+        ),
+        NewFile(
+            path="docs/index.md",
+            template="""\
+{% set description = entity.metadata.get("description") %}
+# {{ title }}
+{% if description is string and description.strip() %}
+
+{{ description.strip() }}
+{% endif %}
+
+This is the documentation of {{ title }}, published in the software catalog by TechDocs.
+Add pages next to this one in docs/ and list them under `nav` in mkdocs.yml.
+""",
+        ),
+    ],
+    catalog=CatalogEdit(annotations={TECHDOCS_REF: "dir:."}),
+)
+
+
 @check(
     id="has_techdocs",
     title="Has TechDocs",
@@ -88,6 +146,7 @@ def has_annotation(entity: Entity, params: AnnotationParams) -> Result:
     "      annotations:\n"
     "        backstage.io/techdocs-ref: dir:.",
     pure=True,
+    fix=TECHDOCS_FIX,
 )
 def has_techdocs(entity: Entity) -> Result:
     """The entity publishes TechDocs: its `backstage.io/techdocs-ref` annotation is set."""
@@ -103,6 +162,26 @@ def has_techdocs(entity: Entity) -> Result:
     )
 
 
+# The owner's PagerDuty service, keyed by its entity ref (`group:default/payments`) or, less
+# precisely, its name (`payments`).
+ONCALL_FIX = Fix(
+    title="Connect the owner's PagerDuty service",
+    catalog=CatalogEdit(
+        annotations={
+            "pagerduty.com/service-id": """\
+{% set services = values.get("pagerduty_services") if owner else none %}
+{% set service = services.get(owner) or services.get(owner_name) if services is mapping else none %}
+{% if not service %}
+{{ fail("no PagerDuty service for the owner of " ~ ref ~ " (" ~ (owner or "it has none") ~ "): "
+        ~ "map " ~ (owner_name or "the owner") ~ " to its service id in "
+        ~ "fixes.values.pagerduty_services in scorecard.yaml") }}
+{% endif %}
+{{ service }}"""
+        }
+    ),
+)
+
+
 @check(
     id="has_oncall",
     title="Has an on-call integration",
@@ -113,6 +192,7 @@ def has_techdocs(entity: Entity) -> Result:
     "      annotations:\n"
     "        pagerduty.com/service-id: PABC123",
     pure=True,
+    fix=ONCALL_FIX,
 )
 def has_oncall(entity: Entity) -> Result:
     """The entity is connected to an on-call rotation through a PagerDuty, Opsgenie or Splunk

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from scorecard.entity import Entity
+from scorecard.fixes.model import CatalogEdit, Fix
 from scorecard.results import Outcome, Result
 from scorecard.sdk import check
 
@@ -124,6 +125,31 @@ def _phrase(op: Op, value: Any) -> str:
             return f"be less than {value!r}"
 
 
+# Only `equals` and `in` name a value to set; every other op says what a value must not be
+# or must look like, and a fix that made one up would be a guess. Text only: the catalog
+# edit writes strings, and `3` written as "3" would not equal 3. The fields that make an
+# entity what it is are never changed: that would make it another entity.
+FIELD_FIX = Fix(
+    title="Set the field the rule asks for",
+    catalog=CatalogEdit(
+        fields={
+            "{{ params.path }}": """\
+{% set value = params.value[0] if params.op == "in" else params.value %}
+{% if params.path.lower() in ["apiversion", "kind", "metadata.name", "metadata.namespace"] %}
+{{ fail(params.path ~ " names the entity; a fix does not change it") }}
+{% elif params.op not in ["equals", "in"] %}
+{{ fail("a rule with op " ~ params.op ~ " names no value to set: give the track entry of "
+        ~ check.id ~ " its own `fix:`") }}
+{% elif value is not string %}
+{{ fail("a fix sets text, and the rule expects " ~ value | tojson ~ ": give the track entry "
+        ~ "of " ~ check.id ~ " its own `fix:`") }}
+{% endif %}
+{{ value }}"""
+        }
+    ),
+)
+
+
 @check(
     id="entity_field",
     title="Entity field rule",
@@ -131,6 +157,7 @@ def _phrase(op: Op, value: Any) -> str:
     "it is expected to {expectation}.",
     params=FieldRule,
     pure=True,
+    fix=FIELD_FIX,
 )
 def entity_field(entity: Entity, params: FieldRule) -> Result:
     """A field of the entity, named by a dot path, passes a comparison: exists, equals, in,

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from scorecard.entity import Entity
+from scorecard.fixes.model import CatalogEdit, Fix
 from scorecard.results import Outcome, Result
 from scorecard.sdk import check
 
@@ -64,6 +65,30 @@ def has_description(entity: Entity, params: MinLength) -> Result:
     return Result(_FAIL, f"{described}; at least {min_length} required.", evidence)
 
 
+# Words of a name that read as acronyms in a title: `payments-api` → "Payments API".
+# `fixes.values.title_acronyms` replaces the list.
+TITLE_ACRONYMS = (
+    "ai", "api", "aws", "bff", "cd", "ci", "cli", "cms", "crm", "db", "dns", "etl", "gcp",
+    "grpc", "http", "iam", "id", "k8s", "ml", "qa", "sdk", "sql", "sso", "ui", "url", "ux",
+)  # fmt: skip
+
+TITLE_FIX = Fix(
+    title="Give the entity a title",
+    catalog=CatalogEdit(
+        fields={
+            "metadata.title": "{% set acronyms = (values.get('title_acronyms') or "
+            + repr(list(TITLE_ACRONYMS))
+            + ") | map('string') | map('lower') | list %}"
+            # Names are letters and digits between single - _ . separators.
+            "{% for word in name.replace('_', '-').replace('.', '-').split('-') if word %}"
+            "{{ word.upper() if word.lower() in acronyms else word[:1].upper() ~ word[1:] }}"
+            "{{ '' if loop.last else ' ' }}"
+            "{% endfor %}"
+        }
+    ),
+)
+
+
 @check(
     id="has_title",
     title="Has a title",
@@ -71,6 +96,7 @@ def has_description(entity: Entity, params: MinLength) -> Result:
     "    metadata:\n"
     "      title: Payments API",
     pure=True,
+    fix=TITLE_FIX,
 )
 def has_title(entity: Entity) -> Result:
     """The entity has a display name in `metadata.title`."""
@@ -78,6 +104,43 @@ def has_title(entity: Entity) -> Result:
     if title is None:
         return Result(_FAIL, f"{entity.ref} has no title.", {})
     return Result(_PASS, f"{entity.ref} has the title {title!r}.", {"title": title})
+
+
+# `fixes.values.tags`: a list of tags for every entity, or a mapping from owner (its ref or
+# its name) to its list. A declaration has one template per tag, so a fix adds at most
+# TAG_SLOTS of them; slots past the end of the list repeat its last tag, which the catalog
+# edit adds only once.
+TAG_SLOTS = 10
+_TAGS = """\
+{% set tags = values.get("tags") %}
+{% set tags = tags.get(owner) or tags.get(owner_name) if tags is mapping and owner else tags %}
+{% set tags = [tags] if tags is string else tags %}
+{% set listed = entity.metadata.get("tags") %}
+{% set existing = listed | select("string") | list
+   if listed is sequence and listed is not string and listed is not mapping else [] %}
+{% set count = (existing + tags) | unique | list | length
+   if tags is sequence and tags is not mapping else 0 %}
+{% if not tags or tags is mapping or tags is not sequence or tags | reject("string") | list %}
+{{ fail("no tags for " ~ ref ~ ": give them in fixes.values.tags in scorecard.yaml (a list, "
+        ~ "or a mapping from owner to its list)") }}
+{% elif tags | length > TAG_SLOTS %}
+{{ fail("fixes.values.tags lists " ~ tags | length ~ " tags; a fix adds at most TAG_SLOTS") }}
+{% elif count < params.min_count %}
+{{ fail(ref ~ " would have " ~ count ~ (" tag" if count == 1 else " tags") ~ ", and the check "
+        ~ "asks for at least " ~ params.min_count ~ ": give more in fixes.values.tags") }}
+{% endif %}
+"""
+
+TAGS_FIX = Fix(
+    title="Add tags",
+    catalog=CatalogEdit(
+        tags=[
+            _TAGS.replace("TAG_SLOTS", str(TAG_SLOTS))
+            + f"{{{{ tags[{slot}] if tags | length > {slot} else tags[-1] }}}}"
+            for slot in range(TAG_SLOTS)
+        ]
+    ),
+)
 
 
 @check(
@@ -91,6 +154,7 @@ def has_title(entity: Entity) -> Result:
     "        - payments",
     params=MinCount,
     pure=True,
+    fix=TAGS_FIX,
 )
 def has_tags(entity: Entity, params: MinCount) -> Result:
     """The entity has at least `min_count` tags in `metadata.tags`, so it can be found by
@@ -110,6 +174,24 @@ def has_tags(entity: Entity, params: MinCount) -> Result:
     return Result(_FAIL, f"{found}; at least {min_count} required.", evidence)
 
 
+# Experimental unless the workspace says otherwise: the fix cannot know how mature the
+# entity is, and `production` would promise support (on-call, SLOs) nobody has agreed to,
+# while `experimental` promises least and leaves the owners to raise it.
+LIFECYCLE_FIX = Fix(
+    title="Set the lifecycle",
+    catalog=CatalogEdit(
+        fields={
+            "spec.lifecycle": """\
+{% set lifecycle = values.get("lifecycle") or "experimental" %}
+{% if lifecycle is not string %}
+{{ fail("fixes.values.lifecycle must be a lifecycle stage, such as experimental") }}
+{% endif %}
+{{ lifecycle }}"""
+        }
+    ),
+)
+
+
 @check(
     id="has_lifecycle",
     title="Has a lifecycle",
@@ -117,6 +199,7 @@ def has_tags(entity: Entity, params: MinCount) -> Result:
     "    spec:\n"
     "      lifecycle: production",
     pure=True,
+    fix=LIFECYCLE_FIX,
 )
 def has_lifecycle(entity: Entity) -> Result:
     """The entity states its lifecycle stage in `spec.lifecycle` (production, experimental,
@@ -165,6 +248,26 @@ def _casefolded(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(value.casefold() for value in values)
 
 
+# `fixes.values.system`: one system for every entity, or a mapping from owner (its ref or its
+# name) to its system. Without it there is no honest guess, and the fix says so.
+SYSTEM_FIX = Fix(
+    title="Name the system the entity belongs to",
+    catalog=CatalogEdit(
+        fields={
+            "spec.system": """\
+{% set system = values.get("system") %}
+{% set system = system.get(owner) or system.get(owner_name)
+   if system is mapping and owner else system %}
+{% if system is not string or not system.strip() %}
+{{ fail("no system for " ~ ref ~ ": give it in fixes.values.system in scorecard.yaml (a "
+        ~ "system name, or a mapping from owner to its system)") }}
+{% endif %}
+{{ system }}"""
+        }
+    ),
+)
+
+
 @check(
     id="has_system",
     title="Belongs to a system",
@@ -172,6 +275,7 @@ def _casefolded(values: tuple[str, ...]) -> frozenset[str]:
     "    spec:\n"
     "      system: payments",
     pure=True,
+    fix=SYSTEM_FIX,
 )
 def has_system(entity: Entity) -> Result:
     """A Component, API or Resource names the system it belongs to in `spec.system`. Other

@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
 from checks.fields import Regex
+from checks.fix_templates import read as read_template
+from scorecard.fixes.model import Fix, NewFile
 from scorecard.inputs import Repo
 from scorecard.results import Outcome, Result
 from scorecard.sdk import check
@@ -183,11 +185,28 @@ def file_matches(repo: Repo, params: FileMatchParams) -> Result:
     )
 
 
+# Fix templates read workspace values with `values.get(...)`: a value the workspace does not
+# give takes the default written next to it. Templates that run the tests start with this.
+_TEST_COMMAND = """\
+{% set command = values.get("test_command") or "make test" %}
+{% if command is not string or not command.strip() %}
+{{ fail("fixes.values.test_command must be a shell command, such as `make test`") }}
+{% endif %}
+{% set command = command.strip() %}
+"""
+
+README_FIX = Fix(
+    title="Add a README",
+    files=[NewFile(path="README.md", template=_TEST_COMMAND + read_template("README.md.j2"))],
+)
+
+
 @check(
     id="has_readme",
     title="Has a README",
     remediation="Add a README.md to the root of the repository saying what the project does, "
     "how to run it and how to get help.",
+    fix=README_FIX,
 )
 def has_readme(repo: Repo) -> Result:
     """The repository has a README (README, README.md, .rst, .txt, ... in any case) at its
@@ -195,15 +214,57 @@ def has_readme(repo: Repo) -> Result:
     return _found(repo, "a README", _named(repo, _README), " at its root")
 
 
+# The license texts a fix can write, by SPDX id (compared case-insensitively, as SPDX does).
+LICENSE_TEMPLATES = {
+    "MIT": "licenses/MIT.txt.j2",
+    "Apache-2.0": "licenses/Apache-2.0.txt.j2",
+    "BSD-3-Clause": "licenses/BSD-3-Clause.txt.j2",
+}
+_LICENSE_ID = '((values.get("license") or "MIT") | string | lower)'
+_KNOWN_LICENSES = [spdx.lower() for spdx in LICENSE_TEMPLATES]
+
+LICENSE_FIX = Fix(
+    title="Add a LICENSE",
+    files=[
+        *(
+            NewFile(
+                path="LICENSE",
+                template=read_template(template),
+                when=f"{_LICENSE_ID} == {spdx.lower()!r}",
+            )
+            for spdx, template in LICENSE_TEMPLATES.items()
+        ),
+        # Any other id: no text is better than a wrong one, so the render stops and says
+        # where the platform team puts the text of its own license.
+        NewFile(
+            path="LICENSE",
+            template='{{ fail("there is no built-in text for the license " '
+            '~ (values.get("license") | string | tojson) ~ " (there are '
+            + ", ".join(LICENSE_TEMPLATES)
+            + '): give the track entry of " ~ check.id ~ " its own `fix:` whose template is '
+            "that license's full text, or set fixes.values.license to one of these\") }}",
+            when=f"{_LICENSE_ID} not in {_KNOWN_LICENSES!r}",
+        ),
+    ],
+)
+
+
 @check(
     id="has_license",
     title="Has a license",
     remediation="Add a LICENSE file with the full license text to the root of the repository.",
+    fix=LICENSE_FIX,
 )
 def has_license(repo: Repo) -> Result:
     """The repository has a license file (LICENSE, LICENCE, COPYING, with any extension) at
     its root."""
     return _found(repo, "a license file", _named(repo, _LICENSE), " at its root")
+
+
+CODEOWNERS_FIX = Fix(
+    title="Add a CODEOWNERS file naming the owning team",
+    files=[NewFile(path=".github/CODEOWNERS", template=read_template("CODEOWNERS.j2"))],
+)
 
 
 @check(
@@ -212,12 +273,47 @@ def has_license(repo: Repo) -> Result:
     remediation="Add a CODEOWNERS file (at the root, or in .github/, docs/ or .gitlab/) that "
     "names the owning team for every path:\n\n"
     "    * @my-org/my-team",
+    fix=CODEOWNERS_FIX,
 )
 def has_codeowners(repo: Repo) -> Result:
     """The repository has a CODEOWNERS file at its root or in `.github/`, `docs/` or
     `.gitlab/`, so changes are reviewed by their owners."""
     paths = _named(repo, _CODEOWNERS, ("", ".github/", "docs/", ".gitlab/"))
     return _found(repo, "a CODEOWNERS file", paths, " at its root, .github/, docs/ or .gitlab/")
+
+
+# `values.ci_system` → where its pipeline lives (a path `has_ci` finds) and its template.
+CI_FIX_FILES = {
+    "github-actions": (".github/workflows/ci.yml", "ci/github-actions.yml.j2"),
+    "gitlab": (".gitlab-ci.yml", "ci/gitlab-ci.yml.j2"),
+    "jenkins": ("Jenkinsfile", "ci/Jenkinsfile.j2"),
+    "circleci": (".circleci/config.yml", "ci/circleci.yml.j2"),
+    "azure": ("azure-pipelines.yml", "ci/azure-pipelines.yml.j2"),
+    "buildkite": (".buildkite/pipeline.yml", "ci/buildkite.yml.j2"),
+}
+_CI_SYSTEM = '((values.get("ci_system") or "github-actions") | string | lower)'
+
+CI_FIX = Fix(
+    title="Add a CI pipeline that runs the tests",
+    files=[
+        *(
+            NewFile(
+                path=path,
+                template=_TEST_COMMAND + read_template(template),
+                when=f"{_CI_SYSTEM} == {system!r}",
+            )
+            for system, (path, template) in CI_FIX_FILES.items()
+        ),
+        NewFile(
+            path="CI pipeline",
+            template='{{ fail("there is no built-in pipeline for the CI system " '
+            '~ (values.get("ci_system") | string | tojson) ~ ": set fixes.values.ci_system to '
+            "one of " + ", ".join(CI_FIX_FILES) + ', or give the track entry of " ~ check.id '
+            '~ " its own `fix:`") }}',
+            when=f"{_CI_SYSTEM} not in {list(CI_FIX_FILES)!r}",
+        ),
+    ],
+)
 
 
 @check(
@@ -232,6 +328,7 @@ def has_codeowners(repo: Repo) -> Result:
     "        steps:\n"
     "          - uses: actions/checkout@v4\n"
     "          - run: make test",
+    fix=CI_FIX,
 )
 def has_ci(repo: Repo) -> Result:
     """The repository configures continuous integration: GitHub Actions, GitLab CI, Jenkins,
@@ -254,17 +351,66 @@ def has_ci(repo: Repo) -> Result:
     )
 
 
+SECURITY_POLICY_FIX = Fix(
+    title="Add a security policy (SECURITY.md)",
+    files=[NewFile(path="SECURITY.md", template=read_template("SECURITY.md.j2"))],
+)
+
+
 @check(
     id="has_security_policy",
     title="Has a security policy",
     remediation="Add a SECURITY.md (at the root, or in .github/ or docs/) that tells people how "
     "to report a vulnerability privately and which versions get fixes.",
+    fix=SECURITY_POLICY_FIX,
 )
 def has_security_policy(repo: Repo) -> Result:
     """The repository has a SECURITY.md at its root or in `.github/` or `docs/`, saying how to
     report a vulnerability."""
     paths = _named(repo, _SECURITY, ("", ".github/", "docs/"))
     return _found(repo, "a security policy", paths, " (SECURITY.md at its root, .github/ or docs/)")
+
+
+_DEPENDENCY_TOOL = '((values.get("dependency_updates") or "dependabot") | string | lower)'
+# A template cannot see which package managers a repository uses; GitHub Actions is the
+# one Dependabot ecosystem that is harmless where it finds nothing to update.
+_ECOSYSTEMS = """\
+{% set given = values.get("dependency_ecosystems") %}
+{% set defaulted = not given %}
+{% set ecosystems = [given] if given is string else (given or ["github-actions"]) %}
+{% if ecosystems is mapping or ecosystems is not sequence or ecosystems | reject("string") | list %}
+{{ fail("fixes.values.dependency_ecosystems must be a list of Dependabot package "
+        ~ "ecosystems, such as [pip, github-actions]") }}
+{% endif %}
+"""
+RENOVATE_CONFIG = """\
+{
+  "$schema": "https://docs.renovatebot.com/renovate-schema.json",
+  "extends": ["config:recommended"]
+}
+"""
+
+DEPENDENCY_UPDATES_FIX = Fix(
+    title="Turn on automated dependency updates",
+    files=[
+        NewFile(
+            path=".github/dependabot.yml",
+            template=_ECOSYSTEMS + read_template("dependabot.yml.j2"),
+            when=f"{_DEPENDENCY_TOOL} == 'dependabot'",
+        ),
+        NewFile(
+            path="renovate.json",
+            template=RENOVATE_CONFIG,
+            when=f"{_DEPENDENCY_TOOL} == 'renovate'",
+        ),
+        NewFile(
+            path="dependency updates",
+            template='{{ fail("fixes.values.dependency_updates is dependabot or renovate, not " '
+            '~ (values.get("dependency_updates") | string | tojson)) }}',
+            when=f"{_DEPENDENCY_TOOL} not in ['dependabot', 'renovate']",
+        ),
+    ],
+)
 
 
 @check(
@@ -279,6 +425,7 @@ def has_security_policy(repo: Repo) -> Result:
     "        schedule:\n"
     "          interval: weekly\n\n"
     "or with Renovate: a renovate.json at the root that extends `config:recommended`.",
+    fix=DEPENDENCY_UPDATES_FIX,
 )
 def has_dependency_updates(repo: Repo) -> Result:
     """The repository keeps its dependencies up to date with Dependabot or Renovate

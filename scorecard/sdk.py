@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scorecard.fixes.model import Fix
 from scorecard.results import Result
 
 INPUTS = ("entity", "params", "repo", "catalog", "http", "github")
@@ -60,6 +61,9 @@ class Check:
     # The result is a function of the entity's document and the params alone: a run may
     # keep a stored result while neither changed instead of evaluating it again.
     pure: bool = False
+    # The golden-path change that makes it pass (`scorecard fix`); a track entry's `fix:`
+    # replaces it.
+    fix: Fix | None = None
 
     @property
     def id(self) -> str:
@@ -130,6 +134,7 @@ def check(
     blocking: bool = False,
     timeout: float | None = None,
     pure: bool = False,
+    fix: Fix | None = None,
 ) -> Callable[[Callable[..., Any]], Check]:
     """Declare a check. The description defaults to the function's docstring.
 
@@ -138,6 +143,9 @@ def check(
     keeps the stored results of an entity whose document, track and checks are all as
     they were, instead of evaluating them again. Only a sync check whose inputs are
     `entity` and `params` can make that promise.
+
+    `fix` declares the change that makes the check pass (`scorecard.fixes.model.Fix`):
+    files to create from templates, edits to the entity's catalog-info.yaml.
     """
 
     def decorate(func: Callable[..., Any]) -> Check:
@@ -159,6 +167,10 @@ def check(
                 f"check {id!r} cannot be pure: only a sync check of `entity` and `params` "
                 "depends on nothing else"
             )
+        if fix is not None:
+            from scorecard.fixes.templates import compile_fix
+
+            compile_fix(fix, f"the fix of check {id!r}")  # a template error shows at import
         text = description or inspect.cleandoc(func.__doc__ or "")
         meta = CheckMeta(
             id=id, title=title, description=text, remediation=remediation, docs_url=docs_url
@@ -174,6 +186,7 @@ def check(
             timeout=timeout,
             module=func.__module__,
             pure=pure,
+            fix=fix,
         )
 
     return decorate

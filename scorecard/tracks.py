@@ -31,6 +31,8 @@ from pydantic import (
 
 from scorecard.entity import Entity
 from scorecard.filters import EntityFilter
+from scorecard.fixes.model import Fix
+from scorecard.fixes.templates import compile_fix
 from scorecard.problems import ConfigError, Problem
 from scorecard.registry import CheckRegistry
 from scorecard.report import Layout, PairPacker
@@ -220,6 +222,11 @@ class CheckConfig(_Strict):
         description="While the last pass or fail is younger than this, an unknown or error "
         "result keeps it for the level (overrides the track's `grace`).",
     )
+    fix: Fix | None = Field(
+        None,
+        description="The change `scorecard fix` makes when the check fails, instead of the "
+        "check's own: files from templates, edits to catalog-info.yaml.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -237,6 +244,8 @@ class CheckConfig(_Strict):
                 raise ValueError("an external check takes no `with:`; its results are pushed")
         elif self.max_age is not None:
             raise ValueError("`max_age` is for external checks (`check: external`)")
+        if self.fix is not None:
+            compile_fix(self.fix, "fix")
         return self
 
 
@@ -293,6 +302,12 @@ class ConfiguredCheck:
     threshold: Threshold | None = None
     grace: timedelta | None = None  # the entry's, else the track's
     max_age: timedelta | None = None
+    fix_override: Fix | None = None  # the entry's `fix:`
+
+    @property
+    def fix(self) -> Fix | None:
+        """What `scorecard fix` does when it fails: the entry's `fix:`, else the check's."""
+        return self.fix_override or self.check.fix
 
     @property
     def remediation(self) -> str:
@@ -524,6 +539,7 @@ def _resolve(config: TrackFile, document: YamlDocument, registry: CheckRegistry)
                     threshold=threshold,
                     grace=entry.grace or config.grace,
                     max_age=entry.max_age,
+                    fix_override=entry.fix,
                 )
             )
         levels.append(

@@ -235,6 +235,23 @@ class NotificationsConfig(BaseModel):
     backoff_seconds: float = Field(5.0, gt=0, le=3600, description="First retry's wait; doubles.")
 
 
+class FixesConfig(BaseModel):
+    """`fixes:` — what `scorecard fix` renders its templates with, and where it pushes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: dict[str, Any] = Field(
+        {},
+        description="Values every fix template sees as `values` (license, copyright_holder, "
+        "ci_system, codeowners, ...).",
+    )
+    branch: str = Field(
+        "scorecard/fixes",
+        pattern=r"^[A-Za-z0-9._/-]{1,100}$",
+        description="The branch of the one pull request per repository.",
+    )
+
+
 class ExecutorConfig(BaseModel):
     """`executor:`: where runs are evaluated. `local` (the default) evaluates in the process
     that starts the run; `celery` splits each run into shards that `scorecard worker`
@@ -308,6 +325,9 @@ class WorkspaceFile(BaseModel):
     executor: ExecutorConfig = Field(
         ExecutorConfig(), description="local, or {kind: celery, broker:, shard_size:}."
     )
+    fixes: FixesConfig = Field(
+        FixesConfig(), description="`scorecard fix`: template values and the PR branch."
+    )
 
 
 @dataclass(frozen=True)
@@ -334,6 +354,7 @@ class Workspace:
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     public_url: str | None = None
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    fixes: FixesConfig = field(default_factory=FixesConfig)
 
     def api_tokens(self, environ: Mapping[str, str] | None = None) -> tuple[ApiToken, ...]:
         """The tokens the server accepts: `api_token` (or SCORECARD_API_TOKEN) as the
@@ -419,6 +440,7 @@ class Workspace:
             notifications=config.notifications,
             public_url=config.public_url.rstrip("/") if config.public_url else None,
             executor=config.executor,
+            fixes=config.fixes,
         )
 
     @classmethod

@@ -64,10 +64,12 @@ def checks_list(ctx: typer.Context) -> None:
     table.add_column("id", no_wrap=True)
     table.add_column("title")
     table.add_column("params")
+    table.add_column("fix")
     table.add_column("from")
     for check in registry:
         params = ", ".join(check.params_model.model_fields) if check.params_model else ""
-        table.add_row(check.id, check.meta.title, params, registry.origin(check.id))
+        fix = "yes" if check.fix is not None else ""
+        table.add_row(check.id, check.meta.title, params, fix, registry.origin(check.id))
     stdout.print(table)
 
 
@@ -91,6 +93,12 @@ def checks_show(ctx: typer.Context, check_id: Annotated[str, typer.Argument(meta
     if check.meta.docs_url:
         stdout.print(f"docs: {check.meta.docs_url}")
     stdout.print(f"inputs: {', '.join(check.inputs)}; from {registry.origin(check.id)}")
+    if check.fix is not None:
+        made = [f.path for f in check.fix.files]
+        if check.fix.catalog is not None and not check.fix.catalog.is_empty():
+            made.append("catalog-info.yaml")
+        title = check.fix.title or "a fix"
+        stdout.print(f"fix (`scorecard fix`): {title}, writing {', '.join(dict.fromkeys(made))}")
     if check.params_model is not None:
         stdout.print("params (JSON Schema):")
         stdout.print_json(json.dumps(check.params_model.model_json_schema()))

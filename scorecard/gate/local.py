@@ -62,7 +62,7 @@ def load_requirements(
 ) -> dict[str, Track]:
     """The tracks the requirements name, checked: unknown tracks and levels, and drafts,
     are exit 2."""
-    tracks = _load_all_tracks(workspace)
+    tracks = load_all_tracks(workspace)
     leave_out_drafts(requirements, _drafts(tracks), skip=False, where="--track")
     return _required_tracks(tracks, requirements)
 
@@ -71,7 +71,7 @@ def _drafts(tracks: dict[str, Track]) -> set[str]:
     return {track.id for track in tracks.values() if track.draft}
 
 
-def _load_all_tracks(workspace: Workspace) -> dict[str, Track]:
+def load_all_tracks(workspace: Workspace) -> dict[str, Track]:
     return {t.id: t for t in load_tracks(workspace.tracks, build_registry(workspace.checks))}
 
 
@@ -145,25 +145,25 @@ def gate_locally(
 ) -> GateReport:
     """Evaluate and judge. A requirement on a draft track is refused (exit 2), or with
     `skip_drafts` (the workspace's `gate:` section) left out and named in the report."""
-    every_track = _load_all_tracks(workspace)
+    every_track = load_all_tracks(workspace)
     requirements, left_out = leave_out_drafts(
         requirements, _drafts(every_track), skip=skip_drafts, where="--track"
     )
     tracks = _required_tracks(every_track, requirements)
     waivers = load_waivers(workspace, list(every_track.values()))
     catalog_file = find_catalog_file(repo, catalog)
-    verdicts = _verdicts(workspace, catalog_file, requirements, tracks, allow_errors, waivers)
+    verdicts = verdicts_of(workspace, catalog_file, requirements, tracks, allow_errors, waivers)
     if baseline_ref is not None:
         relative = catalog_file.resolve().relative_to(repo.resolve())
         with checkout(repo, baseline_ref) as tree:
-            before = _verdicts(
+            before = verdicts_of(
                 workspace, tree / relative, requirements, tracks, allow_errors, waivers
             )
         compare(verdicts, before)
     return GateReport(verdicts, mode="local", baseline=baseline_ref, drafts_left_out=left_out)
 
 
-def _verdicts(
+def verdicts_of(
     workspace: Workspace,
     catalog_file: Path,
     requirements: Sequence[Requirement],
@@ -171,6 +171,8 @@ def _verdicts(
     allow_errors: bool,
     waivers: Waivers | None = None,
 ) -> list[TrackVerdict]:
+    """Evaluate the entities of a catalog file on the required tracks (`scorecard fix`
+    uses it too)."""
     subjects = gated_entities(catalog_file)
     # Checks that look other entities up (an owner group) see the workspace's catalog too.
     context = (

@@ -8,7 +8,8 @@ secondary limit it waits `Retry-After` (or a minute) before a bounded number of 
 A wait longer than `max_wait` is not made: the fact is unavailable instead. Every failure
 raises `FactUnavailable`, which the executor reports as `unknown` with its sentence. Lists
 are read page by page, following the `Link: <...>; rel="next"` header (GitHub's cursor
-pagination) for at most `max_pages` pages, each page with its own ETag.
+pagination) for at most `max_pages` pages, each page with its own ETag. `send` writes
+(POST, PUT, PATCH, DELETE) through the same rate-limit back-off, without the cache.
 
 Processes that share a store share the limit too: after `share_rate_limit(...)`, the
 clients `from_env` builds wait for a limit that any of them saw spent, and record the ones
@@ -50,6 +51,7 @@ API_URL_ENV = "SCORECARD_GITHUB_API_URL"
 SLUG_ANNOTATION = "github.com/project-slug"
 # GitHub's advice for a secondary limit without Retry-After: wait at least a minute.
 _SECONDARY_WAIT = 60.0
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")
 PER_PAGE = 100  # GitHub's largest page
 MAX_PAGES = 10
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -240,19 +242,56 @@ class GitHubClient:
 
         `what` names the fact in messages ("branch protection of org/repo").
         """
+        return await self._request("GET", path, what, accept=accept)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        json: Any = None,
+        accept: tuple[int, ...] = (),
+    ) -> Reply:
+        """POST, PUT, PATCH or DELETE `path` with `json` as the body; a 2xx or a status in
+        `accept` is returned, anything else raises. Rate limits are waited for as by `get`
+        (GitHub did not act on a request it refused for a limit, so resending is safe);
+        nothing is cached.
+
+        `what` says what the request does, in messages ("opening the pull request for
+        org/repo").
+        """
+        verb = method.upper()
+        if verb not in _WRITES:
+            raise ValueError(f"send() writes with one of {', '.join(_WRITES)}, not {method!r}")
+        return await self._request(verb, path, what, json=json, accept=accept)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        json: Any = None,
+        accept: tuple[int, ...] = (),
+    ) -> Reply:
+        """The request loop of `get` and `send`: waits for spent limits, retries secondary
+        limits a bounded number of times; only GETs are conditional and cached."""
         import httpx
 
+        reading = method == "GET"
         url = f"{self.base_url}{path}"
         for attempt in range(self.max_retries + 1):
             await self._wait_for_limit()
-            cached = self.etags.get(url)
+            cached = self.etags.get(url) if reading else None
             headers = {"if-none-match": cached[0]} if cached else {}
             self.requests += 1
             try:
-                response = await self._http.get(url, headers=headers)
+                response = await self._http.request(method, url, headers=headers, json=json)
             except httpx.HTTPError as error:
+                where = f"for the {what}" if reading else f"while {what}"
                 raise FactUnavailable(
-                    f"GitHub could not be reached for the {what}: {type(error).__name__}."
+                    f"GitHub could not be reached {where}: {type(error).__name__}."
                 ) from None
             reset = self._reset_delay(response)
             self._resume_at = self._clock() + reset if reset else 0.0
@@ -278,14 +317,16 @@ class GitHubClient:
                 except ValueError:
                     raise FactUnavailable(
                         f"GitHub answered the {what} with something other than JSON."
+                        if reading
+                        else f"GitHub answered with something other than JSON while {what}."
                     ) from None
                 link = response.links.get("next", {}).get("url")
                 following = str(response.url.join(link)) if link else None
                 etag = response.headers.get("etag")
-                if status == 200 and etag:
+                if reading and status == 200 and etag:
                     self.etags[url] = (etag, body, following)
                 return Reply(status, body, following)
-            raise FactUnavailable(self._refusal(response, what))
+            raise FactUnavailable(self._refusal(response, what, reading=reading))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def get_list(self, path: str, what: str) -> tuple[list[Any], bool]:
@@ -325,13 +366,18 @@ class GitHubClient:
             return None
         return raw[len(prefix) :].decode("ascii")
 
-    def _refusal(self, response: httpx.Response, what: str) -> str:
+    def _refusal(self, response: httpx.Response, what: str, *, reading: bool = True) -> str:
+        """Why GitHub refused a request: `what` is the fact read, or (not `reading`) what
+        the write was doing."""
         status, message = response.status_code, _message(response)
         detail = f"HTTP {status}: {message}" if message else f"HTTP {status}"
+        doing = f"reading the {what}" if reading else what
         if status == 401:
-            return f"GitHub rejected the token reading the {what} ({detail})."
+            return f"GitHub rejected the token {doing} ({detail})."
         if status in (403, 429) and "rate limit" in message.lower():
-            return f"GitHub's rate limit stopped scorecard reading the {what} ({detail})."
+            return f"GitHub's rate limit stopped scorecard {doing} ({detail})."
+        if not reading:
+            return _write_refusal(response, what, detail)
         if status == 403:
             return f"The token cannot read the {what} ({detail})."
         if status == 404:
@@ -340,6 +386,33 @@ class GitHubClient:
                 f"cannot read it ({detail})."
             )
         return f"GitHub could not give the {what} ({detail})."
+
+
+def _write_refusal(response: httpx.Response, doing: str, detail: str) -> str:
+    """Why a write was refused; a 422's `errors` say which rule it broke, so they are
+    named too ("A pull request already exists for org:branch.")."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    reasons = [
+        str(error.get("message") or f"{error.get('field')} is {error.get('code')}")
+        for error in errors or ()
+        if isinstance(error, dict) and (error.get("message") or error.get("field"))
+    ]
+    if reasons:
+        detail = f"{detail}: {'; '.join(reasons)}"
+    failed = f"{doing[:1].upper()}{doing[1:]} failed"
+    status = response.status_code
+    if status == 403:
+        return f"{failed}: the token may not do it ({detail})."
+    if status == 404:
+        return (
+            f"{failed}: the repository or branch does not exist, or the token cannot "
+            f"see it ({detail})."
+        )
+    return f"{failed} ({detail})."
 
 
 def _number(header: str | None) -> float | None:

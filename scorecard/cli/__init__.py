@@ -3,6 +3,7 @@
 from scorecard.cli import (
     browse,
     db,
+    fix,
     gate,
     mcp,
     preview,
@@ -15,7 +16,7 @@ from scorecard.cli import (
 from scorecard.cli.app import app
 
 __all__ = [
-    "app", "browse", "db", "gate", "main", "mcp", "preview", "push", "run", "serve", "validate",
+    "app", "browse", "db", "fix", "gate", "main", "mcp", "preview", "push", "run", "serve", "validate",
     "worker",
 ]  # fmt: skip
 

@@ -20,6 +20,7 @@ from api.routes import (
     campaigns,
     entities,
     exemptions,
+    fixes,
     preview,
     pushed,
     registry,
@@ -92,6 +93,7 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(pushed.router, prefix=API_PREFIX)
     app.include_router(preview.router, prefix=API_PREFIX)
+    app.include_router(fixes.router, prefix=API_PREFIX)
     app.include_router(exemptions.audit_router, prefix=API_PREFIX)
     # First in the routing table: badges are fetched far more than anything else, and
     # the router tries each route in turn (after the API's dozens, half a badge

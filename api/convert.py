@@ -88,6 +88,7 @@ def check(item: Check, registry: CheckRegistry) -> CheckOut:
         inputs=list(item.inputs),
         origin=registry.origin(item.id),
         params_schema=schema,
+        has_fix=item.fix is not None,
     )
 
 

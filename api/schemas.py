@@ -158,6 +158,7 @@ class CheckOut(BaseModel):
     inputs: list[str]
     origin: str
     params_schema: dict[str, Any] | None
+    has_fix: bool = Field(False, description="`scorecard fix` can make it pass (its own fix).")
 
 
 class EntitySummary(BaseModel):

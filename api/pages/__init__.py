@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import errors
+from api.pages.campaign_fixes import router as campaign_fixes_router
 from api.pages.exports import router as exports_router
 from api.pages.finding import router as finding_router
 from api.pages.memo import PageMemo
@@ -35,6 +36,7 @@ def install(app: FastAPI) -> None:
     app.include_router(exports_router)
     app.include_router(finding_router)
     app.include_router(run_router)
+    app.include_router(campaign_fixes_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageNotFound, _not_found)
     app.add_exception_handler(SignInRequired, _sign_in)

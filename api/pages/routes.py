@@ -25,6 +25,7 @@ from api import convert
 from api.deps import ServiceDep
 from api.pages import present
 from api.pages import trends as trend_views
+from api.pages.campaign_fixes import page_fixes
 from api.pages.memo import PageMemo
 from api.pages.signin import (
     end_session,
@@ -837,6 +838,10 @@ def campaign_page(
         expected=campaign.expected_share(now.date()),
         pace=campaign.straight_line_share(now.date()),
         pager=Pager(page, detail.not_at_goal_total, request),
+        # The fix of each entity of this page; the buttons act on every entity behind.
+        fixes=page_fixes(service, campaign, track, [e.ref for e in detail.not_at_goal]),
+        can_open_fixes=is_admin(request, service),
+        fix_branch=service.workspace.fixes.branch,
     )
 
 

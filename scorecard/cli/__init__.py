@@ -16,8 +16,8 @@ from scorecard.cli import (
 from scorecard.cli.app import app
 
 __all__ = [
-    "app", "browse", "db", "fix", "gate", "main", "mcp", "preview", "push", "run", "serve", "validate",
-    "worker",
+    "app", "browse", "db", "fix", "gate", "main", "mcp", "preview", "push", "run", "serve",
+    "validate", "worker",
 ]  # fmt: skip
 
 

@@ -39,8 +39,9 @@ RUNS = [
 # A request for an exemption is refused (422) for what no schema can say: a justification
 # shorter than a sentence, an expiry beyond the server's `exemptions.max_days` or already
 # past, a check the track does not have. So is a batch of pushed results naming an entity
-# or check the server does not have, and a track document to preview whose YAML is not a
-# valid track. Schema-valid requests may get that answer.
+# or check the server does not have, a track document to preview whose YAML is not a
+# valid track, and fixes of a track, level, check or entity the server does not have (or
+# with no GitHub token). Schema-valid requests may get that answer.
 CONFIG = """
 [[operations]]
 include-name = "POST /api/v1/exemptions"
@@ -52,6 +53,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
 
 [[operations]]
 include-name = "POST /api/v1/tracks/preview"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
+
+[[operations]]
+include-name = "POST /api/v1/fixes"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
 """
 

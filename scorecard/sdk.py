@@ -167,10 +167,8 @@ def check(
                 f"check {id!r} cannot be pure: only a sync check of `entity` and `params` "
                 "depends on nothing else"
             )
-        if fix is not None:
-            from scorecard.fixes.templates import compile_fix
-
-            compile_fix(fix, f"the fix of check {id!r}")  # a template error shows at import
+        # A fix's templates are compiled when it is first rendered, not here: importing
+        # Jinja2 with every check module would slow down every command that loads checks.
         text = description or inspect.cleandoc(func.__doc__ or "")
         meta = CheckMeta(
             id=id, title=title, description=text, remediation=remediation, docs_url=docs_url

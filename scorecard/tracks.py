@@ -32,7 +32,6 @@ from pydantic import (
 from scorecard.entity import Entity
 from scorecard.filters import EntityFilter
 from scorecard.fixes.model import Fix
-from scorecard.fixes.templates import compile_fix
 from scorecard.problems import ConfigError, Problem
 from scorecard.registry import CheckRegistry
 from scorecard.report import Layout, PairPacker
@@ -245,6 +244,9 @@ class CheckConfig(_Strict):
         elif self.max_age is not None:
             raise ValueError("`max_age` is for external checks (`check: external`)")
         if self.fix is not None:
+            # Imported only for an entry with a fix: Jinja2 costs every command its import.
+            from scorecard.fixes.templates import compile_fix
+
             compile_fix(self.fix, "fix")
         return self
 

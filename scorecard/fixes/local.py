@@ -17,8 +17,8 @@ from pathlib import Path
 
 from scorecard.entity import Entity
 from scorecard.fixes.catalog_edit import CatalogEditError, edit_catalog_text
-from scorecard.fixes.model import CatalogChange
-from scorecard.fixes.plan import EntityFixPlan, plan_entity
+from scorecard.fixes.model import CatalogChange, FileChange
+from scorecard.fixes.plan import EntityFixPlan, fix_target, plan_entity
 from scorecard.gate.local import (
     find_catalog_file,
     gated_entities,
@@ -170,34 +170,14 @@ def _requirement(
 ) -> tuple[Track, Requirement]:
     """The track, and what to evaluate it for: the level, or (named checks) its top one.
     A draft track may be fixed too: fixing ahead of a rollout is what drafts are for."""
-    every = load_all_tracks(workspace)
-    track = every.get(track_id)
-    if track is None:
-        known = ", ".join(sorted(every))
-        raise ConfigError([Problem("--track", f"unknown track {track_id!r}; known: {known}")])
-    levels = [lvl.id for lvl in track.levels]
-    if level is not None and level not in levels:
-        raise ConfigError(
-            [
-                Problem(
-                    "--level",
-                    f"track {track.id} has no level {level!r}; its levels: {', '.join(levels)}",
-                )
-            ]
-        )
-    known_checks = {c.id for c in track.checks}
-    unknown = [c for c in check_ids if c not in known_checks]
-    if unknown:
-        raise ConfigError(
-            [
-                Problem(
-                    "--check",
-                    f"track {track_id} has no check {', '.join(map(repr, unknown))}; "
-                    f"its checks: {', '.join(sorted(known_checks))}",
-                )
-            ]
-        )
-    return track, Requirement(track_id, level or levels[-1])
+    target = fix_target(
+        load_all_tracks(workspace),
+        track_id,
+        level,
+        check_ids,
+        keys=("--track", "--level", "--check"),
+    )
+    return target.track, Requirement(track_id, level or target.levels[-1])
 
 
 def _lay_out(fixes: LocalFixes, entities: dict[str, Entity], roots: AllowedRoots) -> None:
@@ -208,33 +188,44 @@ def _lay_out(fixes: LocalFixes, entities: dict[str, Entity], roots: AllowedRoots
     catalog_changes: dict[Path, list[tuple[Entity, CatalogChange]]] = {}
     for plan in fixes.plans:
         entity = entities[plan.entity_ref]
-        for fix in plan.fixes:
-            if fix.files:
-                try:
-                    root = repository_root(entity, roots)
-                except InputUnavailable as error:
-                    for new in fix.files:
-                        fixes.left_alone.append(
-                            LeftAlone(new.path, entity.ref, fix.check_id, str(error))
-                        )
-                    root = None
-                for new in fix.files if root is not None else ():
-                    target = root / new.path
-                    shown = _shown(target, repo)
-                    reason = _why_not_writable(target, root)
-                    if reason is None and target in planned:
-                        continue  # two entities of one repository ask for the same file
-                    if reason is not None:
-                        fixes.left_alone.append(LeftAlone(shown, entity.ref, fix.check_id, reason))
-                        continue
-                    planned[target] = PlannedFile(
-                        target, shown, new.content, entity.ref, fix.check_id
-                    )
-            if fix.catalog is not None and entity.catalog_file is not None:
-                catalog_changes.setdefault(entity.catalog_file, []).append((entity, fix.catalog))
+        files = [(fix.check_id, new) for fix in plan.fixes for new in fix.files]
+        if files:
+            _place_files(fixes, entity, files, roots, repo, planned)
+        if entity.catalog_file is not None:
+            changes = catalog_changes.setdefault(entity.catalog_file, [])
+            changes += [(entity, fix.catalog) for fix in plan.fixes if fix.catalog is not None]
     fixes.new_files = sorted(planned.values(), key=lambda f: f.shown)
     for path, changes in catalog_changes.items():
-        _edit_catalog(fixes, path, changes, repo)
+        if changes:
+            _edit_catalog(fixes, path, changes, repo)
+
+
+def _place_files(
+    fixes: LocalFixes,
+    entity: Entity,
+    files: list[tuple[str, FileChange]],
+    roots: AllowedRoots,
+    repo: Path,
+    planned: dict[Path, PlannedFile],
+) -> None:
+    """Plan an entity's new files (check id, file) in its repository, as its checks read
+    it; two entities of one repository asking for one path get the first one's file."""
+    try:
+        root = repository_root(entity, roots)
+    except InputUnavailable as error:
+        reason = str(error)
+        fixes.left_alone += [LeftAlone(new.path, entity.ref, cid, reason) for cid, new in files]
+        return
+    for check_id, new in files:
+        target = root / new.path
+        if target in planned:
+            continue
+        shown = _shown(target, repo)
+        reason = _why_not_writable(target, root)
+        if reason is not None:
+            fixes.left_alone.append(LeftAlone(shown, entity.ref, check_id, reason))
+        else:
+            planned[target] = PlannedFile(target, shown, new.content, entity.ref, check_id)
 
 
 def _edit_catalog(

@@ -6,7 +6,7 @@ in a repository) or the store's latest results (pull requests at scale, campaign
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,12 +14,85 @@ from scorecard.entity import Entity
 from scorecard.fixes.model import RenderedFix
 from scorecard.fixes.templates import FixTemplateError, fix_context, render_fix
 from scorecard.levels import certify
+from scorecard.problems import ConfigError, Problem
 from scorecard.results import Outcome
 from scorecard.tracks import ConfiguredCheck, Track
 
 # A fix can make a failing check pass; a check that could not be evaluated (unknown,
 # error) has no failure a change is known to cure, so it is reported instead.
 FIXABLE = frozenset({Outcome.FAIL, Outcome.WARN})
+
+
+# A check that holds, for a level or a named check (a waiver counts as holding too).
+_MET = frozenset({Outcome.PASS, Outcome.NOT_APPLICABLE})
+
+
+@dataclass(frozen=True)
+class FixTarget:
+    """A track and what to fix on it: the checks up to `level`, or the named checks."""
+
+    track: Track
+    level: str | None
+    check_ids: tuple[str, ...]
+
+    @property
+    def levels(self) -> list[str]:
+        return [level.id for level in self.track.levels]
+
+    def keeps_below(
+        self, level: str | None, outcomes: Mapping[str, Outcome | None], waived: Collection[str]
+    ) -> bool:
+        """Whether a pair stored at `level` with `outcomes` falls short of the target:
+        below the level (the stored level counts exemptions), or a named check that
+        neither holds nor is waived."""
+        if self.level is not None:
+            return _rank(self.levels, level) < _rank(self.levels, self.level)
+        return any(
+            outcomes.get(check_id) not in _MET and check_id not in waived
+            for check_id in self.check_ids
+        )
+
+
+def fix_target(
+    tracks: Mapping[str, Track],
+    track_id: str,
+    level: str | None = None,
+    check_ids: Sequence[str] = (),
+    *,
+    keys: tuple[str, str, str] = ("track", "level", "checks"),
+) -> FixTarget:
+    """The target, checked: a known track, and either one of its levels or some of its
+    checks. ConfigError lists what is wrong, under `keys` (the names the asker gave
+    the track, the level and the checks: the API's fields, the CLI's options)."""
+    track_key, level_key, checks_key = keys
+    track = tracks.get(track_id)
+    if track is None:
+        known = ", ".join(sorted(tracks)) or "none"
+        raise ConfigError([Problem(track_key, f"unknown track {track_id!r}; known: {known}")])
+    problems = []
+    if (level is None) == (not check_ids):
+        problems.append(
+            Problem(level_key, "give a level (fix up to it) or checks (fix those), not both")
+        )
+    levels = [lvl.id for lvl in track.levels]
+    if level is not None and level not in levels:
+        shown = ", ".join(levels)
+        problems.append(
+            Problem(level_key, f"track {track.id} has no level {level!r}; its levels: {shown}")
+        )
+    known_checks = {c.id for c in track.checks}
+    unknown = [c for c in dict.fromkeys(check_ids) if c not in known_checks]
+    if unknown:
+        problems.append(
+            Problem(
+                checks_key,
+                f"track {track.id} has no check {', '.join(map(repr, unknown))}; "
+                f"its checks: {', '.join(sorted(known_checks))}",
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    return FixTarget(track, level, tuple(dict.fromkeys(check_ids)))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from scorecard.fixes import pr_text
 from scorecard.fixes.catalog_edit import CatalogEditError, edit_catalog_text
 from scorecard.fixes.locations import UnknownCatalogPath, catalog_path
 from scorecard.fixes.model import CatalogChange, FileChange
-from scorecard.fixes.plan import EntityFixPlan, Unfixed, plan_entity
+from scorecard.fixes.plan import EntityFixPlan, FixTarget, Unfixed, fix_target, plan_entity
 from scorecard.fixes.pull_requests import (
     BRANCH,
     PullRequestOutcome,
@@ -42,81 +42,12 @@ if TYPE_CHECKING:
     from scorecard.workspace import Workspace
 
 PlannedEntity = tuple[Entity, EntityFixPlan]
-# A check that holds, for a level or a named check (a waiver counts as holding too).
-_MET = frozenset({Outcome.PASS, Outcome.NOT_APPLICABLE})
 # Pull requests made at once; each makes a few requests of its own, one after the other.
 MAX_CONCURRENT = 4
 AUDIT_ACTION = "fixes.pull_requests"
 # Up to this many entities asked for by ref are read one by one; more (a campaign's
 # entities behind its goal) are picked out of the track's pairs, read a chunk at a time.
 ONE_BY_ONE = 50
-
-
-# --- what is asked -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FixTarget:
-    """A track and what to fix on it: the checks up to `level`, or the named checks."""
-
-    track: Track
-    level: str | None
-    check_ids: tuple[str, ...]
-
-    @property
-    def levels(self) -> list[str]:
-        return [level.id for level in self.track.levels]
-
-    def keeps_below(
-        self, level: str | None, outcomes: Mapping[str, Outcome | None], waived: Collection[str]
-    ) -> bool:
-        """Whether a pair stored at `level` with `outcomes` falls short of the target:
-        below the level (the stored level counts exemptions), or a named check that
-        neither holds nor is waived."""
-        if self.level is not None:
-            return _rank(self.levels, level) < _rank(self.levels, self.level)
-        return any(
-            outcomes.get(check_id) not in _MET and check_id not in waived
-            for check_id in self.check_ids
-        )
-
-
-def fix_target(
-    tracks: Mapping[str, Track],
-    track_id: str,
-    level: str | None = None,
-    check_ids: Sequence[str] = (),
-) -> FixTarget:
-    """The target, checked: a known track, and either one of its levels or some of its
-    checks. ConfigError lists what is wrong."""
-    track = tracks.get(track_id)
-    if track is None:
-        known = ", ".join(sorted(tracks)) or "none"
-        raise ConfigError([Problem("track", f"unknown track {track_id!r}; known: {known}")])
-    problems = []
-    if (level is None) == (not check_ids):
-        problems.append(
-            Problem("level", "give a level (fix up to it) or checks (fix those), not both")
-        )
-    levels = [lvl.id for lvl in track.levels]
-    if level is not None and level not in levels:
-        shown = ", ".join(levels)
-        problems.append(
-            Problem("level", f"track {track.id} has no level {level!r}; its levels: {shown}")
-        )
-    known_checks = {c.id for c in track.checks}
-    unknown = [c for c in dict.fromkeys(check_ids) if c not in known_checks]
-    if unknown:
-        problems.append(
-            Problem(
-                "checks",
-                f"track {track.id} has no check {', '.join(map(repr, unknown))}; "
-                f"its checks: {', '.join(sorted(known_checks))}",
-            )
-        )
-    if problems:
-        raise ConfigError(problems)
-    return FixTarget(track, level, tuple(dict.fromkeys(check_ids)))
 
 
 def stored_refs(store: Store, refs: Iterable[str]) -> list[str]:
@@ -263,9 +194,10 @@ def _named_pairs(
     """The named entities below the target; the others are skipped, saying why."""
     track = target.track
     below = []
+    records = {record.ref: record for record in store.entities_by_ref(refs)}
     for ref in refs:
         certification = store.certification(ref, track.id)
-        record = store.entity(ref) if certification is not None else None
+        record = records.get(ref)
         if certification is None or record is None or record.gone_run is not None:
             skipped.append(SkippedEntity(ref, _not_listed(store, ref, track.id)))
             continue
@@ -293,10 +225,6 @@ def _meets(target: FixTarget, level: str | None) -> str:
     if target.level is not None:
         return f"it is at {level} already, at or above {target.level}"
     return f"it passes (or is exempted from) {', '.join(target.check_ids)} already"
-
-
-def _rank(levels: list[str], level: str | None) -> int:
-    return levels.index(level) + 1 if level in levels else 0
 
 
 # --- grouping per repository -------------------------------------------------------------

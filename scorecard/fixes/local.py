@@ -18,7 +18,7 @@ from pathlib import Path
 from scorecard.entity import Entity
 from scorecard.fixes.catalog_edit import CatalogEditError, edit_catalog_text
 from scorecard.fixes.model import CatalogChange, FileChange
-from scorecard.fixes.plan import EntityFixPlan, fix_target, plan_entity
+from scorecard.fixes.plan import HOLDS, EntityFixPlan, fix_target, plan_entity
 from scorecard.gate.local import (
     find_catalog_file,
     gated_entities,
@@ -94,7 +94,7 @@ class LocalFixes:
                 return all(v.met for v in self.after)
             wanted = set(self.check_ids)
             return all(
-                c.outcome is not None and not c.exemption_needed
+                c.outcome in HOLDS or c.exemption is not None
                 for v in self.after
                 for c in v.checks
                 if c.id in wanted

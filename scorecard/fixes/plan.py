@@ -24,7 +24,7 @@ FIXABLE = frozenset({Outcome.FAIL, Outcome.WARN})
 
 
 # A check that holds, for a level or a named check (a waiver counts as holding too).
-_MET = frozenset({Outcome.PASS, Outcome.NOT_APPLICABLE})
+HOLDS = frozenset({Outcome.PASS, Outcome.NOT_APPLICABLE})
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class FixTarget:
         if self.level is not None:
             return _rank(self.levels, level) < _rank(self.levels, self.level)
         return any(
-            outcomes.get(check_id) not in _MET and check_id not in waived
+            outcomes.get(check_id) not in HOLDS and check_id not in waived
             for check_id in self.check_ids
         )
 

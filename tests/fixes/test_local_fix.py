@@ -286,3 +286,15 @@ def test_usage_errors_exit_2(workspace: Path, repo: Path, args: list[str], messa
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_named_checks_judge_the_evaluation_after_apply(workspace: Path, repo: Path) -> None:
+    workspace.write_text(WORKSPACE.replace("{payments: PXYZ123}", "{ledger: P1}"))
+    named = ["fix", "--track", "production-readiness", "--check", "has_codeowners"]
+    # has_pagerduty has no value to set: CODEOWNERS is written, the annotation is not.
+    both = invoke(workspace, *named, "--check", "has_pagerduty", "--repo", repo, "--apply")
+    assert both.exit_code == 1, both.output
+    assert (repo / ".github" / "CODEOWNERS").is_file()
+    # The check that was fixed passes now.
+    again = invoke(workspace, *named, "--repo", repo, "--apply")
+    assert again.exit_code == 0, again.output
